@@ -1,0 +1,212 @@
+"""The /v1 request logic, independent of the web framework: authentication,
+model resolution, dispatch to an adapter. Views stay thin around it."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from providers import routing
+from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.services import hash_gateway_key
+
+log = logging.getLogger("gateway.chat")
+
+
+class GatewayError(Exception):
+    """An error the gateway itself answers with, in the OpenAI shape."""
+
+    def __init__(
+        self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
+        param: str | None = None, headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    @classmethod
+    def from_upstream(cls, exc: UpstreamError) -> GatewayError:
+        headers = {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return cls(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param, headers=headers)
+
+
+def _unauthorized(message: str) -> GatewayError:
+    return GatewayError(401, message, type="invalid_request_error", code="invalid_api_key")
+
+
+async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, routing.KeyInfo]:
+    if not authorization:
+        raise _unauthorized("Missing gateway API key. Send it as 'Authorization: Bearer <key>'.")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("Malformed Authorization header. Send 'Authorization: Bearer <key>'.")
+    snap = await routing.get_snapshot()
+    digest = hash_gateway_key(token)
+    key = snap.keys.get(digest)
+    # The lookup is keyed by a SHA-256 of the presented secret, so timing can only
+    # reveal bytes of a hash, never of a stored key.
+    if key is None:
+        raise _unauthorized("Invalid or revoked gateway API key.")
+    routing.note_key_used(key)
+    return snap, key
+
+
+def _model_not_found(model: str) -> GatewayError:
+    return GatewayError(
+        404,
+        f"The model '{model}' does not exist or you do not have access to it.",
+        type="invalid_request_error",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """``<provider>/<upstream model>``, split at the first slash only."""
+    provider, _, upstream = model.partition("/")
+    return provider, upstream
+
+
+def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
+    allow = config.setting("allowed_models")
+    return not allow or upstream_model in allow
+
+
+def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
+    if not isinstance(model, str) or not model.strip():
+        raise GatewayError(400, "'model' is required: '<provider>/<model>'.", param="model", code="missing_model")
+    name, upstream = split_model(model)
+    config = snap.providers.get(name)
+    if config is None or not config.enabled or not key.may_use(config.id):
+        raise _model_not_found(model)
+    if not upstream:
+        upstream = config.setting("default_model") or ""
+        if not upstream:
+            raise GatewayError(
+                404,
+                f"The provider '{name}' has no default model; name one as '{name}/<model>'.",
+                code="model_not_found",
+                param="model",
+            )
+    if not model_allowed(config, upstream):
+        raise _model_not_found(model)
+    return config, snap.adapter(config), upstream
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GatewayError(400, "The request body is not valid UTF-8.", code="invalid_body") from None
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise GatewayError(400, "The request body is nested too deeply.", code="invalid_body") from None
+    except ValueError as exc:
+        raise GatewayError(400, f"The request body is not valid JSON: {exc.msg}.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise GatewayError(400, "The request body must be a JSON object.", code="invalid_body")
+    messages = body.get("messages")
+    if messages is None:
+        raise GatewayError(400, "'messages' is required.", param="messages", code="missing_messages")
+    if not isinstance(messages, list):
+        raise GatewayError(400, "'messages' must be an array.", param="messages", code="invalid_type")
+    stream = body.get("stream", False)
+    if stream is not None and not isinstance(stream, bool):
+        raise GatewayError(400, "'stream' must be a boolean.", param="stream", code="invalid_type")
+    return body
+
+
+@dataclass
+class Prepared:
+    config: ProviderConfig
+    adapter: Adapter
+    body: dict[str, Any]
+    stream: bool
+    key: routing.KeyInfo
+
+
+async def prepare_chat(authorization: str | None, raw: bytes) -> Prepared:
+    snap, key = await authenticate(authorization)
+    body = parse_body(raw)
+    config, adapter, upstream = resolve(snap, key, body.get("model"))
+    body["model"] = upstream
+    return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key)
+
+
+async def relay(first: bytes, rest: AsyncIterator[bytes], provider: str) -> AsyncIterator[bytes]:
+    """Yield a started stream; a failure after the first byte becomes a final error event."""
+    try:
+        yield first
+        async for frame in rest:
+            yield frame
+    except UpstreamError as exc:
+        log.warning("provider=%s stream ended with error: %s", provider, exc.cause)
+        yield exc.sse_frame()
+    except Exception:
+        log.exception("provider=%s stream failed", provider)
+        yield UpstreamError("The gateway failed while relaying the stream.", code="gateway_error").sse_frame()
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
+    """Open the upstream stream and wait for its first frame, so that errors before
+    the stream starts are answered with a proper HTTP status."""
+    agen = prepared.adapter.stream(prepared.body)
+    try:
+        first = await agen.__anext__()
+    except StopAsyncIteration:
+        raise GatewayError(502, "The upstream closed the stream without data.", type="upstream_error") from None
+    except UpstreamError as exc:
+        await agen.aclose()
+        raise GatewayError.from_upstream(exc) from None
+    except BaseException:
+        await agen.aclose()
+        raise
+    return relay(first, agen, prepared.config.name)
+
+
+async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str, Any]:
+    import asyncio
+
+    configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
+
+    async def one(config: ProviderConfig) -> list[dict[str, Any]]:
+        adapter = snap.adapter(config)
+        try:
+            listing = await asyncio.wait_for(adapter.list_models(), timeout=10)
+        except Exception as exc:  # one dead backend must not hide the others
+            log.warning("provider=%s model listing failed: %s", config.name, type(exc).__name__)
+            listing = adapter.configured_models()
+        out = []
+        for entry in listing.models:
+            if not model_allowed(config, entry["id"]):
+                continue
+            out.append(
+                {
+                    "id": f"{config.name}/{entry['id']}",
+                    "object": "model",
+                    "created": entry.get("created", config.created),
+                    "owned_by": config.name,
+                }
+            )
+        return out
+
+    results = await asyncio.gather(*(one(c) for c in configs))
+    data = [m for group in results for m in group]
+    return {"object": "list", "data": data}

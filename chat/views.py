@@ -1,0 +1,80 @@
+"""The OpenAI-compatible /v1 surface: plain async Django views, no DRF, no ORM
+on the request path (the routing table is in memory)."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.adapters.base import UpstreamError
+
+from . import gateway
+from .gateway import GatewayError
+
+log = logging.getLogger("gateway.chat")
+
+SSE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+def error_response(exc: GatewayError) -> JsonResponse:
+    response = JsonResponse(exc.body(), status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def _method_not_allowed(allowed: str) -> JsonResponse:
+    response = error_response(GatewayError(405, f"Method not allowed. Use {allowed}.", code="method_not_allowed"))
+    response["Allow"] = allowed
+    return response
+
+
+@csrf_exempt
+async def chat_completions(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    length = request.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > settings.GATEWAY_MAX_BODY_BYTES:
+        return error_response(GatewayError(413, "The request body is too large.", code="request_too_large"))
+    try:
+        raw = request.body
+    except Exception:  # RequestDataTooBig and friends
+        return error_response(GatewayError(413, "The request body is too large.", code="request_too_large"))
+    try:
+        prepared = await gateway.prepare_chat(request.headers.get("Authorization"), raw)
+        if prepared.stream:
+            frames = await gateway.start_stream(prepared)
+            response = StreamingHttpResponse(frames, content_type="text/event-stream")
+            for name, value in SSE_HEADERS.items():
+                response[name] = value
+            return response
+        payload = await prepared.adapter.complete(prepared.body)
+    except GatewayError as exc:
+        return error_response(exc)
+    except UpstreamError as exc:
+        return error_response(GatewayError.from_upstream(exc))
+    return HttpResponse(payload, content_type="application/json")
+
+
+@csrf_exempt
+async def models(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    try:
+        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
+    except GatewayError as exc:
+        return error_response(exc)
+    return JsonResponse(await gateway.list_models(snap, key))
+
+
+async def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(json.dumps({"status": "ok"}), content_type="application/json")
+
+

@@ -1,0 +1,288 @@
+"""Settings for the LLM provider gateway.
+
+Everything comes from environment variables through the small helpers below,
+so one file serves the embedded default (SQLite, a generated local encryption
+key) and production (PostgreSQL, Redis, keys from a secret store).
+Gateway-specific knobs share the ``GATEWAY_`` prefix.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read NAME, or the content of the file named by NAME_FILE (Docker/K8s secrets)."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from None
+    return default
+
+
+DEBUG = env_bool("DEBUG", False)
+# Under pytest the embedded defaults apply (generated keys, loopback hosts).
+TESTING = env_bool("GATEWAY_TESTING", "pytest" in sys.modules)
+
+# Local state of the embedded default (SQLite file, generated keys). Never used in production.
+VAR_DIR = Path(env("GATEWAY_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _local_secret(filename: str) -> str:
+    """A secret generated once and kept in VAR_DIR, for DEBUG and tests only."""
+    path = VAR_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = _local_secret("secret_key")
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=true for local development."
+        )
+
+# The key that encrypts provider secrets at rest. Kept apart from SECRET_KEY so that
+# rotating one never destroys the other. Old keys stay readable during a rotation.
+GATEWAY_ENCRYPTION_KEY = env_secret("GATEWAY_ENCRYPTION_KEY")
+if not GATEWAY_ENCRYPTION_KEY:
+    if DEBUG or TESTING:
+        GATEWAY_ENCRYPTION_KEY = _local_secret("encryption.key")
+    else:
+        raise ImproperlyConfigured(
+            "GATEWAY_ENCRYPTION_KEY is not set. The gateway encrypts provider API keys with it and "
+            "cannot start without it. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set "
+            "GATEWAY_ENCRYPTION_KEY (or GATEWAY_ENCRYPTION_KEY_FILE). Keep it out of the database "
+            "and separate from SECRET_KEY."
+        )
+GATEWAY_ENCRYPTION_OLD_KEYS = env_list("GATEWAY_ENCRYPTION_OLD_KEYS")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if (DEBUG or TESTING) else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "modeltranslation",  # must precede django.contrib.admin
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "providers",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gateway.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "gateway.asgi.application"
+WSGI_APPLICATION = "gateway.wsgi.application"
+
+# Database: SQLite is the embedded default; DATABASE_URL selects PostgreSQL in production.
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("GATEWAY_SQLITE_PATH", str(VAR_DIR / "gateway.sqlite3")),
+            "OPTIONS": {"timeout": 20},
+            # A file, not :memory:, so live-server tests can share it across threads.
+            "TEST": {"NAME": env("GATEWAY_SQLITE_TEST_PATH", str(VAR_DIR / "test.sqlite3"))},
+        }
+    }
+
+# Cache: Redis when REDIS_URL is set (shared by every gateway process), else in-process.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("GATEWAY_CACHE_PREFIX", "gw"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# i18n: English, Vietnamese, Simplified Chinese. Django has no plain "zh"; LocaleMiddleware
+# maps Accept-Language: zh to zh-hans.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("vi", _("Vietnamese")),
+    ("zh-hans", _("Simplified Chinese")),
+]
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "vi", "zh-hans")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM gateway admin API",
+    "DESCRIPTION": "Register and manage the providers behind the gateway's OpenAI-compatible /v1 API.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Security: secure cookies and HSTS outside DEBUG (behind a TLS-terminating proxy).
+if not DEBUG and not TESTING:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Gateway knobs.
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
+# How often a gateway process checks whether another process changed providers or keys.
+GATEWAY_CONFIG_REFRESH_SECONDS = env_float("GATEWAY_CONFIG_REFRESH_SECONDS", 1.0)
+# How long live model lists from upstream /models are cached.
+GATEWAY_MODELS_CACHE_SECONDS = env_float("GATEWAY_MODELS_CACHE_SECONDS", 60.0)
+# Default upstream timeouts (per provider settings override them). Local inference is slow.
+GATEWAY_CONNECT_TIMEOUT = env_float("GATEWAY_CONNECT_TIMEOUT", 10.0)
+GATEWAY_READ_TIMEOUT = env_float("GATEWAY_READ_TIMEOUT", 600.0)
+# Rate limits per gateway key (0 = unlimited); a key can override them.
+GATEWAY_RATE_LIMIT_RPM = env_int("GATEWAY_RATE_LIMIT_RPM", 0)
+GATEWAY_RATE_LIMIT_TPM = env_int("GATEWAY_RATE_LIMIT_TPM", 0)
+# Base URL policy: metadata/link-local are refused unless allowed; an allowlist restricts hosts.
+GATEWAY_ALLOW_LINK_LOCAL = env_bool("GATEWAY_ALLOW_LINK_LOCAL", False)
+GATEWAY_ALLOWED_UPSTREAMS = env_list("GATEWAY_ALLOWED_UPSTREAMS")
+
+LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "gateway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": True},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": True},
+    },
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from chat import views as chat_views
+
+urlpatterns = [
+    path("v1/chat/completions", chat_views.chat_completions, name="v1-chat-completions"),
+    path("v1/models", chat_views.models, name="v1-models"),
+    path("healthz", chat_views.healthz, name="healthz"),
+    path("api/", include("providers.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

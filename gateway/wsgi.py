@@ -1,0 +1,8 @@
+"""WSGI entry point (admin and /api only; /v1 streaming needs the ASGI server)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,139 @@
+"""The adapter contract: how the /v1 surface talks to one wire format.
+
+An adapter is built once per provider configuration (``ProviderConfig``) and
+reused by every request in the process until that provider changes. It speaks
+OpenAI chat completions to the gateway on one side and its backend's wire format
+on the other. Translation of payloads is kept in pure functions beside the
+adapter, so it can be tested without a network.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+DONE_FRAME = b"data: [DONE]\n\n"
+
+
+class OpenAIError(TypedDict):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ModelEntry(TypedDict, total=False):
+    id: str
+    object: str
+    created: int
+    owned_by: str
+
+
+@dataclass
+class ModelListing:
+    """Models a backend offers. ``source`` says where the list came from:
+    ``upstream`` (the backend reported it) or ``configured`` (its settings)."""
+
+    models: list[ModelEntry]
+    source: str = "upstream"
+    raw: Any = None  # what the backend answered, for the staff passthrough endpoint
+
+
+class UpstreamError(Exception):
+    """A failure to be shown to the client as an OpenAI-shaped error.
+
+    ``status`` is the HTTP status the gateway answers with before a stream has
+    started; once a stream is under way the same error becomes a final SSE event.
+    ``cause`` is a short, secret-free description for logs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        type: str = "upstream_error",
+        code: str | None = None,
+        param: str | None = None,
+        retry_after: float | None = None,
+        cause: str = "",
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.type = type
+        self.code = code
+        self.param = param
+        self.retry_after = retry_after
+        self.cause = cause or message
+        self.retryable = retryable
+
+    def body(self) -> dict[str, OpenAIError]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def sse_frame(self) -> bytes:
+        return b"data: " + json.dumps(self.body(), ensure_ascii=False).encode() + b"\n\n"
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """A provider as the hot path sees it: decrypted, with defaults applied. Never logged."""
+
+    id: int
+    name: str
+    provider_type: str
+    base_url: str
+    api_key: str | None = field(repr=False)
+    extra_headers: dict[str, str] = field(repr=False, default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    created: int = 0
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+class Adapter:
+    """Base class of every wire-format adapter.
+
+    Subclasses implement:
+
+    - ``complete(body)``: a non-streaming chat completion. ``body`` is the client's
+      OpenAI request with ``model`` already set to the upstream model id. Returns
+      the ``chat.completion`` JSON as bytes.
+    - ``stream(body)``: a streaming chat completion, as an async iterator of ready
+      SSE frames (``b"data: {chat.completion.chunk}\\n\\n"``, several may come in
+      one item) ending with ``DONE_FRAME``. It must relay each upstream event as
+      soon as it arrives, and close its upstream (connection or child process)
+      when the iterator is closed early (client disconnect).
+    - ``list_models()``: a ``ModelListing``.
+
+    All three raise ``UpstreamError`` for failures. Before the first frame the
+    gateway answers with the error's status; after it, with a final error event.
+    """
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    async def complete(self, body: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    async def list_models(self) -> ModelListing:
+        return self.configured_models()
+
+    def configured_models(self) -> ModelListing:
+        names = self.config.setting("models") or []
+        return ModelListing(
+            models=[{"id": n, "object": "model", "created": self.config.created, "owned_by": self.config.name} for n in names],
+            source="configured",
+            raw=None,
+        )
+
+    async def aclose(self) -> None:
+        """Release long-lived resources (pooled agents); called when the provider changes."""
+        return None

@@ -1,0 +1,205 @@
+"""Turning upstream failures into OpenAI-shaped ``UpstreamError``s.
+
+Upstream 4xx keep their status and message; 5xx become 502; timeouts 504;
+connection failures 502. Messages never carry provider secrets: they come from
+the upstream body or from fixed text, never from request headers.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from chat.sse import ServerSentEvent
+
+from .base import UpstreamError
+
+log = logging.getLogger("gateway.upstream")
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def _message_from(payload: Any) -> tuple[str | None, str | None, str | None, str | None]:
+    """(message, type, code, param) from any of the error shapes seen in the wild."""
+    if isinstance(payload, dict):
+        err = payload.get("error", payload)
+        if isinstance(err, str):
+            return err, None, None, None
+        if isinstance(err, dict):
+            message = err.get("message") or err.get("msg") or err.get("detail") or err.get("error")
+            if isinstance(message, (dict, list)):
+                message = json.dumps(message, ensure_ascii=False)
+            code = err.get("code")
+            return (
+                str(message) if message is not None else None,
+                err.get("type") if isinstance(err.get("type"), str) else None,
+                str(code) if code is not None else None,
+                err.get("param") if isinstance(err.get("param"), str) else None,
+            )
+        detail = payload.get("detail") or payload.get("message")
+        if detail is not None:
+            return str(detail), None, None, None
+    if isinstance(payload, list) and payload:
+        return _message_from(payload[0])
+    return None, None, None, None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping[str, str]) -> UpstreamError:
+    try:
+        parsed: Any = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = None
+    message, etype, code, param = _message_from(parsed)
+    if message is None:
+        text = payload.decode("utf-8", "replace").strip()[:500]
+        message = text or f"HTTP {status}"
+    if status >= 500:
+        client_status = 502
+        etype = "upstream_error"
+        message = f"Upstream error (HTTP {status}): {message}"
+    else:
+        client_status = status if 400 <= status < 500 else 502
+        etype = etype or _TYPES.get(status, "invalid_request_error")
+    retry_after = _retry_after(headers)
+    log.warning("provider=%s cause=http_%s", provider, status)
+    return UpstreamError(
+        message,
+        status=client_status,
+        type=etype,
+        code=code,
+        param=param,
+        retry_after=retry_after,
+        cause=f"HTTP {status}",
+        retryable=status == 429 or status >= 500,
+    )
+
+
+def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = False) -> UpstreamError:
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError)):
+        cause = "read timeout" if mid_stream else "timeout"
+        err = UpstreamError(
+            "The upstream did not answer in time.", status=504, type="timeout_error", code="upstream_timeout", cause=cause
+        )
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        err = UpstreamError(
+            "The upstream could not be reached.",
+            status=502,
+            type="upstream_error",
+            code="upstream_unreachable",
+            cause=f"connect failed: {type(exc.os_error).__name__}",
+            retryable=True,
+        )
+    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError, ConnectionError)):
+        err = UpstreamError(
+            "The upstream closed the connection unexpectedly.",
+            status=502,
+            type="upstream_error",
+            code="upstream_disconnected",
+            cause=f"connection lost: {type(exc).__name__}",
+            retryable=not mid_stream,
+        )
+    else:
+        err = UpstreamError(
+            "The upstream request failed.",
+            status=502,
+            type="upstream_error",
+            code="upstream_error",
+            cause=f"{type(exc).__name__}",
+        )
+    log.warning("provider=%s cause=%s%s", provider, err.cause, " (mid-stream)" if mid_stream else "")
+    return err
+
+
+def check_json_body(provider: str, payload: bytes) -> None:
+    """A 200 answer must be a JSON object; some servers send an error object with 200."""
+    head = payload.lstrip()[:1]
+    if head != b"{":
+        log.warning("provider=%s cause=invalid JSON answer", provider)
+        raise UpstreamError(
+            "The upstream answered with something that is not JSON.", status=502, code="upstream_invalid_response",
+            cause="invalid JSON answer",
+        )
+    if b'"error"' in payload[:200] and b'"choices"' not in payload:
+        try:
+            parsed = json.loads(payload)
+        except ValueError:
+            raise UpstreamError(
+                "The upstream answered with invalid JSON.", status=502, code="upstream_invalid_response",
+                cause="invalid JSON answer",
+            ) from None
+        if isinstance(parsed, dict) and parsed.get("error"):
+            message, etype, code, param = _message_from(parsed)
+            raise UpstreamError(message or "Upstream error", status=502, type=etype or "upstream_error", code=code,
+                                param=param, cause="error object in a 200 answer")
+
+
+def from_json_instead_of_stream(provider: str, payload: bytes) -> UpstreamError:
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        parsed = None
+    message, etype, code, param = _message_from(parsed)
+    log.warning("provider=%s cause=JSON answer to a streaming request", provider)
+    return UpstreamError(
+        message or "The upstream answered a streaming request without a stream.",
+        status=502,
+        type=etype or "upstream_error",
+        code=code or "upstream_not_streaming",
+        param=param,
+        cause="JSON answer to a streaming request",
+    )
+
+
+def raise_if_stream_error(provider: str, event: ServerSentEvent) -> None:
+    """Raise for an error event inside a stream that began with HTTP 200; also for
+    data that is not JSON (garbage instead of SSE, a truncated event)."""
+    data = event.data
+    if event.event == "error" or (b'"error"' in data[:64] and b'"choices"' not in data):
+        try:
+            parsed: Any = json.loads(data)
+        except ValueError:
+            parsed = {"error": {"message": data.decode("utf-8", "replace")[:500]}}
+        if isinstance(parsed, dict) and (parsed.get("error") or event.event == "error"):
+            message, etype, code, param = _message_from(parsed)
+            log.warning("provider=%s cause=error event in stream", provider)
+            raise UpstreamError(
+                message or "The upstream reported an error in the stream.",
+                status=502,
+                type=etype or "upstream_error",
+                code=code,
+                param=param,
+                cause="error event in stream",
+            )
+    head = data[:1]
+    if head != b"{" or data[-1:] != b"}":
+        log.warning("provider=%s cause=malformed stream event", provider)
+        raise UpstreamError(
+            "The upstream sent a malformed stream event.",
+            status=502,
+            code="upstream_invalid_response",
+            cause="malformed stream event",
+        )

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import catalog
+from .crypto import EncryptedJSONField
+
+
+class Provider(models.Model):
+    """A registered backend. Secrets (API key, extra headers) are encrypted at rest."""
+
+    name = models.SlugField(
+        _("name"),
+        max_length=64,
+        unique=True,
+        help_text=_("Short identifier used in model ids: <name>/<model>. Letters, digits, hyphens and underscores."),
+    )
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    provider_type = models.CharField(_("provider type"), max_length=32, choices=catalog.type_choices)
+    base_url = models.CharField(_("base URL"), max_length=500, blank=True)
+    api_key = EncryptedJSONField(_("API key"), null=True, blank=True)
+    api_key_hint = models.CharField(_("key hint"), max_length=8, blank=True, editable=False)
+    extra_headers = EncryptedJSONField(_("extra HTTP headers"), null=True, blank=True)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_hint) or self.api_key is not None
+
+    @property
+    def type_label(self) -> str:
+        try:
+            return str(catalog.get_type(self.provider_type).label)
+        except KeyError:
+            return self.provider_type
+
+
+class GatewayKey(models.Model):
+    """A client credential for /v1. Only a SHA-256 hash and a display prefix are stored."""
+
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    providers = models.ManyToManyField(
+        Provider,
+        blank=True,
+        verbose_name=_("allowed providers"),
+        help_text=_("Leave empty to allow every provider."),
+    )
+    rate_limit_rpm = models.PositiveIntegerField(
+        _("requests per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
+    )
+    rate_limit_tpm = models.PositiveIntegerField(
+        _("tokens per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("gateway API key")
+        verbose_name_plural = _("gateway API keys")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ConfigVersion(models.Model):
+    """One row whose counter rises on every provider or key change.
+
+    Each gateway process polls it (cheaply, off the request path) to know when
+    to reload its in-process routing table, so a change made through any
+    instance reaches every instance within GATEWAY_CONFIG_REFRESH_SECONDS.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("configuration version")

@@ -1,0 +1,223 @@
+"""The in-process routing table the /v1 hot path reads.
+
+Provider rows (with decrypted secrets and defaults applied) and gateway-key
+hashes are loaded into memory once, so a request touches neither the ORM nor the
+cipher. The table is reloaded:
+
+- at once in this process when a provider or key changes here (``invalidate_local``);
+- within ``GATEWAY_CONFIG_REFRESH_SECONDS`` when another process changed something:
+  a background task compares the shared ``ConfigVersion`` row, off the request path.
+
+Database work runs in worker threads; the event loop never blocks on it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from . import catalog
+from .adapters.base import Adapter, ProviderConfig
+from .provider_settings import effective_settings
+
+log = logging.getLogger("gateway.routing")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: int
+    name: str
+    provider_ids: frozenset[int] | None  # None: every provider
+    rate_limit_rpm: int | None
+    rate_limit_tpm: int | None
+
+    def may_use(self, provider_id: int) -> bool:
+        return self.provider_ids is None or provider_id in self.provider_ids
+
+
+@dataclass
+class Snapshot:
+    version: int
+    providers: dict[str, ProviderConfig]
+    keys: dict[str, KeyInfo]
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+
+    def adapter(self, config: ProviderConfig) -> Adapter:
+        adapter = self.adapters.get(config.name)
+        if adapter is None:
+            adapter = catalog.adapter_class(config.provider_type)(config)
+            self.adapters[config.name] = adapter
+        return adapter
+
+
+def provider_config(provider: Any) -> ProviderConfig:
+    """Build the hot-path view of a Provider row (decrypts its secrets)."""
+    ptype = catalog.get_type(provider.provider_type)
+    return ProviderConfig(
+        id=provider.pk,
+        name=provider.name,
+        provider_type=provider.provider_type,
+        base_url=(provider.base_url or ptype.default_base_url).rstrip("/"),
+        api_key=provider.api_key or None,
+        extra_headers=dict(provider.extra_headers or {}),
+        settings=effective_settings(ptype, provider.settings),
+        enabled=provider.enabled,
+        created=int(provider.created_at.timestamp()) if provider.created_at else 0,
+    )
+
+
+def _read_version() -> int:
+    from .models import ConfigVersion
+
+    row = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return int(row or 0)
+
+
+def load_snapshot() -> Snapshot:
+    """Read every provider and active key (sync; run it in a thread from async code)."""
+    from .models import GatewayKey, Provider
+
+    version = _read_version()
+    providers: dict[str, ProviderConfig] = {}
+    for provider in Provider.objects.all():
+        try:
+            providers[provider.name] = provider_config(provider)
+        except Exception:  # a broken row must not take every other provider down
+            log.exception("provider %s could not be loaded; it is skipped", provider.name)
+    keys: dict[str, KeyInfo] = {}
+    for key in GatewayKey.objects.filter(revoked_at__isnull=True).prefetch_related("providers"):
+        ids = frozenset(p.pk for p in key.providers.all())
+        keys[key.key_hash] = KeyInfo(
+            id=key.pk,
+            name=key.name,
+            provider_ids=ids or None,
+            rate_limit_rpm=key.rate_limit_rpm,
+            rate_limit_tpm=key.rate_limit_tpm,
+        )
+    return Snapshot(version=version, providers=providers, keys=keys)
+
+
+def _in_thread(fn: Any) -> Any:
+    def run() -> Any:
+        close_old_connections()
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    return run
+
+
+class _State:
+    snapshot: Snapshot | None = None
+    dirty = True
+    generation = 0  # bumped by every local invalidation
+    last_check = 0.0
+    checking = False
+    lock: asyncio.Lock | None = None
+    lock_loop: Any = None
+    used: dict[int, Any] = {}
+    last_flush = 0.0
+
+
+_state = _State()
+_thread_lock = threading.Lock()
+
+
+def invalidate_local() -> None:
+    """Mark the table stale; the next request reloads it. Safe from any thread."""
+    with _thread_lock:
+        _state.dirty = True
+        _state.generation += 1
+
+
+def _lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if _state.lock is None or _state.lock_loop is not loop:
+        _state.lock = asyncio.Lock()
+        _state.lock_loop = loop
+    return _state.lock
+
+
+async def _reload() -> Snapshot:
+    old = _state.snapshot
+    generation = _state.generation
+    snap = await asyncio.to_thread(_in_thread(load_snapshot))
+    if old is not None:
+        # Keep adapters whose provider did not change (pooled agents, caches).
+        for name, adapter in old.adapters.items():
+            if snap.providers.get(name) == adapter.config:
+                snap.adapters[name] = adapter
+            else:
+                asyncio.get_running_loop().create_task(_close_quietly(adapter))
+    _state.snapshot = snap
+    with _thread_lock:
+        if _state.generation == generation:
+            _state.dirty = False
+    _state.last_check = time.monotonic()
+    return snap
+
+
+async def _close_quietly(adapter: Adapter) -> None:
+    try:
+        await adapter.aclose()
+    except Exception:
+        log.exception("closing adapter of %s failed", adapter.config.name)
+
+
+async def _check_remote() -> None:
+    try:
+        version = await asyncio.to_thread(_in_thread(_read_version))
+        if _state.snapshot is None or version != _state.snapshot.version:
+            async with _lock():
+                await _reload()
+        await _flush_last_used()
+    except Exception:
+        log.exception("refreshing the routing table failed; the previous one stays in use")
+    finally:
+        _state.last_check = time.monotonic()
+        _state.checking = False
+
+
+async def get_snapshot() -> Snapshot:
+    """The current routing table. Loads it on first use or after a local change;
+    otherwise schedules a background version check at most once per refresh period."""
+    snap = _state.snapshot
+    if snap is None or _state.dirty:
+        async with _lock():
+            if _state.snapshot is None or _state.dirty:
+                return await _reload()
+            return _state.snapshot
+    now = time.monotonic()
+    if not _state.checking and now - _state.last_check >= settings.GATEWAY_CONFIG_REFRESH_SECONDS:
+        _state.checking = True
+        asyncio.get_running_loop().create_task(_check_remote())
+    return snap
+
+
+def note_key_used(key: KeyInfo) -> None:
+    """Remember that a key was used; written to the database in batches."""
+    _state.used[key.id] = timezone.now()
+
+
+async def _flush_last_used() -> None:
+    if not _state.used:
+        return
+    used, _state.used = _state.used, {}
+    from .services import gateway_keys_touch
+
+    await asyncio.to_thread(_in_thread(lambda: gateway_keys_touch(used=used)))
+
+
+def reset_for_tests() -> None:
+    _state.snapshot = None
+    _state.dirty = True
+    _state.used = {}
+    _state.lock = None

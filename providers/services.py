@@ -1,0 +1,285 @@
+"""Writes to the provider store. The REST API, the admin, the import command and
+the tests all go through these functions, so validation lives in one place."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import catalog, url_policy
+from .models import ConfigVersion, GatewayKey, Provider
+from .provider_settings import validate_settings
+
+GATEWAY_KEY_PREFIX = "gwk_"
+
+
+def _hint(key: str) -> str:
+    return key[-4:] if len(key) >= 8 else ""
+
+
+def _normalise_base_url(value: str) -> str:
+    return value.strip().rstrip("/")
+
+
+def provider_validate(
+    *,
+    instance: Provider | None,
+    name: str,
+    provider_type: str,
+    base_url: str,
+    settings: Any,
+    will_have_api_key: bool,
+    extra_headers: Any = None,
+) -> dict[str, list[str]]:
+    """Return field errors ({} when the data is valid). Messages are in the active language."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if not name:
+        add("name", _("This field is required."))
+    else:
+        try:
+            validate_slug(name)
+        except ValidationError:
+            add("name", _("Use only letters, digits, hyphens and underscores (no slash or spaces)."))
+        if len(name) > 64:
+            add("name", _("At most 64 characters."))
+        clash = Provider.objects.filter(name=name)
+        if instance is not None and instance.pk:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            add("name", _("A provider with this name already exists."))
+
+    ptype = catalog.PROVIDER_TYPES.get(provider_type)
+    if ptype is None:
+        add(
+            "provider_type",
+            _("Unknown provider type “%(value)s”. Valid types: %(valid)s.")
+            % {"value": provider_type, "valid": ", ".join(catalog.type_keys())},
+        )
+    else:
+        if base_url:
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                add("base_url", _("Enter an absolute http:// or https:// URL."))
+            elif not ptype.uses_base_url:
+                add("base_url", _("This provider type runs a local program and takes no base URL."))
+            else:
+                problem = url_policy.check_base_url(base_url)
+                if problem:
+                    add("base_url", problem)
+        elif ptype.uses_base_url and ptype.requires_base_url:
+            add("base_url", _("This provider type needs a base URL."))
+
+        if will_have_api_key and not ptype.accepts_api_key:
+            add("api_key", _("This provider type takes no API key."))
+        elif ptype.requires_api_key and not will_have_api_key:
+            add("api_key", _("This provider type needs an API key."))
+
+        try:
+            validate_settings(ptype, settings)
+        except ValidationError as exc:
+            errors.setdefault("settings", []).extend(exc.messages)
+
+    if extra_headers is not None and (
+        not isinstance(extra_headers, dict)
+        or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in extra_headers.items())
+    ):
+        add("extra_headers", _("Must be an object mapping header names to string values."))
+    return errors
+
+
+def bump_config_version() -> None:
+    """Tell every gateway process that providers or keys changed."""
+    updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
+    transaction.on_commit(_notify_local)
+
+
+def _notify_local() -> None:
+    from .routing import invalidate_local
+
+    invalidate_local()
+
+
+@transaction.atomic
+def provider_create(
+    *,
+    name: str,
+    provider_type: str,
+    base_url: str = "",
+    api_key: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+    enabled: bool = True,
+    display_name: str = "",
+    display_names: dict[str, str] | None = None,
+) -> Provider:
+    """Create a provider; raise ValidationError (with a field dict) on bad input."""
+    base_url = _normalise_base_url(base_url or "")
+    settings = settings if settings is not None else {}
+    errors = provider_validate(
+        instance=None,
+        name=name,
+        provider_type=provider_type,
+        base_url=base_url,
+        settings=settings,
+        will_have_api_key=bool(api_key),
+        extra_headers=extra_headers,
+    )
+    if errors:
+        raise ValidationError(errors)
+    provider = Provider(
+        name=name,
+        provider_type=provider_type,
+        base_url=base_url,
+        settings=settings,
+        enabled=enabled,
+        extra_headers=extra_headers or None,
+    )
+    _set_display_names(provider, display_name, display_names)
+    if api_key:
+        provider.api_key = api_key
+        provider.api_key_hint = _hint(api_key)
+    provider.save()
+    bump_config_version()
+    return provider
+
+
+def _set_display_names(provider: Provider, display_name: str | None, display_names: dict[str, str] | None) -> None:
+    if display_name is not None:
+        provider.display_name = display_name
+    for lang, value in (display_names or {}).items():
+        setattr(provider, f"display_name_{lang.replace('-', '_')}", value)
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def provider_update(
+    *,
+    provider: Provider,
+    name: str = _UNSET,
+    provider_type: str = _UNSET,
+    base_url: str = _UNSET,
+    api_key: str | None = None,
+    clear_api_key: bool = False,
+    extra_headers: dict[str, str] | None = _UNSET,
+    settings: dict[str, Any] = _UNSET,
+    enabled: bool = _UNSET,
+    display_name: str | None = None,
+    display_names: dict[str, str] | None = None,
+) -> Provider:
+    """Update a provider. A missing or empty ``api_key`` keeps the stored key;
+    ``clear_api_key=True`` removes it."""
+    new_name = provider.name if name is _UNSET else name
+    new_type = provider.provider_type if provider_type is _UNSET else provider_type
+    new_url = provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or "")
+    new_settings = provider.settings if settings is _UNSET else (settings if settings is not None else {})
+    new_headers = provider.extra_headers if extra_headers is _UNSET else extra_headers
+    if clear_api_key:
+        will_have_key = bool(api_key)
+    else:
+        will_have_key = bool(api_key) or provider.has_api_key
+    errors = provider_validate(
+        instance=provider,
+        name=new_name,
+        provider_type=new_type,
+        base_url=new_url,
+        settings=new_settings,
+        will_have_api_key=will_have_key,
+        extra_headers=new_headers,
+    )
+    if errors:
+        raise ValidationError(errors)
+    provider.name = new_name
+    provider.provider_type = new_type
+    provider.base_url = new_url
+    provider.settings = new_settings
+    provider.extra_headers = new_headers or None
+    if enabled is not _UNSET:
+        provider.enabled = enabled
+    _set_display_names(provider, display_name, display_names)
+    if api_key:
+        provider.api_key = api_key
+        provider.api_key_hint = _hint(api_key)
+    elif clear_api_key:
+        provider.api_key = None
+        provider.api_key_hint = ""
+    provider.save()
+    bump_config_version()
+    return provider
+
+
+@transaction.atomic
+def provider_delete(*, provider: Provider) -> None:
+    provider.delete()
+    bump_config_version()
+
+
+# Gateway keys ---------------------------------------------------------------
+
+
+def hash_gateway_key(raw: str) -> str:
+    # Keys are 256-bit random tokens, so a fast hash is safe here (no dictionary to attack),
+    # and it lets the hot path look a key up in O(1).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def gateway_key_create(
+    *,
+    name: str,
+    providers: list[Provider] | None = None,
+    rate_limit_rpm: int | None = None,
+    rate_limit_tpm: int | None = None,
+) -> tuple[GatewayKey, str]:
+    """Create a key; return it with the raw secret, which is never stored or shown again."""
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_slug(name)
+    except ValidationError:
+        errors["name"] = [_("Use only letters, digits, hyphens and underscores.")]
+    if not errors and GatewayKey.objects.filter(name=name).exists():
+        errors["name"] = [_("A gateway key with this name already exists.")]
+    if errors:
+        raise ValidationError(errors)
+    raw = GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = GatewayKey.objects.create(
+        name=name,
+        prefix=raw[: len(GATEWAY_KEY_PREFIX) + 6],
+        key_hash=hash_gateway_key(raw),
+        rate_limit_rpm=rate_limit_rpm,
+        rate_limit_tpm=rate_limit_tpm,
+    )
+    if providers:
+        key.providers.set(providers)
+    bump_config_version()
+    return key, raw
+
+
+@transaction.atomic
+def gateway_key_revoke(*, key: GatewayKey) -> GatewayKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        bump_config_version()
+    return key
+
+
+def gateway_keys_touch(*, used: dict[int, Any]) -> None:
+    """Record last-used times in one batch (called off the request path)."""
+    for key_id, when in used.items():
+        GatewayKey.objects.filter(pk=key_id).update(last_used_at=when)

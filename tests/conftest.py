@@ -1,0 +1,110 @@
+"""Shared fixtures: real loopback servers for upstreams and for the gateway itself."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.openai_upstream import FakeUpstream
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_table() -> Iterator[None]:
+    from providers import routing
+
+    routing.reset_for_tests()
+    yield
+    routing.reset_for_tests()
+
+
+@pytest.fixture(scope="session")
+def upstream_server() -> Iterator[FakeUpstream]:
+    server = FakeUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(upstream_server: FakeUpstream) -> FakeUpstream:
+    """The fake OpenAI-compatible upstream, with a clean request log."""
+    upstream_server.requests.clear()
+    upstream_server.disconnects.clear()
+    upstream_server.models_shape = "list"
+    upstream_server.slow_seconds = 2.0
+    return upstream_server
+
+
+class LiveGateway:
+    """The gateway's ASGI app under uvicorn on 127.0.0.1, in a thread of the test process."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from gateway.asgi import application
+
+        self.port = free_port()
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, loop="asyncio", http="h11",
+            lifespan="off", log_level="warning", timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="live-gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveGateway:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_gateway_server() -> Iterator[LiveGateway]:
+    gw = LiveGateway().start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def live_gateway(live_gateway_server: LiveGateway, transactional_db: Any) -> LiveGateway:
+    """A running gateway; tests using it see their database writes (transactional_db)."""
+    return live_gateway_server
+
+
+@pytest.fixture
+def make_provider(transactional_db: Any) -> Callable[..., Any]:
+    from providers import services
+
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("provider_type", "custom")
+        return services.provider_create(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def gateway_key(transactional_db: Any) -> str:
+    from providers import services
+
+    _key, raw = services.gateway_key_create(name="test-client")
+    return raw

@@ -1,0 +1,257 @@
+"""A real OpenAI-compatible server on 127.0.0.1 for contract tests.
+
+The requested ``model`` picks the behaviour, so one server serves every case:
+
+- ``text``: a plain answer ("Hello from fake") streamed in pieces;
+- ``tools``: a streamed tool call with index/id/name and argument fragments;
+- ``reasoning``: ``reasoning_content`` deltas then content; ``reasoning-or``: ``reasoning``;
+- ``comments``: OpenRouter-style ``: OPENROUTER PROCESSING`` comments between events;
+- ``crlf``: ``\\r\\n`` line ends; ``nospace``: ``data:`` without the space;
+- ``split``: every byte in its own write; ``packed``: all events in one write;
+- ``no-done``: ends at EOF without ``[DONE]``;
+- ``error-event``: HTTP 200 then an ``{"error": ...}`` event mid-stream;
+- ``drop``: sends two chunks then drops the connection (no chunked terminator);
+- ``slow``: waits ``FakeUpstream.slow_seconds`` before headers;
+- ``stall``: sends one chunk then stalls (for read timeouts and disconnects);
+- ``status-NNN``: answers HTTP NNN with an OpenAI error body; ``plain-NNN``: with a text body;
+- ``garbage``: 200 with ``text/event-stream`` but lines that are not JSON.
+
+``/models`` answers the OpenAI list shape, or a bare array when ``models_shape``
+is ``"bare"``, or 404 when ``models_shape`` is ``None``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+CREATED = 1_700_000_000
+
+
+def chunk(model: str, delta: dict[str, Any], finish: str | None = None, cid: str = "chatcmpl-fake") -> dict[str, Any]:
+    return {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
+
+
+def usage_chunk(model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": model,
+        "choices": [],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    }
+
+
+def script_for(model: str, include_usage: bool) -> list[dict[str, Any]]:
+    """The chunks a streamed answer for ``model`` consists of."""
+    base = model.split(":")[0]
+    if base == "tools":
+        events = [
+            chunk(model, {"role": "assistant", "content": None, "tool_calls": [
+                {"index": 0, "id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+            ]}),
+            chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\": "}}]}),
+            chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "\"Hanoi\"}"}}]}),
+            chunk(model, {}, "tool_calls"),
+        ]
+    elif base in ("reasoning", "reasoning-or"):
+        field_name = "reasoning_content" if base == "reasoning" else "reasoning"
+        events = [
+            chunk(model, {"role": "assistant", "content": "", field_name: "Let me think"}),
+            chunk(model, {field_name: " carefully."}),
+            chunk(model, {"content": "42"}),
+            chunk(model, {}, "stop"),
+        ]
+    else:
+        events = [
+            chunk(model, {"role": "assistant", "content": ""}),
+            chunk(model, {"content": "Hello"}),
+            chunk(model, {"content": " from"}),
+            chunk(model, {"content": " fake"}),
+            chunk(model, {}, "stop"),
+        ]
+    if include_usage:
+        events.append(usage_chunk(model))
+    return events
+
+
+def completion_for(model: str) -> dict[str, Any]:
+    base = model.split(":")[0]
+    message: dict[str, Any] = {"role": "assistant", "content": "Hello from fake", "refusal": None}
+    finish = "stop"
+    if base == "tools":
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Hanoi\"}"}}
+        ]}
+        finish = "tool_calls"
+    elif base == "reasoning":
+        message = {"role": "assistant", "content": "42", "reasoning_content": "Let me think carefully."}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    }
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeUpstream:
+    host: str = "127.0.0.1"
+    port: int = 0
+    models_shape: str | None = "list"  # "list", "bare", or None for 404
+    model_ids: list[str] = field(default_factory=lambda: ["text", "tools", "meta-llama/Llama-3-8B"])
+    slow_seconds: float = 2.0
+    requests: list[Seen] = field(default_factory=list)
+    disconnects: list[float] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    # -- handlers ---------------------------------------------------------------
+
+    async def models(self, request: web.Request) -> web.StreamResponse:
+        self._record(request, None)
+        if self.models_shape is None:
+            return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        entries = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in self.model_ids]
+        if self.models_shape == "bare":
+            return web.json_response([{"id": m} for m in self.model_ids])
+        return web.json_response({"object": "list", "data": entries})
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self._record(request, body)
+        model = body.get("model", "")
+        base = model.split(":")[0]
+        if base.startswith("status-"):
+            status = int(base.split("-")[1])
+            headers = {"Retry-After": "7"} if status == 429 else {}
+            return web.json_response(
+                {"error": {"message": f"fake says {status}", "type": "fake_error", "param": None, "code": f"fake_{status}"}},
+                status=status,
+                headers=headers,
+            )
+        if base.startswith("plain-"):
+            status = int(base.split("-")[1])
+            return web.Response(text=f"plain failure {status}", status=status)
+        if base == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        if not body.get("stream"):
+            return web.json_response(completion_for(model))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await self._stream(request, model, base, include_usage)
+
+    async def _stream(self, request: web.Request, model: str, base: str, include_usage: bool) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        sep = b"\r\n" if base == "crlf" else b"\n"
+        prefix = b"data:" if base == "nospace" else b"data: "
+        frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage)]
+        done = prefix + b"[DONE]" + sep + sep
+        try:
+            if base == "garbage":
+                await resp.write(b"this is not SSE at all\n\nneither is this\n\n")
+                return resp
+            if base == "error-event":
+                await resp.write(frames[0])
+                await resp.write(b'data: {"error": {"message": "model overloaded", "type": "server_error", "code": "overloaded"}}\n\n')
+                return resp
+            if base == "drop":
+                await resp.write(frames[0] + frames[1])
+                await asyncio.sleep(0.05)
+                assert request.transport is not None
+                request.transport.close()
+                return resp
+            if base == "stall":
+                await resp.write(frames[0])
+                await asyncio.sleep(3600)
+            if base == "packed":
+                await resp.write(b"".join(frames) + done)
+                return resp
+            for frame in frames:
+                if base == "comments":
+                    await resp.write(b": OPENROUTER PROCESSING\n\n")
+                if base == "split":
+                    for i in range(len(frame)):
+                        await resp.write(frame[i:i + 1])
+                else:
+                    await resp.write(frame)
+                await asyncio.sleep(0.005)
+            if base != "no-done":
+                await resp.write(done)
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.disconnects.append(time.monotonic())
+            raise
+        return resp
+
+    def _record(self, request: web.Request, body: Any) -> None:
+        self.requests.append(
+            Seen(request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body)
+        )
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> FakeUpstream:
+        if not self.port:
+            with socket.socket() as s:
+                s.bind((self.host, 0))
+                self.port = s.getsockname()[1]
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application()
+            app.router.add_get("/v1/models", self.models)
+            app.router.add_post("/v1/chat/completions", self.chat)
+            self._runner = web.AppRunner(app, handler_cancellation=True)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.host, self.port)
+            loop.run_until_complete(site.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def last(self) -> Seen:
+        return self.requests[-1]
