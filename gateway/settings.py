@@ -174,6 +174,8 @@ if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+    if env("GATEWAY_PG_TEST_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": env("GATEWAY_PG_TEST_NAME")}
 else:
     DATABASES = {
         "default": {
