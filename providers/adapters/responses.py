@@ -1,0 +1,132 @@
+"""The OpenAI Responses API wire format: the ``codex`` provider type.
+
+``POST {base_url}/responses`` with a bearer token (a ChatGPT OAuth access token
+or an OpenAI API key) and, for the ChatGPT backend, the ``ChatGPT-Account-ID``
+header from the provider's ``account_id`` setting. The ChatGPT backend only
+streams, so every upstream call streams; a non-streaming client request is
+served by folding the translated stream into one ``chat.completion``.
+Translation lives in ``responses_translate``; this module is transport only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from django.conf import settings
+
+from chat.sse import SSEDecoder
+
+from ..http import session_for, timeout_for
+from . import errors
+from .base import DONE_FRAME, Adapter, ProviderConfig, UpstreamError
+from .chat_chunks import ChunkCollector, frame, wants_usage
+from .openai_compat import shape_request
+from .responses_translate import ResponsesStream, parse_event_data, to_responses_request
+
+log = logging.getLogger("gateway.upstream")
+
+
+class ResponsesAdapter(Adapter):
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        query = config.setting("extra_query") or {}
+        suffix = ("?" + urlencode(query)) if query else ""
+        self.url = f"{config.base_url}/responses{suffix}"
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        headers.update(config.extra_headers)
+        if config.api_key:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        account = config.setting("account_id")
+        if account:
+            headers["ChatGPT-Account-ID"] = account
+        self.headers = headers
+        self.timeout = timeout_for(
+            config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
+        )
+
+    def prepare(self, body: dict[str, Any]) -> bytes:
+        request = shape_request(to_responses_request(body), self.config.settings)
+        request["stream"] = True  # whatever the shaping says: the backend only streams
+        return json.dumps(request, ensure_ascii=False).encode()
+
+    async def _chunks(self, body: dict[str, Any], *, include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
+        """The translated answer, one list of chunk dicts per upstream read."""
+        data = self.prepare(body)
+        name = self.config.name
+        session = session_for(self.config)
+        try:
+            resp = await session.post(self.url, data=data, headers=self.headers, timeout=self.timeout)
+        except Exception as exc:
+            raise errors.from_transport(name, exc) from None
+        state = ResponsesStream(body.get("model") or "", include_usage=include_usage)
+        try:
+            if resp.status >= 400:
+                payload = await _read_error_body(resp)
+                raise errors.from_http_error(name, resp.status, payload, resp.headers)
+            ctype = resp.headers.get("Content-Type", "")
+            if "text/event-stream" not in ctype and "application/json" in ctype:
+                raise errors.from_json_instead_of_stream(name, await resp.read())
+            decoder = SSEDecoder()
+            try:
+                async for raw in resp.content.iter_any():
+                    out: list[dict[str, Any]] = []
+                    for event in decoder.feed(raw):
+                        if event.data == b"[DONE]":
+                            continue
+                        out.extend(state.feed(parse_event_data(event.data), event.event))
+                    if out:
+                        yield out
+                    if state.done:
+                        return
+            except UpstreamError as exc:
+                log.warning("provider=%s cause=%s", name, exc.cause)
+                raise
+            except Exception as exc:
+                raise errors.from_transport(name, exc, mid_stream=True) from None
+            out = []
+            for event in decoder.flush():
+                if event.data != b"[DONE]":
+                    out.extend(state.feed(parse_event_data(event.data), event.event))
+            if out:
+                yield out
+            if not state.done:
+                log.warning("provider=%s cause=stream closed before response.completed", name)
+            state.end_of_stream()
+        finally:
+            # Closing (not releasing) drops the connection, so a client that went
+            # away stops the upstream generating at once.
+            if state.done:
+                resp.release()
+            else:
+                resp.close()
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        source = self._chunks(body, include_usage=wants_usage(body))
+        try:
+            async for chunks in source:
+                yield b"".join(frame(c) for c in chunks)
+            yield DONE_FRAME
+        finally:
+            await source.aclose()
+
+    async def complete(self, body: dict[str, Any]) -> bytes:
+        collector = ChunkCollector()
+        source = self._chunks(body, include_usage=True)
+        try:
+            async for chunks in source:
+                for chunk in chunks:
+                    collector.add(chunk)
+        finally:
+            await source.aclose()
+        return json.dumps(collector.completion(), ensure_ascii=False).encode()
+
+
+async def _read_error_body(resp: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await resp.content.read(64 * 1024)
+    except Exception:
+        return b""

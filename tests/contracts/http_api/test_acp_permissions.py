@@ -1,0 +1,38 @@
+"""The ``acp`` provider type answers an agent's ``session/request_permission`` per
+the provider's ``permission_policy``: deny by default (a reject option), allow
+when configured (an allow option). Nobody is there to ask."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+
+AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
+
+
+@pytest.fixture
+def client(live_gateway, gateway_key):
+    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=30)
+
+
+@pytest.mark.parametrize(("policy", "answer"), [(None, "permission: selected no"), ("deny", "permission: selected no"),
+                                                ("allow", "permission: selected yes")])
+def test_acp_permission_requests_follow_the_policy(make_provider, client, tmp_path, policy, answer):
+    log = tmp_path / "agent.jsonl"
+    settings = {"command": sys.executable, "args": [AGENT], "env": {"SCRIPTED_ACP_LOG": str(log)}}
+    if policy:
+        settings["permission_policy"] = policy
+    make_provider(name="agent", provider_type="acp", settings=settings)
+    completion = client.chat.completions.create(model="agent/permission", messages=[{"role": "user", "content": "rm"}])
+    assert completion.choices[0].message.content == answer
+    replies = [json.loads(line)["received"] for line in log.read_text().splitlines() if "received" in line]
+    reply = next(r for r in replies if "result" in r)
+    assert reply == {"jsonrpc": "2.0", "id": 1000, "result": {
+        "outcome": {"outcome": "selected", "optionId": answer.rsplit(" ", 1)[1]}}}
+
+    chunks = list(client.chat.completions.create(model="agent/permission", stream=True,
+                                                 messages=[{"role": "user", "content": "rm"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == answer
