@@ -44,6 +44,23 @@ def upstream(upstream_server: FakeUpstream) -> FakeUpstream:
     return upstream_server
 
 
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[Any]:
+    from tests.fakes.anthropic_upstream import FakeAnthropic
+
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def anthropic_upstream(anthropic_server: Any) -> Any:
+    """The fake Anthropic Messages API (tests/fakes/anthropic_upstream.py), with a clean request log.
+    ``anthropic_upstream.client_env(home)`` is the env for the real Claude CLI / ACP agent."""
+    anthropic_server.reset()
+    return anthropic_server
+
+
 class LiveGateway:
     """The gateway's ASGI app under uvicorn on 127.0.0.1, in a thread of the test process."""
 

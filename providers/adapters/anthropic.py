@@ -1,0 +1,237 @@
+"""The Anthropic Messages API (``anthropic`` provider type).
+
+``POST {base_url}/messages`` with ``x-api-key`` and ``anthropic-version`` (setting
+``anthropic_version``); payloads are translated by ``anthropic_translate``. The
+stream is translated event by event as it arrives. Models come from
+``GET {base_url}/models``, following ``has_more``/``last_id`` pages.
+
+Settings: ``default_max_tokens`` (the Messages API requires ``max_tokens``; used
+when the client sends neither ``max_tokens`` nor ``max_completion_tokens``) and
+the common HTTP settings (timeouts, TLS, proxy, ``extra_body``, ``drop_params``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from chat.sse import SSEDecoder
+
+from ..http import session_for, timeout_for
+from . import errors
+from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
+from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .chat_chunks import frame, wants_usage
+
+log = logging.getLogger("gateway.upstream")
+
+MAX_MODEL_PAGES = 20
+
+# Anthropic error types that a 200 stream may carry, with the status they stand for.
+_STREAM_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+}
+
+
+class AnthropicAdapter(Adapter):
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.messages_url = f"{config.base_url}/messages"
+        self.models_url = f"{config.base_url}/models"
+        headers = {"Content-Type": "application/json"}
+        headers.update(config.extra_headers)
+        headers["anthropic-version"] = str(config.setting("anthropic_version", "2023-06-01"))
+        if config.api_key:
+            headers["x-api-key"] = config.api_key
+        self.headers = headers
+        self.stream_headers = {**headers, "Accept": "text/event-stream"}
+        self.timeout = timeout_for(
+            config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
+        )
+        self._models_cache: tuple[float, ModelListing] | None = None
+
+    def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
+        try:
+            request = to_messages_request(
+                body, default_max_tokens=int(self.config.setting("default_max_tokens", 4096)), stream=stream
+            )
+        except TranslationError as exc:
+            raise UpstreamError(exc.message, status=400, type="invalid_request_error", code="invalid_request",
+                                param=exc.param, cause="untranslatable request") from None
+        for key in self.config.setting("drop_params") or ():
+            request.pop(key, None)
+        for key, value in (self.config.setting("extra_body") or {}).items():
+            request.setdefault(key, value)
+        return json.dumps(request, ensure_ascii=False).encode()
+
+    async def complete(self, body: dict[str, Any]) -> bytes:
+        data = self.prepare(body, stream=False)
+        session = session_for(self.config)
+        try:
+            async with session.post(self.messages_url, data=data, headers=self.headers, timeout=self.timeout) as resp:
+                payload = await resp.read()
+                if resp.status >= 400:
+                    raise errors.from_http_error(self.config.name, resp.status, payload, resp.headers)
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            raise errors.from_transport(self.config.name, exc) from None
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and message.get("type") == "error":
+            error = message.get("error") or {}
+            log.warning("provider=%s cause=error object in a 200 answer", self.config.name)
+            raise UpstreamError(str(error.get("message") or _("The upstream reported an error.")), status=502,
+                                type=str(error.get("type") or "upstream_error"), cause="error object in a 200 answer")
+        if not isinstance(message, dict) or "content" not in message:
+            log.warning("provider=%s cause=invalid JSON answer", self.config.name)
+            raise UpstreamError(_("The upstream answered with something that is not a Messages API answer."),
+                                status=502, code="upstream_invalid_response", cause="invalid answer")
+        completion = to_completion(message, created=int(time.time()))
+        return json.dumps(completion, ensure_ascii=False).encode()
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        data = self.prepare(body, stream=True)
+        session = session_for(self.config)
+        name = self.config.name
+        try:
+            resp = await session.post(self.messages_url, data=data, headers=self.stream_headers, timeout=self.timeout)
+        except Exception as exc:
+            raise errors.from_transport(name, exc) from None
+        finished = False
+        try:
+            if resp.status >= 400:
+                payload = await resp.content.read(64 * 1024)
+                raise errors.from_http_error(name, resp.status, payload, resp.headers)
+            if "text/event-stream" not in resp.headers.get("Content-Type", ""):
+                raise errors.from_json_instead_of_stream(name, await resp.read())
+            translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
+            decoder = SSEDecoder()
+            try:
+                async for raw in resp.content.iter_any():
+                    out: list[bytes] = []
+                    for event in decoder.feed(raw):
+                        try:
+                            chunks = self._translate(translator, event)
+                        except UpstreamError:
+                            if out:  # what came before the failure still goes out, in order
+                                yield b"".join(out)
+                            raise
+                        out.extend(frame(c) for c in chunks)
+                        if translator.done:
+                            out.extend(frame(c) for c in translator.final_chunks())
+                            out.append(DONE_FRAME)
+                            finished = True
+                            yield b"".join(out)
+                            return
+                    if out:
+                        yield b"".join(out)
+            except UpstreamError:
+                raise
+            except Exception as exc:
+                raise errors.from_transport(name, exc, mid_stream=True) from None
+            for event in decoder.flush():
+                chunks = self._translate(translator, event)
+                if chunks:
+                    yield b"".join(frame(c) for c in chunks)
+                if translator.done:
+                    finished = True
+                    yield b"".join(frame(c) for c in translator.final_chunks()) + DONE_FRAME
+                    return
+            log.warning("provider=%s cause=stream ended before message_stop", name)
+            raise UpstreamError(
+                _("The upstream closed the stream before the answer was complete."), status=502,
+                code="upstream_incomplete_stream", cause="stream ended before message_stop",
+            )
+        finally:
+            if finished:
+                resp.release()
+            else:
+                resp.close()  # client gone or failure: stop the generation upstream at once
+
+    def _translate(self, translator: StreamTranslator, event: Any) -> list[dict[str, Any]]:
+        try:
+            parsed = json.loads(event.data)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            log.warning("provider=%s cause=malformed stream event", self.config.name)
+            raise UpstreamError(_("The upstream sent a malformed stream event."), status=502,
+                                code="upstream_invalid_response", cause="malformed stream event")
+        if event.event == "error" and parsed.get("type") != "error":
+            parsed = {"type": "error", "error": parsed.get("error") or parsed}
+        try:
+            return translator.feed(parsed)
+        except StreamError as exc:
+            log.warning("provider=%s cause=error event in stream (%s)", self.config.name, exc.etype)
+            raise UpstreamError(
+                exc.message or _("The upstream reported an error in the stream."),
+                status=_STREAM_ERROR_STATUS.get(exc.etype, 502),
+                type=exc.etype, code=exc.etype, cause="error event in stream",
+                retryable=exc.etype in ("overloaded_error", "rate_limit_error", "api_error"),
+            ) from None
+
+    async def fetch_models_raw(self) -> tuple[int, Any]:
+        """All pages of ``GET /models`` as one ``{"data": [...]}`` (or the first failing answer)."""
+        session = session_for(self.config)
+        timeout = aiohttp.ClientTimeout(
+            total=15.0, sock_connect=float(self.config.setting("connect_timeout", settings.GATEWAY_CONNECT_TIMEOUT))
+        )
+        items: list[Any] = []
+        after: str | None = None
+        for _page in range(MAX_MODEL_PAGES):
+            params = {"limit": "1000"}
+            if after:
+                params["after_id"] = after
+            try:
+                async with session.get(self.models_url, params=params, headers=self.headers, timeout=timeout) as resp:
+                    payload = await resp.read()
+                    status = resp.status
+            except Exception as exc:
+                raise errors.from_transport(self.config.name, exc) from None
+            try:
+                page = json.loads(payload)
+            except ValueError:
+                return status, None
+            if status >= 400 or not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                return status, page
+            items.extend(page["data"])
+            after = page.get("last_id")
+            if not page.get("has_more") or not after:
+                break
+        return 200, {"data": items, "has_more": False, "first_id": items[0].get("id") if items else None,
+                     "last_id": items[-1].get("id") if items else None}
+
+    async def list_models(self) -> ModelListing:
+        cached = self._models_cache
+        now = time.monotonic()
+        if cached and now - cached[0] < settings.GATEWAY_MODELS_CACHE_SECONDS:
+            return cached[1]
+        try:
+            status, raw = await self.fetch_models_raw()
+        except UpstreamError as exc:
+            log.warning("provider=%s models unavailable: %s", self.config.name, exc.cause)
+            return self.configured_models()
+        if status >= 400 or not isinstance(raw, dict):
+            log.warning("provider=%s models unavailable: HTTP %s", self.config.name, status)
+            return self.configured_models()
+        entries = [
+            e for e in (model_entry(item, self.config.name, self.config.created)
+                        for item in raw["data"] if isinstance(item, dict)) if e
+        ]
+        listing = ModelListing(models=entries, source="upstream", raw=raw)  # type: ignore[arg-type]
+        self._models_cache = (now, listing)
+        return listing

@@ -1,0 +1,304 @@
+"""Child processes for the subprocess provider types (``claude_cli``, ``acp``).
+
+A small API shared by those adapters:
+
+- ``limiter_for(config, default=4)``: the ``ChildLimiter`` of a provider (one per
+  provider name in the process, so it survives the adapter being rebuilt); it
+  bounds how many children of that provider run at once (setting
+  ``max_concurrency``). ``async with limiter.slot(wait):`` waits up to ``wait``
+  seconds for a free slot, then raises a 429 ``UpstreamError`` (code
+  ``concurrency_limit``, ``Retry-After: 1``) so the client can back off instead
+  of queueing without bound.
+- ``child_env(config, key_var=...)``: the child's environment. It is built from a
+  short allowlist of the gateway's own variables (``PATH``, ``HOME``, locale,
+  proxies, ``TMPDIR``...), never the whole environment (which holds the gateway's
+  own secrets), plus the provider's ``env`` setting and, when the provider has a
+  key, the key under ``key_var``.
+- ``spawn(argv, env=..., cwd=..., secrets=...)``: starts the child in its own
+  process group with stdin/stdout/stderr pipes and returns a ``Child``. A missing
+  or non-executable command becomes a 502 ``UpstreamError`` (code
+  ``command_not_found``).
+- ``Child``: ``write(data)``/``close_stdin()``, ``readline(deadline)`` (one line
+  of stdout; raises a 504 ``UpstreamError`` once the monotonic ``deadline``
+  passes), ``json_lines(deadline)`` (parsed JSON objects; blank lines skipped,
+  anything else is a 502 ``upstream_invalid_response``), ``stderr_tail()`` (the
+  last bytes of stderr, secrets masked), ``wait()``, and ``kill()``: SIGTERM to
+  the whole process group, SIGKILL after a short grace, then reaped. Call
+  ``kill()`` in a ``finally`` so a client disconnect (generator closed or task
+  cancelled) or a timeout never leaves a child behind.
+
+Secrets are passed only through the environment, never argv, and are masked in
+anything read back from the child that might be logged or shown.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .base import ProviderConfig, UpstreamError
+
+log = logging.getLogger("gateway.subprocess")
+
+# Variables a child may inherit from the gateway's environment.
+INHERITED_ENV = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
+)
+LINE_LIMIT = 32 * 1024 * 1024  # one JSON line may carry a whole answer
+KILL_GRACE = 2.0
+STDERR_TAIL = 4096
+
+
+def child_env(config: ProviderConfig, *, key_var: str | None = None) -> dict[str, str]:
+    env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+    env.update(config.setting("env") or {})
+    if key_var and config.api_key:
+        env[key_var] = config.api_key
+    return env
+
+
+def secrets_of(config: ProviderConfig) -> tuple[str, ...]:
+    """Strings to mask in anything read back from a child."""
+    return tuple(s for s in (config.api_key,) if s)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class ChildLimiter:
+    """At most ``limit`` children at once; a request waits ``wait`` seconds for a slot."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, int(limit))
+        self.active = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, wait: float = 10.0) -> AsyncIterator[None]:
+        await self._acquire(wait)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, wait: float) -> None:
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), wait)
+        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            if future.done() and not future.cancelled():
+                # The slot was handed over just as we gave up: pass it on.
+                self._release()
+            else:
+                future.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(future)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise UpstreamError(
+                _("Too many requests are running on this provider at once; retry shortly."),
+                status=429, type="rate_limit_error", code="concurrency_limit", retry_after=1.0,
+                cause="concurrency limit reached",
+            ) from None
+
+    def _release(self) -> None:
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)  # the slot passes to the waiter; ``active`` stays
+                return
+        self.active -= 1
+        # A raised limit (provider edited) lets more waiters in at once.
+        while self._waiters and self.active < self.limit:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.active += 1
+                future.set_result(None)
+
+
+_limiters: dict[str, ChildLimiter] = {}
+
+
+def limiter_for(config: ProviderConfig, default: int = 4) -> ChildLimiter:
+    limit = max(1, int(config.setting("max_concurrency") or default))
+    limiter = _limiters.get(config.name)
+    if limiter is None:
+        limiter = _limiters[config.name] = ChildLimiter(limit)
+    limiter.limit = limit
+    return limiter
+
+
+class Child:
+    """A running child process (see the module docstring)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, argv0: str, secrets: tuple[str, ...]) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.argv0 = argv0
+        self.secrets = secrets
+        self._stderr: collections.deque[bytes] = collections.deque()
+        self._stderr_size = 0
+        self._stderr_task = asyncio.get_running_loop().create_task(self._drain_stderr())
+
+    async def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        with contextlib.suppress(Exception):
+            while True:
+                data = await self.proc.stderr.read(4096)
+                if not data:
+                    return
+                self._stderr.append(data)
+                self._stderr_size += len(data)
+                while self._stderr_size > STDERR_TAIL and len(self._stderr) > 1:
+                    self._stderr_size -= len(self._stderr.popleft())
+
+    def stderr_tail(self, limit: int = 500) -> str:
+        text = b"".join(self._stderr).decode("utf-8", "replace")
+        return mask(text, self.secrets).strip()[-limit:]
+
+    async def write(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child exited early; its exit status tells what happened
+
+    def close_stdin(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+
+    async def readline(self, deadline: float | None) -> bytes:
+        """One line of stdout (b"" at EOF)."""
+        assert self.proc.stdout is not None
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation
+            # (client disconnect) that arrives just as a line is read.
+            async with asyncio.timeout(timeout):
+                return await self.proc.stdout.readline()
+        except asyncio.TimeoutError:
+            log.warning("child %s pid=%s timed out", self.argv0, self.pid)
+            raise UpstreamError(
+                _("The provider's program did not answer in time."), status=504, type="timeout_error",
+                code="upstream_timeout", cause="subprocess timeout",
+            ) from None
+        except ValueError:  # a line longer than LINE_LIMIT
+            raise UpstreamError(
+                _("The provider's program printed a line that is too long."), status=502,
+                code="upstream_invalid_response", cause="subprocess line too long",
+            ) from None
+
+    async def json_lines(self, deadline: float | None) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            line = await self.readline(deadline)
+            if not line:
+                return
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = None
+            if not isinstance(item, dict):
+                log.warning("child %s pid=%s printed output that is not JSON", self.argv0, self.pid)
+                raise UpstreamError(
+                    _("The provider's program printed output that is not JSON."), status=502,
+                    code="upstream_invalid_response", cause="subprocess garbage output",
+                )
+            yield item
+
+    async def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            return await self.proc.wait()
+        return await asyncio.wait_for(self.proc.wait(), timeout)
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def kill(self) -> None:
+        """Stop the child and everything it started; safe to call more than once."""
+        try:
+            if self.proc.returncode is None:
+                self._signal_group(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(self.proc.wait(), KILL_GRACE)
+                except asyncio.TimeoutError:
+                    self._signal_group(signal.SIGKILL)
+                    await self.proc.wait()
+            # Grandchildren may outlive the leader; the group id stays theirs.
+            self._signal_group(signal.SIGKILL)
+        except asyncio.CancelledError:
+            self._signal_group(signal.SIGKILL)
+            raise
+        finally:
+            self.close_stdin()
+            if not self._stderr_task.done():
+                self._stderr_task.cancel()
+
+
+async def spawn(
+    argv: list[str], *, env: dict[str, str], cwd: str | None = None, secrets: tuple[str, ...] = ()
+) -> Child:
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=cwd or None,
+            start_new_session=True,  # its own process group, so kill() reaches grandchildren
+            limit=LINE_LIMIT,
+        )
+    except FileNotFoundError as exc:
+        missing_cwd = bool(cwd) and not os.path.isdir(cwd or "")
+        log.warning("command %s could not be started: %s", argv[0], "missing cwd" if missing_cwd else "not found")
+        if missing_cwd:
+            raise UpstreamError(
+                _("The working directory configured for this provider does not exist."), status=502,
+                code="cwd_not_found", cause="missing cwd",
+            ) from exc
+        raise UpstreamError(
+            _("The program configured for this provider was not found: %(command)s") % {"command": argv[0]},
+            status=502, code="command_not_found", cause="command not found",
+        ) from exc
+    except PermissionError as exc:
+        log.warning("command %s could not be started: permission denied", argv[0])
+        raise UpstreamError(
+            _("The program configured for this provider cannot be run: %(command)s") % {"command": argv[0]},
+            status=502, code="command_not_found", cause="command not executable",
+        ) from exc
+    log.info("started %s pid=%s", argv[0], proc.pid)
+    return Child(proc, argv[0], secrets)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id still exists (and is not a zombie); for tests and checks."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state != b"Z"
+    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return False
