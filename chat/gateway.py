@@ -2,15 +2,20 @@
 model resolution, dispatch to an adapter. Views stay thin around it."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from providers import routing
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.services import hash_gateway_key
+
+from . import limits
 
 log = logging.getLogger("gateway.chat")
 
@@ -47,18 +52,22 @@ def _unauthorized(message: str) -> GatewayError:
 
 async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, routing.KeyInfo]:
     if not authorization:
-        raise _unauthorized("Missing gateway API key. Send it as 'Authorization: Bearer <key>'.")
-    scheme, _, token = authorization.partition(" ")
+        raise _unauthorized(_("Missing gateway API key. Send it as “Authorization: Bearer <key>”."))
+    scheme, _sep, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("Malformed Authorization header. Send 'Authorization: Bearer <key>'.")
+        raise _unauthorized(_("Malformed Authorization header. Send “Authorization: Bearer <key>”."))
     snap = await routing.get_snapshot()
     digest = hash_gateway_key(token)
     key = snap.keys.get(digest)
     # The lookup is keyed by a SHA-256 of the presented secret, so timing can only
     # reveal bytes of a hash, never of a stored key.
     if key is None:
-        raise _unauthorized("Invalid or revoked gateway API key.")
+        # Maybe created by another process since the last check: wait for a due one.
+        snap = await routing.get_fresh_snapshot()
+        key = snap.keys.get(digest)
+    if key is None:
+        raise _unauthorized(_("Invalid or revoked gateway API key."))
     routing.note_key_used(key)
     return snap, key
 
@@ -66,7 +75,7 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
 def _model_not_found(model: str) -> GatewayError:
     return GatewayError(
         404,
-        f"The model '{model}' does not exist or you do not have access to it.",
+        _("The model “%(model)s” does not exist or you do not have access to it.") % {"model": model},
         type="invalid_request_error",
         code="model_not_found",
         param="model",
@@ -75,7 +84,7 @@ def _model_not_found(model: str) -> GatewayError:
 
 def split_model(model: str) -> tuple[str, str]:
     """``<provider>/<upstream model>``, split at the first slash only."""
-    provider, _, upstream = model.partition("/")
+    provider, _sep, upstream = model.partition("/")
     return provider, upstream
 
 
@@ -86,7 +95,9 @@ def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
 
 def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
     if not isinstance(model, str) or not model.strip():
-        raise GatewayError(400, "'model' is required: '<provider>/<model>'.", param="model", code="missing_model")
+        raise GatewayError(
+            400, _("“model” is required: “<provider>/<model>”."), param="model", code="missing_model"
+        )
     name, upstream = split_model(model)
     config = snap.providers.get(name)
     if config is None or not config.enabled or not key.may_use(config.id):
@@ -96,7 +107,7 @@ def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[P
         if not upstream:
             raise GatewayError(
                 404,
-                f"The provider '{name}' has no default model; name one as '{name}/<model>'.",
+                _("The provider “%(name)s” has no default model; name one as “%(name)s/<model>”.") % {"name": name},
                 code="model_not_found",
                 param="model",
             )
@@ -109,23 +120,25 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise GatewayError(400, "The request body is not valid UTF-8.", code="invalid_body") from None
+        raise GatewayError(400, _("The request body is not valid UTF-8."), code="invalid_body") from None
     try:
         body = json.loads(text)
     except RecursionError:
-        raise GatewayError(400, "The request body is nested too deeply.", code="invalid_body") from None
+        raise GatewayError(400, _("The request body is nested too deeply."), code="invalid_body") from None
     except ValueError as exc:
-        raise GatewayError(400, f"The request body is not valid JSON: {exc.msg}.", code="invalid_json") from None
+        raise GatewayError(
+            400, _("The request body is not valid JSON: %(reason)s.") % {"reason": exc.msg}, code="invalid_json"
+        ) from None
     if not isinstance(body, dict):
-        raise GatewayError(400, "The request body must be a JSON object.", code="invalid_body")
+        raise GatewayError(400, _("The request body must be a JSON object."), code="invalid_body")
     messages = body.get("messages")
     if messages is None:
-        raise GatewayError(400, "'messages' is required.", param="messages", code="missing_messages")
+        raise GatewayError(400, _("“messages” is required."), param="messages", code="missing_messages")
     if not isinstance(messages, list):
-        raise GatewayError(400, "'messages' must be an array.", param="messages", code="invalid_type")
+        raise GatewayError(400, _("“messages” must be an array."), param="messages", code="invalid_type")
     stream = body.get("stream", False)
     if stream is not None and not isinstance(stream, bool):
-        raise GatewayError(400, "'stream' must be a boolean.", param="stream", code="invalid_type")
+        raise GatewayError(400, _("“stream” must be a boolean."), param="stream", code="invalid_type")
     return body
 
 
@@ -143,6 +156,9 @@ async def prepare_chat(authorization: str | None, raw: bytes) -> Prepared:
     body = parse_body(raw)
     config, adapter, upstream = resolve(snap, key, body.get("model"))
     body["model"] = upstream
+    # Rate limits per key, then the provider's concurrency cap and retries (chat/limits.py).
+    await limits.admit(key)
+    adapter = limits.guard(adapter, key, len(raw))
     return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key)
 
 
@@ -157,7 +173,7 @@ async def relay(first: bytes, rest: AsyncIterator[bytes], provider: str) -> Asyn
         yield exc.sse_frame()
     except Exception:
         log.exception("provider=%s stream failed", provider)
-        yield UpstreamError("The gateway failed while relaying the stream.", code="gateway_error").sse_frame()
+        yield UpstreamError(_("The gateway failed while relaying the stream."), code="gateway_error").sse_frame()
     finally:
         aclose = getattr(rest, "aclose", None)
         if aclose is not None:
@@ -171,7 +187,9 @@ async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
     try:
         first = await agen.__anext__()
     except StopAsyncIteration:
-        raise GatewayError(502, "The upstream closed the stream without data.", type="upstream_error") from None
+        raise GatewayError(
+            502, _("The upstream closed the stream without data."), type="upstream_error", code="upstream_empty_stream"
+        ) from None
     except UpstreamError as exc:
         await agen.aclose()
         raise GatewayError.from_upstream(exc) from None
@@ -181,32 +199,53 @@ async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
     return relay(first, agen, prepared.config.name)
 
 
+MODELS_TIMEOUT = 10.0
+
+
+async def provider_models(snap: routing.Snapshot, config: ProviderConfig) -> tuple[list[dict[str, Any]], str]:
+    """One provider's models as OpenAI model objects with gateway ids, and where
+    the list came from: ``upstream`` (its live /models), ``configured`` (its
+    settings, because it has no usable /models)."""
+    adapter = snap.adapter(config)
+    try:
+        listing = await asyncio.wait_for(adapter.list_models(), timeout=MODELS_TIMEOUT)
+    except Exception as exc:  # one dead backend must not hide the others
+        log.warning("provider=%s model listing failed: %s", config.name, type(exc).__name__)
+        listing = adapter.configured_models()
+    out = []
+    for entry in listing.models:
+        if not model_allowed(config, entry["id"]):
+            continue
+        created = entry.get("created")
+        out.append(
+            {
+                "id": f"{config.name}/{entry['id']}",
+                "object": "model",
+                "created": created if isinstance(created, int) else config.created,
+                "owned_by": config.name,
+            }
+        )
+    return out, listing.source
+
+
 async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str, Any]:
-    import asyncio
-
+    """``GET /v1/models``: the OpenAI list shape, plus ``sources`` (an extra
+    top-level member SDKs ignore) telling per provider whether its models came
+    live from the backend or from the provider's configured list."""
     configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
+    results = await asyncio.gather(*(provider_models(snap, c) for c in configs))
+    data = [m for models, _source in results for m in models]
+    sources = {c.name: source for c, (_models, source) in zip(configs, results)}
+    return {"object": "list", "data": data, "sources": sources}
 
-    async def one(config: ProviderConfig) -> list[dict[str, Any]]:
-        adapter = snap.adapter(config)
-        try:
-            listing = await asyncio.wait_for(adapter.list_models(), timeout=10)
-        except Exception as exc:  # one dead backend must not hide the others
-            log.warning("provider=%s model listing failed: %s", config.name, type(exc).__name__)
-            listing = adapter.configured_models()
-        out = []
-        for entry in listing.models:
-            if not model_allowed(config, entry["id"]):
-                continue
-            out.append(
-                {
-                    "id": f"{config.name}/{entry['id']}",
-                    "object": "model",
-                    "created": entry.get("created", config.created),
-                    "owned_by": config.name,
-                }
-            )
-        return out
 
-    results = await asyncio.gather(*(one(c) for c in configs))
-    data = [m for group in results for m in group]
-    return {"object": "list", "data": data}
+async def retrieve_model(snap: routing.Snapshot, key: routing.KeyInfo, model: str) -> dict[str, Any]:
+    """``GET /v1/models/{provider}/{model}``: one entry of ``list_models``, or 404."""
+    name, _sep, _upstream = model.partition("/")
+    config = snap.providers.get(name)
+    if config is not None and config.enabled and key.may_use(config.id):
+        models, _source = await provider_models(snap, config)
+        for entry in models:
+            if entry["id"] == model:
+                return entry
+    raise _model_not_found(model)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
@@ -31,7 +31,9 @@ def error_response(exc: GatewayError) -> JsonResponse:
 
 
 def _method_not_allowed(allowed: str) -> JsonResponse:
-    response = error_response(GatewayError(405, f"Method not allowed. Use {allowed}.", code="method_not_allowed"))
+    response = error_response(
+        GatewayError(405, _("Method not allowed. Use %(method)s.") % {"method": allowed}, code="method_not_allowed")
+    )
     response["Allow"] = allowed
     return response
 
@@ -42,11 +44,11 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         return _method_not_allowed("POST")
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > settings.GATEWAY_MAX_BODY_BYTES:
-        return error_response(GatewayError(413, "The request body is too large.", code="request_too_large"))
+        return error_response(GatewayError(413, _("The request body is too large."), code="request_too_large"))
     try:
         raw = request.body
     except Exception:  # RequestDataTooBig and friends
-        return error_response(GatewayError(413, "The request body is too large.", code="request_too_large"))
+        return error_response(GatewayError(413, _("The request body is too large."), code="request_too_large"))
     try:
         prepared = await gateway.prepare_chat(request.headers.get("Authorization"), raw)
         if prepared.stream:
@@ -72,6 +74,34 @@ async def models(request: HttpRequest) -> HttpResponse:
     except GatewayError as exc:
         return error_response(exc)
     return JsonResponse(await gateway.list_models(snap, key))
+
+
+@csrf_exempt
+async def model_detail(request: HttpRequest, model: str) -> HttpResponse:
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    try:
+        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
+        return JsonResponse(await gateway.retrieve_model(snap, key, model))
+    except GatewayError as exc:
+        return error_response(exc)
+
+
+@csrf_exempt
+async def unknown_endpoint(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other /v1 path: authentication first (never reveal the surface to
+    strangers), then a 404 in the OpenAI error shape."""
+    try:
+        await gateway.authenticate(request.headers.get("Authorization"))
+    except GatewayError as exc:
+        return error_response(exc)
+    return error_response(
+        GatewayError(
+            404,
+            _("Unknown endpoint: %(method)s %(path)s.") % {"method": request.method, "path": request.path},
+            code="unknown_url",
+        )
+    )
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:

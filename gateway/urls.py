@@ -7,6 +7,8 @@ from chat import views as chat_views
 urlpatterns = [
     path("v1/chat/completions", chat_views.chat_completions, name="v1-chat-completions"),
     path("v1/models", chat_views.models, name="v1-models"),
+    path("v1/models/<path:model>", chat_views.model_detail, name="v1-model-detail"),
+    path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -14,3 +16,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# JSON, not HTML, for paths under /api/ that route nowhere (gateway/error_views.py).
+handler404 = "gateway.error_views.not_found"

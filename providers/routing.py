@@ -17,11 +17,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.utils import timezone
 
 from . import catalog
 from .adapters.base import Adapter, ProviderConfig
@@ -80,6 +81,58 @@ def _read_version() -> int:
     return int(row or 0)
 
 
+# With REDIS_URL the version is also published in the shared cache (by
+# ``services.bump_config_version``), so each process's periodic check is one Redis
+# GET instead of a database query on a fresh connection. The database stays the
+# source of truth: it is read when the cache has no value, and at least every
+# VERSION_DB_RECHECK_SECONDS in case a publication was lost.
+VERSION_CACHE_KEY = "gw:config-version"
+VERSION_DB_RECHECK_SECONDS = 30.0
+
+
+def _shared_cache() -> Any | None:
+    if not getattr(settings, "REDIS_URL", ""):
+        return None
+    from django.core.cache import cache
+
+    return cache
+
+
+def publish_version(version: int) -> None:
+    """Announce a committed configuration version to every process (no-op without Redis)."""
+    cache = _shared_cache()
+    if cache is None:
+        return
+    try:
+        cache.set(VERSION_CACHE_KEY, version, timeout=None)
+    except Exception:
+        log.warning("publishing the configuration version to the cache failed; the database check will find it")
+
+
+def _read_shared_version(current: int | None) -> int:
+    """The configuration version to compare with ``current`` (sync; run it in a thread)."""
+    cache = _shared_cache()
+    now = time.monotonic()
+    if cache is not None and now - _state.last_db_read < VERSION_DB_RECHECK_SECONDS:
+        try:
+            value = cache.get(VERSION_CACHE_KEY)
+        except Exception:
+            value = None
+        if value is not None:
+            # Versions only grow: a value below the table's is an old publication.
+            return int(value) if current is None or int(value) > current else current
+    version = _read_version()
+    _state.last_db_read = now
+    if cache is not None:
+        try:
+            value = cache.get(VERSION_CACHE_KEY)
+            if value is None or int(value) > version:  # missing, or left from a database since recreated
+                cache.set(VERSION_CACHE_KEY, version, timeout=None)
+        except Exception:
+            pass
+    return version
+
+
 def load_snapshot() -> Snapshot:
     """Read every provider and active key (sync; run it in a thread from async code)."""
     from .models import GatewayKey, Provider
@@ -120,11 +173,14 @@ class _State:
     dirty = True
     generation = 0  # bumped by every local invalidation
     last_check = 0.0
+    last_db_read = 0.0
     checking = False
+    check_task: Any = None
     lock: asyncio.Lock | None = None
     lock_loop: Any = None
-    used: dict[int, Any] = {}
-    last_flush = 0.0
+    used: dict[int, float] = {}
+    flush_loop: Any = None  # the loop a last-used flush is scheduled on, if any
+    flush_task: Any = None
 
 
 _state = _State()
@@ -174,7 +230,8 @@ async def _close_quietly(adapter: Adapter) -> None:
 
 async def _check_remote() -> None:
     try:
-        version = await asyncio.to_thread(_in_thread(_read_version))
+        current = _state.snapshot.version if _state.snapshot is not None else None
+        version = await asyncio.to_thread(_in_thread(lambda: _read_shared_version(current)))
         if _state.snapshot is None or version != _state.snapshot.version:
             async with _lock():
                 await _reload()
@@ -198,13 +255,51 @@ async def get_snapshot() -> Snapshot:
     now = time.monotonic()
     if not _state.checking and now - _state.last_check >= settings.GATEWAY_CONFIG_REFRESH_SECONDS:
         _state.checking = True
-        asyncio.get_running_loop().create_task(_check_remote())
+        _state.check_task = asyncio.get_running_loop().create_task(_check_remote())
+    return snap
+
+
+async def get_fresh_snapshot() -> Snapshot:
+    """Like ``get_snapshot``, but when a version check is due, wait for it.
+
+    For lookups that missed (an unknown gateway key): a key just created by
+    another process works on its first request once the refresh period has
+    passed. Checks still run at most once per period, so unknown keys cannot
+    hammer the database."""
+    snap = await get_snapshot()
+    task = _state.check_task
+    if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+        await asyncio.shield(task)
+        return _state.snapshot or snap
     return snap
 
 
 def note_key_used(key: KeyInfo) -> None:
-    """Remember that a key was used; written to the database in batches."""
-    _state.used[key.id] = timezone.now()
+    """Remember that a key was used; written to the database in batches.
+
+    The first use after a flush schedules the next flush, one refresh period
+    later, so a key used once is recorded even if no other request follows."""
+    _state.used[key.id] = time.time()
+    flush_loop = _state.flush_loop
+    if flush_loop is None or flush_loop.is_closed():
+        loop = asyncio.get_running_loop()
+        _state.flush_loop = loop
+        loop.call_later(settings.GATEWAY_CONFIG_REFRESH_SECONDS, _start_flush)
+
+
+def _start_flush() -> None:
+    _state.flush_task = asyncio.get_running_loop().create_task(_scheduled_flush())
+
+
+async def _scheduled_flush() -> None:
+    # Uses noted from here on schedule the next flush.
+    _state.flush_loop = None
+    try:
+        await _flush_last_used()
+    except Exception:
+        log.exception("recording gateway key last-used times failed")
+    finally:
+        _state.flush_task = None
 
 
 async def _flush_last_used() -> None:
@@ -213,11 +308,16 @@ async def _flush_last_used() -> None:
     used, _state.used = _state.used, {}
     from .services import gateway_keys_touch
 
-    await asyncio.to_thread(_in_thread(lambda: gateway_keys_touch(used=used)))
+    when = {key_id: datetime.fromtimestamp(ts, tz=dt_timezone.utc) for key_id, ts in used.items()}
+    await asyncio.to_thread(_in_thread(lambda: gateway_keys_touch(used=when)))
 
 
 def reset_for_tests() -> None:
     _state.snapshot = None
+    _state.last_db_read = 0.0
     _state.dirty = True
     _state.used = {}
+    _state.flush_loop = None
+    _state.flush_task = None
+    _state.check_task = None
     _state.lock = None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent
 
@@ -80,7 +81,7 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
     if status >= 500:
         client_status = 502
         etype = "upstream_error"
-        message = f"Upstream error (HTTP {status}): {message}"
+        message = _("Upstream error (HTTP %(status)s): %(message)s") % {"status": status, "message": message}
     else:
         client_status = status if 400 <= status < 500 else 502
         etype = etype or _TYPES.get(status, "invalid_request_error")
@@ -102,11 +103,40 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError)):
         cause = "read timeout" if mid_stream else "timeout"
         err = UpstreamError(
-            "The upstream did not answer in time.", status=504, type="timeout_error", code="upstream_timeout", cause=cause
+            _("The upstream did not answer in time."), status=504, type="timeout_error", code="upstream_timeout",
+            cause=cause,
+        )
+    elif isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        err = UpstreamError(
+            _(
+                "The upstream's TLS certificate could not be verified. For an internal endpoint with a "
+                "self-signed certificate, set the provider's “ca_bundle” setting (or “verify_tls”: false)."
+            ),
+            status=502,
+            type="upstream_error",
+            code="upstream_tls_error",
+            cause="TLS certificate verification failed",
+        )
+    elif isinstance(exc, aiohttp.ClientSSLError):
+        err = UpstreamError(
+            _("The TLS handshake with the upstream failed."),
+            status=502,
+            type="upstream_error",
+            code="upstream_tls_error",
+            cause=f"TLS handshake failed: {type(exc).__name__}",
+        )
+    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
+        err = UpstreamError(
+            _("The HTTP proxy in front of the upstream could not be reached."),
+            status=502,
+            type="upstream_error",
+            code="upstream_unreachable",
+            cause="proxy connect failed",
+            retryable=True,
         )
     elif isinstance(exc, aiohttp.ClientConnectorError):
         err = UpstreamError(
-            "The upstream could not be reached.",
+            _("The upstream could not be reached."),
             status=502,
             type="upstream_error",
             code="upstream_unreachable",
@@ -115,7 +145,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
         )
     elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError, ConnectionError)):
         err = UpstreamError(
-            "The upstream closed the connection unexpectedly.",
+            _("The upstream closed the connection unexpectedly."),
             status=502,
             type="upstream_error",
             code="upstream_disconnected",
@@ -124,7 +154,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
         )
     else:
         err = UpstreamError(
-            "The upstream request failed.",
+            _("The upstream request failed."),
             status=502,
             type="upstream_error",
             code="upstream_error",
@@ -140,7 +170,7 @@ def check_json_body(provider: str, payload: bytes) -> None:
     if head != b"{":
         log.warning("provider=%s cause=invalid JSON answer", provider)
         raise UpstreamError(
-            "The upstream answered with something that is not JSON.", status=502, code="upstream_invalid_response",
+            _("The upstream answered with something that is not JSON."), status=502, code="upstream_invalid_response",
             cause="invalid JSON answer",
         )
     if b'"error"' in payload[:200] and b'"choices"' not in payload:
@@ -148,12 +178,12 @@ def check_json_body(provider: str, payload: bytes) -> None:
             parsed = json.loads(payload)
         except ValueError:
             raise UpstreamError(
-                "The upstream answered with invalid JSON.", status=502, code="upstream_invalid_response",
+                _("The upstream answered with invalid JSON."), status=502, code="upstream_invalid_response",
                 cause="invalid JSON answer",
             ) from None
         if isinstance(parsed, dict) and parsed.get("error"):
             message, etype, code, param = _message_from(parsed)
-            raise UpstreamError(message or "Upstream error", status=502, type=etype or "upstream_error", code=code,
+            raise UpstreamError(message or _("Upstream error"), status=502, type=etype or "upstream_error", code=code,
                                 param=param, cause="error object in a 200 answer")
 
 
@@ -165,7 +195,7 @@ def from_json_instead_of_stream(provider: str, payload: bytes) -> UpstreamError:
     message, etype, code, param = _message_from(parsed)
     log.warning("provider=%s cause=JSON answer to a streaming request", provider)
     return UpstreamError(
-        message or "The upstream answered a streaming request without a stream.",
+        message or _("The upstream answered a streaming request without a stream."),
         status=502,
         type=etype or "upstream_error",
         code=code or "upstream_not_streaming",
@@ -187,7 +217,7 @@ def raise_if_stream_error(provider: str, event: ServerSentEvent) -> None:
             message, etype, code, param = _message_from(parsed)
             log.warning("provider=%s cause=error event in stream", provider)
             raise UpstreamError(
-                message or "The upstream reported an error in the stream.",
+                message or _("The upstream reported an error in the stream."),
                 status=502,
                 type=etype or "upstream_error",
                 code=code,
@@ -198,7 +228,7 @@ def raise_if_stream_error(provider: str, event: ServerSentEvent) -> None:
     if head != b"{" or data[-1:] != b"}":
         log.warning("provider=%s cause=malformed stream event", provider)
         raise UpstreamError(
-            "The upstream sent a malformed stream event.",
+            _("The upstream sent a malformed stream event."),
             status=502,
             code="upstream_invalid_response",
             cause="malformed stream event",

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-from chat.sse import SSEDecoder
+from chat.sse import ServerSentEvent, SSEDecoder
 
 from ..http import session_for, timeout_for
 from . import errors
@@ -89,51 +90,64 @@ class OpenAICompatAdapter(Adapter):
                 raise errors.from_http_error(name, resp.status, payload, resp.headers)
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
-                # Some servers ignore stream=true or answer an error as JSON with 200.
+                # Some servers ignore stream=true (answering a whole completion) or
+                # answer an error as JSON with 200.
                 payload = await resp.read()
-                raise errors.from_json_instead_of_stream(name, payload)
+                frames = completion_as_stream(payload, include_usage=_wants_usage(body))
+                if frames is None:
+                    raise errors.from_json_instead_of_stream(name, payload)
+                log.info("provider=%s cause=%s", name, "completion answered to a streaming request")
+                finished = True
+                yield frames + DONE_FRAME
+                return
             decoder = SSEDecoder()
             saw_event = False
+            received = False
             try:
                 async for chunk in resp.content.iter_any():
+                    received = True
                     events = decoder.feed(chunk)
                     if not events:
                         continue
-                    out = []
-                    for event in events:
-                        if event.data == b"[DONE]":
-                            if out:
-                                yield b"".join(out)
-                            finished = True
-                            yield DONE_FRAME
-                            return
-                        errors.raise_if_stream_error(name, event)
-                        out.append(b"data: " + event.data + b"\n\n")
+                    out, done, error = _frames(name, events)
+                    if out:
                         saw_event = True
-                    yield b"".join(out)
+                        yield out
+                    if error is not None:
+                        raise error
+                    if done:
+                        finished = True
+                        yield DONE_FRAME
+                        return
             except UpstreamError:
                 raise
             except Exception as exc:
                 raise errors.from_transport(name, exc, mid_stream=True) from None
-            tail = decoder.flush()
-            out = []
-            for event in tail:
-                if event.data == b"[DONE]":
-                    break
-                errors.raise_if_stream_error(name, event)
-                out.append(b"data: " + event.data + b"\n\n")
-                saw_event = True
+            out, done, error = _frames(name, decoder.flush())
             if out:
-                yield b"".join(out)
-            if not saw_event:
+                saw_event = True
+                yield out
+            if error is not None:
+                raise error
+            if not saw_event and not done and received:
+                log.warning("provider=%s cause=%s", name, "not an event stream")
                 raise UpstreamError(
-                    "The upstream closed the stream without sending any event.",
+                    _("The upstream's answer to a streaming request was not an event stream."),
+                    status=502,
+                    code="upstream_invalid_response",
+                    cause="not an event stream",
+                )
+            if not saw_event and not done:
+                log.warning("provider=%s cause=%s", name, "empty stream")
+                raise UpstreamError(
+                    _("The upstream closed the stream without sending any event."),
                     status=502,
                     code="upstream_empty_stream",
                     cause="empty stream",
                 )
-            # The upstream ended at EOF without [DONE]: end the client's stream properly.
-            log.info("provider=%s cause=%s", name, "stream ended without [DONE]")
+            if not done:
+                # The upstream ended at EOF without [DONE]: end the client's stream properly.
+                log.info("provider=%s cause=%s", name, "stream ended without [DONE]")
             finished = True
             yield DONE_FRAME
         finally:
@@ -145,6 +159,7 @@ class OpenAICompatAdapter(Adapter):
                 resp.close()
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
+        """(HTTP status, parsed JSON or None) of the backend's ``/models``, as reported."""
         session = session_for(self.config)
         timeout = aiohttp.ClientTimeout(
             total=15.0,
@@ -178,6 +193,67 @@ class OpenAICompatAdapter(Adapter):
             listing = ModelListing(models=entries, source="upstream", raw=raw)
         self._models_cache = (now, listing)
         return listing
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None:
+    """Re-frame a whole ``chat.completion`` (from a server that ignored
+    ``stream: true``) as the chunks a streaming server would have sent: per
+    choice, its message as one delta, then its finish reason; then the usage
+    chunk if the client asked for it. None if ``payload`` is not a completion."""
+    try:
+        completion = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(completion, dict) or not isinstance(completion.get("choices"), list) or completion.get("error"):
+        return None
+    head: dict[str, Any] = {
+        "id": completion.get("id", ""),
+        "object": "chat.completion.chunk",
+        "created": completion.get("created", 0),
+        "model": completion.get("model", ""),
+    }
+    if "system_fingerprint" in completion:
+        head["system_fingerprint"] = completion["system_fingerprint"]
+    chunks: list[dict[str, Any]] = []
+    for position, choice in enumerate(completion["choices"]):
+        if not isinstance(choice, dict):
+            return None
+        index = choice.get("index", position)
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        delta = {k: v for k, v in message.items() if v is not None}
+        if isinstance(delta.get("tool_calls"), list):
+            delta["tool_calls"] = [
+                {"index": i, **call} if isinstance(call, dict) else call for i, call in enumerate(delta["tool_calls"])
+            ]
+        chunks.append({**head, "choices": [{"index": index, "delta": delta, "logprobs": choice.get("logprobs"),
+                                             "finish_reason": None}]})
+        chunks.append({**head, "choices": [{"index": index, "delta": {}, "logprobs": None,
+                                             "finish_reason": choice.get("finish_reason")}]})
+    if include_usage and completion.get("usage") is not None:
+        chunks.append({**head, "choices": [], "usage": completion["usage"]})
+    return b"".join(b"data: " + json.dumps(c, ensure_ascii=False).encode() + b"\n\n" for c in chunks)
+
+
+def _frames(provider: str, events: list[ServerSentEvent]) -> tuple[bytes, bool, UpstreamError | None]:
+    """Frame decoded events for the client: (frames, saw [DONE], error).
+
+    Events before an error event or ``[DONE]`` are kept, so a client always gets
+    every chunk the upstream sent before the stream failed or ended."""
+    out: list[bytes] = []
+    for event in events:
+        if event.data == b"[DONE]":
+            return b"".join(out), True, None
+        try:
+            errors.raise_if_stream_error(provider, event)
+        except UpstreamError as exc:
+            return b"".join(out), False, exc
+        out.append(b"data: " + event.data + b"\n\n")
+    return b"".join(out), False, None
 
 
 def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, Any]] | None:

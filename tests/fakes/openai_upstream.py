@@ -13,11 +13,19 @@ The requested ``model`` picks the behaviour, so one server serves every case:
 - ``drop``: sends two chunks then drops the connection (no chunked terminator);
 - ``slow``: waits ``FakeUpstream.slow_seconds`` before headers;
 - ``stall``: sends one chunk then stalls (for read timeouts and disconnects);
+  a closed connection during ``slow`` or a stream is recorded in ``disconnects``;
 - ``status-NNN``: answers HTTP NNN with an OpenAI error body; ``plain-NNN``: with a text body;
-- ``garbage``: 200 with ``text/event-stream`` but lines that are not JSON.
+- ``garbage``: 200 with ``text/event-stream`` but lines that are not JSON;
+- ``empty``: 200 with ``text/event-stream`` and no body at all;
+- ``ignores-stream``: answers a whole JSON completion even to ``stream: true``.
+
+Like DashScope, a non-streaming request with ``enable_thinking: true`` gets a 400.
 
 ``/models`` answers the OpenAI list shape, or a bare array when ``models_shape``
-is ``"bare"``, or 404 when ``models_shape`` is ``None``.
+is ``"bare"``, an HTML page with status 200 when it is ``"html"``, or 404 when
+``models_shape`` is ``None``.
+
+Pass ``ssl_context`` to serve HTTPS (for TLS verification tests).
 """
 from __future__ import annotations
 
@@ -125,6 +133,7 @@ class FakeUpstream:
     models_shape: str | None = "list"  # "list", "bare", or None for 404
     model_ids: list[str] = field(default_factory=lambda: ["text", "tools", "meta-llama/Llama-3-8B"])
     slow_seconds: float = 2.0
+    ssl_context: Any = None
     requests: list[Seen] = field(default_factory=list)
     disconnects: list[float] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -133,7 +142,8 @@ class FakeUpstream:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}/v1"
 
     # -- handlers ---------------------------------------------------------------
 
@@ -142,6 +152,8 @@ class FakeUpstream:
         if self.models_shape is None:
             return web.json_response({"error": {"message": "Not Found"}}, status=404)
         entries = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in self.model_ids]
+        if self.models_shape == "html":
+            return web.Response(text="<html><body>Welcome</body></html>", content_type="text/html")
         if self.models_shape == "bare":
             return web.json_response([{"id": m} for m in self.model_ids])
         return web.json_response({"object": "list", "data": entries})
@@ -163,8 +175,19 @@ class FakeUpstream:
             status = int(base.split("-")[1])
             return web.Response(text=f"plain failure {status}", status=status)
         if base == "slow":
-            await asyncio.sleep(self.slow_seconds)
-        if not body.get("stream"):
+            try:
+                await asyncio.sleep(self.slow_seconds)
+            except asyncio.CancelledError:  # the gateway closed the connection
+                self.disconnects.append(time.monotonic())
+                raise
+        if not body.get("stream") and body.get("enable_thinking") is True:
+            # As DashScope answers a non-streaming call with thinking on.
+            return web.json_response({"error": {
+                "message": "<400> InternalError.Algo.InvalidParameter: The value of the enable_thinking parameter "
+                           "is restricted to True only in streaming calls. enable_thinking must be set to false "
+                           "for non-streaming calls",
+                "type": "invalid_request_error", "param": None, "code": "invalid_parameter_error"}}, status=400)
+        if not body.get("stream") or base == "ignores-stream":
             return web.json_response(completion_for(model))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return await self._stream(request, model, base, include_usage)
@@ -177,6 +200,9 @@ class FakeUpstream:
         frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage)]
         done = prefix + b"[DONE]" + sep + sep
         try:
+            if base == "empty":
+                await resp.write_eof()
+                return resp
             if base == "garbage":
                 await resp.write(b"this is not SSE at all\n\nneither is this\n\n")
                 return resp
@@ -235,11 +261,15 @@ class FakeUpstream:
             app.router.add_post("/v1/chat/completions", self.chat)
             self._runner = web.AppRunner(app, handler_cancellation=True)
             loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, self.host, self.port)
+            site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
             loop.run_until_complete(site.start())
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
+            if self.ssl_context is not None:
+                # Closing a TLS connection takes a few loop turns (close_notify both
+                # ways); let them run, so no socket is left to the garbage collector.
+                loop.run_until_complete(asyncio.sleep(0.2))
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
@@ -255,3 +285,14 @@ class FakeUpstream:
 
     def last(self) -> Seen:
         return self.requests[-1]
+
+
+def sse_data(body: str) -> list[str]:
+    """The ``data:`` payloads of an SSE body as the gateway frames it (``data: X\\n\\n``),
+    asserting that every event is framed exactly that way."""
+    assert body.endswith("\n\n"), body[-200:]
+    out = []
+    for frame in body[:-2].split("\n\n"):
+        assert frame.startswith("data: ") and "\n" not in frame, frame
+        out.append(frame[len("data: "):])
+    return out

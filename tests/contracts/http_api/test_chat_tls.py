@@ -1,0 +1,96 @@
+"""TLS to self-signed internal endpoints: verification on by default (a clear 502
+when the certificate is not trusted), ``ca_bundle`` to trust a private CA, and
+``verify_tls: false`` to skip verification. The upstream is a real HTTPS server
+on 127.0.0.1 with a certificate made here."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.fakes.openai_upstream import FakeUpstream, completion_for
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway-test-upstream")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "upstream.pem"
+    key_path = directory / "upstream.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeUpstream, Path]]:
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = FakeUpstream(ssl_context=context).start()
+    yield server, cert
+    server.stop()
+
+
+def post(url: str, key: str, model: str, stream: bool = False) -> httpx.Response:
+    return httpx.post(
+        f"{url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": model, "stream": stream, "messages": MESSAGES},
+        timeout=20,
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_untrusted_certificate_is_a_clear_502_by_default(live_gateway, make_provider, tls_upstream, gateway_key, stream):
+    server, _cert = tls_upstream
+    assert server.base_url.startswith("https://127.0.0.1:")
+    make_provider(name="internal", base_url=server.base_url)
+    resp = post(live_gateway.url, gateway_key, "internal/text", stream)
+    assert resp.status_code == 502
+    error = resp.json()["error"]
+    assert error["code"] == "upstream_tls_error"
+    assert "certificate" in error["message"] and "ca_bundle" in error["message"]
+
+
+def test_ca_bundle_trusts_the_self_signed_certificate(live_gateway, make_provider, tls_upstream, gateway_key):
+    server, cert = tls_upstream
+    make_provider(name="internal", base_url=server.base_url, settings={"ca_bundle": str(cert)})
+    resp = post(live_gateway.url, gateway_key, "internal/text")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == completion_for("text")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_verify_tls_false_skips_verification(live_gateway, make_provider, tls_upstream, gateway_key, stream):
+    server, _cert = tls_upstream
+    make_provider(name="internal", base_url=server.base_url, settings={"verify_tls": False})
+    resp = post(live_gateway.url, gateway_key, "internal/text", stream)
+    assert resp.status_code == 200, resp.text
+    if stream:
+        assert resp.text.endswith("data: [DONE]\n\n")
