@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from providers import routing
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.redact import redact
 from providers.services import hash_gateway_key
 
 from . import limits
@@ -43,7 +44,8 @@ class GatewayError(Exception):
         headers = {}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
-        return cls(exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param, headers=headers)
+        # Upstream messages may echo the credential they rejected: mask provider secrets.
+        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers)
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -170,6 +172,7 @@ async def relay(first: bytes, rest: AsyncIterator[bytes], provider: str) -> Asyn
             yield frame
     except UpstreamError as exc:
         log.warning("provider=%s stream ended with error: %s", provider, exc.cause)
+        exc.message = redact(exc.message)
         yield exc.sse_frame()
     except Exception:
         log.exception("provider=%s stream failed", provider)

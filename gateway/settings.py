@@ -93,7 +93,14 @@ def _local_secret(filename: str) -> str:
     return value
 
 
-SECRET_KEY = env_secret("SECRET_KEY")
+def _existing_local_secret(filename: str) -> str:
+    """A key the embedded default generated earlier (``scripts/run.sh``), so that
+    ``manage.py`` commands in another shell use the same local keys without DEBUG."""
+    path = VAR_DIR / filename
+    return path.read_text().strip() if path.is_file() else ""
+
+
+SECRET_KEY = env_secret("SECRET_KEY") or _existing_local_secret("secret_key")
 if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = _local_secret("secret_key")
@@ -104,7 +111,7 @@ if not SECRET_KEY:
 
 # The key that encrypts provider secrets at rest. Kept apart from SECRET_KEY so that
 # rotating one never destroys the other. Old keys stay readable during a rotation.
-GATEWAY_ENCRYPTION_KEY = env_secret("GATEWAY_ENCRYPTION_KEY")
+GATEWAY_ENCRYPTION_KEY = env_secret("GATEWAY_ENCRYPTION_KEY") or _existing_local_secret("encryption.key")
 if not GATEWAY_ENCRYPTION_KEY:
     if DEBUG or TESTING:
         GATEWAY_ENCRYPTION_KEY = _local_secret("encryption.key")
@@ -181,7 +188,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("GATEWAY_SQLITE_PATH", str(VAR_DIR / "gateway.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent
+            # writers wait (up to the timeout) instead of failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             # A file, not :memory:, so live-server tests can share it across threads.
             "TEST": {"NAME": env("GATEWAY_SQLITE_TEST_PATH", str(VAR_DIR / "test.sqlite3"))},
         }
@@ -256,6 +265,10 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a commitment for the whole domain that is slow to undo, so it
+        # stays the operator's explicit choice; check --deploy need not nag about it.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -286,5 +299,8 @@ LOGGING = {
     "loggers": {
         "gateway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": True},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": True},
+        # Its DEBUG records dump whole template contexts (a key shown once, CSRF tokens):
+        # never below INFO, whatever level the rest of the logging runs at.
+        "django.template": {"level": "INFO", "propagate": True},
     },
 }

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from django.conf import settings
+from django.core.signing import BadSignature
 from django.db import models
 from django_cryptography.core.signing import FernetSigner
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
@@ -55,7 +56,7 @@ def decrypt_bytes(token: bytes, keys: list[str] | None = None) -> tuple[bytes, i
     for index, key in enumerate(keys or readable_keys()):
         try:
             return _fernet(key).decrypt(body), index
-        except (InvalidToken, ValueError):
+        except (InvalidToken, BadSignature, ValueError):  # a wrong key fails the signature check
             continue
     raise DecryptionError(
         "A stored secret cannot be decrypted with GATEWAY_ENCRYPTION_KEY (or any key in "

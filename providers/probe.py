@@ -268,7 +268,8 @@ def _client(config: ProviderConfig, timeout: float) -> httpx.Client:
     elif config.setting("ca_bundle"):
         verify = ssl.create_default_context(cafile=config.setting("ca_bundle"))
     return httpx.Client(
-        verify=verify,
+        # The base URL policy again at connect time (providers/url_policy.py).
+        transport=url_policy.policy_transport(verify=verify),
         trust_env=not config.setting("direct", False),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,

@@ -11,6 +11,10 @@ import pytest
 
 from tests.fakes.openai_upstream import FakeUpstream
 
+# Scans every response, log line and command output of the whole session for the
+# provider and gateway keys the tests used; the session fails on any leak.
+pytest_plugins = ["tests.secret_scan"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -44,6 +44,10 @@ def _validation_message(exc: ValidationError) -> str:
 class Command(BaseCommand):
     help = gettext_lazy("Create, list and revoke gateway API keys for the /v1 API.")
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        self.help = str(self.help)  # argparse wants a str: the lazy text in the active language
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,revoke}")
 
