@@ -35,12 +35,22 @@ SessionKey = tuple[bool, "str | None", bool, "str | None", "aiohttp.BasicAuth | 
 _PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
                "no_proxy", "NO_PROXY")
 _env_proxies: dict[tuple[Any, ...], tuple["str | None", "aiohttp.BasicAuth | None"]] = {}
+# os.environ.get() raises and catches a KeyError inside for every unset name; on
+# the hot path read the dict behind os.environ (kept in step by os.environ itself).
+_environ_data: dict[Any, Any] | None = getattr(os.environ, "_data", None)
+_encodekey = getattr(os.environ, "encodekey", None)
+_PROXY_KEYS = tuple(_encodekey(n) for n in _PROXY_VARS) if _environ_data is not None and _encodekey else ()
+
+
+def _proxy_environment() -> tuple[Any, ...]:
+    if _PROXY_KEYS:
+        return tuple(map(_environ_data.get, _PROXY_KEYS))  # type: ignore[union-attr]
+    return tuple(os.environ.get(name) for name in _PROXY_VARS)
 
 
 def env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
     """The proxy the environment chooses for ``url`` (None: connect directly)."""
-    environ = os.environ
-    key = (url, *[environ.get(name) for name in _PROXY_VARS])
+    key = (url, *_proxy_environment())
     hit = _env_proxies.get(key)
     if hit is None:
         try:

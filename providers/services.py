@@ -3,10 +3,12 @@ the tests all go through these functions, so validation lives in one place."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
@@ -69,8 +71,13 @@ def provider_validate(
         )
     else:
         if base_url:
-            parts = urlsplit(base_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(base_url)
+                parts.port  # noqa: B018 -- raises ValueError for a port out of range
+                absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:  # e.g. "http://[::1" or "http://host:99999"
+                absolute = False
+            if not absolute or _unstorable_text(base_url):
                 add("base_url", _("Enter an absolute http:// or https:// URL."))
             elif not ptype.uses_base_url:
                 add("base_url", _("This provider type runs a local program and takes no base URL."))
@@ -86,17 +93,46 @@ def provider_validate(
         elif ptype.requires_api_key and not will_have_api_key:
             add("api_key", _("This provider type needs an API key."))
 
-        try:
-            validate_settings(ptype, settings)
-        except ValidationError as exc:
-            errors.setdefault("settings", []).extend(exc.messages)
+        unstorable = _unstorable_text(settings)
+        if unstorable:
+            add("settings", unstorable)
+        else:
+            try:
+                validate_settings(ptype, settings)
+            except ValidationError as exc:
+                errors.setdefault("settings", []).extend(exc.messages)
 
-    if extra_headers is not None and (
-        not isinstance(extra_headers, dict)
-        or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in extra_headers.items())
-    ):
-        add("extra_headers", _("Must be an object mapping header names to string values."))
+    if extra_headers is not None:
+        if not isinstance(extra_headers, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in extra_headers.items()
+        ):
+            add("extra_headers", _("Must be an object mapping header names to string values."))
+        elif _unstorable_text(extra_headers) or not all(
+            _HEADER_NAME.match(k) and not _HEADER_VALUE_BAD.search(v) for k, v in extra_headers.items()
+        ):
+            add("extra_headers", _("Header names must be valid HTTP tokens and values cannot contain line breaks."))
     return errors
+
+
+# RFC 9110 token characters; header values must not break the request line structure.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE_BAD = re.compile(r"[\r\n\x00]")
+
+
+def _unstorable_text(value: Any) -> str | None:
+    """Why a JSON value cannot be stored (PostgreSQL refuses NUL) or encoded (lone surrogates), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or any("\ud800" <= ch <= "\udfff" for ch in item):
+                return _("Text cannot contain NUL or unpaired surrogate characters.")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def bump_config_version() -> None:
@@ -105,12 +141,22 @@ def bump_config_version() -> None:
     if not updated:
         ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
     transaction.on_commit(_notify_local)
+    if django_settings.REDIS_URL:
+        # The row is locked by this transaction until it ends: this is our version.
+        version = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+        transaction.on_commit(lambda: _publish(int(version)))
 
 
 def _notify_local() -> None:
     from .routing import invalidate_local
 
     invalidate_local()
+
+
+def _publish(version: int) -> None:
+    from .routing import publish_version
+
+    publish_version(version)
 
 
 @transaction.atomic

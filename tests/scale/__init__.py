@@ -1,0 +1,1 @@
+"""Scale-out behaviour (several gateway processes) and the benchmark smoke test."""

@@ -1,0 +1,163 @@
+"""The raw ASGI fast path for /v1 (gateway/asgi.py) answers exactly as the Django
+views behind the full middleware stack do: same status, headers and body, for
+successes, streams and every kind of error, in every language. Each request is
+sent to both, in process, against the same real loopback upstream."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from gateway.asgi import Application, django_application
+
+HOST = "127.0.0.1:8000"
+
+
+async def call(app: Any, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[
+    int, list[tuple[str, str]], bytes
+]:
+    raw_headers = [(b"host", HOST.encode())] + [
+        (k.lower().encode("latin1"), v.encode("latin1")) for k, v in (headers or {}).items()
+    ]
+    if body:
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw_headers,
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    # A task of its own, as under a server: the language activated stays in it.
+    await asyncio.wait_for(asyncio.create_task(app(scope, receive, send)), 20)
+    start = messages[0]
+    assert start["type"] == "http.response.start"
+    out_headers = [(k.decode("latin1").lower(), v.decode("latin1")) for k, v in start["headers"]]
+    content = b"".join(m.get("body", b"") for m in messages[1:])
+    assert not messages[-1].get("more_body")
+    return start["status"], out_headers, content
+
+
+class Recorder:
+    """Stands in for Django behind the fast path, to prove the fast path answered."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await django_application(scope, receive, send)
+
+
+@pytest.fixture
+def apps() -> tuple[Application, Recorder]:
+    behind = Recorder()
+    return Application(behind, fast=True), behind
+
+
+def chat_body(model: str, stream: bool = False) -> bytes:
+    return json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}).encode()
+
+
+async def both(apps: tuple[Application, Recorder], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    fast, behind = apps
+    before = behind.calls
+    got = await call(fast, *args, **kwargs)
+    assert behind.calls == before, "the fast path handed the request to Django"
+    expected = await call(django_application, *args, **kwargs)
+    return got, expected
+
+
+@pytest.mark.parametrize(
+    ("model", "stream"),
+    [("local/text", False), ("local/text", True), ("local/tools", True), ("local/status-429", False),
+     ("local/status-500", True), ("local/plain-503", False), ("missing/text", False), ("local", False)],
+)
+async def test_chat_answers_match_django(apps, transactional_db, make_provider, upstream, gateway_key, model, stream):
+    await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url, api_key="sk-local-123456")
+    got, expected = await both(
+        apps, "POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}"}, chat_body(model, stream)
+    )
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({}, chat_body("local/text")),
+        ({"Authorization": "Basic abc"}, chat_body("local/text")),
+        ({"Authorization": "Bearer gwk_not-a-key"}, chat_body("local/text")),
+        ({"Authorization": "Bearer gwk_not-a-key", "Accept-Language": "vi"}, chat_body("local/text")),
+        ({"Authorization": "Bearer gwk_not-a-key", "Accept-Language": "zh-CN,zh;q=0.9"}, chat_body("local/text")),
+        ({"Authorization": "Bearer gwk_not-a-key", "Accept-Language": "fr"}, chat_body("local/text")),
+    ],
+)
+async def test_authentication_errors_match_django_in_every_language(apps, transactional_db, headers, body):
+    got, expected = await both(apps, "POST", "/v1/chat/completions", headers, body)
+    assert got == expected
+    assert got[0] == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"\xff\xfe", b"[]", json.dumps({"model": "local/text"}).encode(),
+     json.dumps({"model": "local/text", "messages": [], "stream": "yes"}).encode(), chat_body("")],
+)
+async def test_request_errors_match_django(apps, transactional_db, make_provider, upstream, gateway_key, body):
+    await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url)
+    got, expected = await both(
+        apps, "POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}", "Accept-Language": "vi"}, body
+    )
+    assert got == expected
+    assert got[0] == 400
+
+
+async def test_body_over_the_limit_matches_django(apps, transactional_db, gateway_key, settings):
+    settings.GATEWAY_MAX_BODY_BYTES = 64
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+    got, expected = await both(
+        apps, "POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}"}, b"x" * 100
+    )
+    assert got == expected
+    assert got[0] == 413
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/chat/completions"), ("POST", "/v1/models")])
+async def test_wrong_method_matches_django(apps, transactional_db, gateway_key, method, path):
+    got, expected = await both(apps, method, path, {"Authorization": f"Bearer {gateway_key}"})
+    assert got == expected
+    assert got[0] == 405
+    assert ("allow", "POST" if path.endswith("completions") else "GET") in got[1]
+
+
+async def test_model_list_matches_django(apps, transactional_db, make_provider, upstream, gateway_key):
+    await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url)
+    got, expected = await both(apps, "GET", "/v1/models", {"Authorization": f"Bearer {gateway_key}"})
+    assert got == expected
+    assert got[0] == 200
+    assert "local/text" in {m["id"] for m in json.loads(got[2])["data"]}
+
+
+async def test_requests_the_fast_path_cannot_answer_alike_go_to_django(apps, transactional_db, gateway_key):
+    fast, behind = apps
+    auth = {"Authorization": f"Bearer {gateway_key}"}
+    # A language cookie, a host outside ALLOWED_HOSTS: Django's middleware decide.
+    await call(fast, "GET", "/v1/models", {**auth, "Cookie": "django_language=vi"})
+    status, _headers, _body = await call(fast, "GET", "/v1/models", {**auth, "Host": "evil.example"})
+    assert behind.calls == 2
+    assert status == 400
