@@ -23,6 +23,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a test client request with
+    Accept-Language activates a language in this thread and leaves it active."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_routing_table() -> Iterator[None]:
     from providers import routing
 

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from . import acp_translate as tr
 from .base import DONE_FRAME, Adapter, ModelListing, ProviderConfig, UpstreamError
-from .chat_chunks import ChunkCollector, ChunkMaker, frame, wants_usage
+from .chat_chunks import ChunkMaker, ChunkSource, completion_from_chunks, frame, wants_usage
 from .subprocess_util import Child, ChildLimiter, child_env, mask, secrets_of, spawn
 
 log = logging.getLogger("gateway.subprocess")
@@ -164,7 +164,7 @@ class AcpAdapter(Adapter):
                                "owned_by": self.config.name}]
         return listing
 
-    async def _turn(self, body: dict[str, Any], *, include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _turn(self, body: dict[str, Any], *, include_usage: bool) -> ChunkSource:
         """Run one prompt turn in a fresh agent; yield lists of chunk dicts as updates arrive."""
         config = self.config
         timeout = float(config.setting("timeout") or settings.GATEWAY_READ_TIMEOUT)
@@ -272,13 +272,5 @@ class AcpAdapter(Adapter):
                 await turn.aclose()
 
     async def complete(self, body: dict[str, Any]) -> bytes:
-        collector = ChunkCollector()
         async with self.limiter.slot():
-            turn = self._turn(body, include_usage=True)
-            try:
-                async for chunks in turn:
-                    for chunk in chunks:
-                        collector.add(chunk)
-            finally:
-                await turn.aclose()
-        return json.dumps(collector.completion(), ensure_ascii=False).encode()
+            return await completion_from_chunks(self._turn(body, include_usage=True))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .chat_chunks import message_text
+
 STOP_REASONS = {
     "end_turn": "stop",
     "max_tokens": "length",
@@ -26,28 +28,9 @@ def finish_reason(stop_reason: Any) -> str:
     return STOP_REASONS.get(stop_reason if isinstance(stop_reason, str) else "", "stop")
 
 
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        out = []
-        for part in content:
-            if isinstance(part, str):
-                out.append(part)
-            elif isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    out.append(part["text"])
-                elif part.get("type") == "image_url":
-                    out.append("[image]")
-        return "".join(out)
-    return str(content)
-
-
 def _render_turn(message: dict[str, Any]) -> str:
     role = message.get("role")
-    text = _text_of(message.get("content"))
+    text = message_text(message.get("content"), image="[image]")
     if role == "assistant":
         lines = [text] if text else []
         for call in message.get("tool_calls") or ():
@@ -85,7 +68,9 @@ def render_prompt(messages: list[Any], *, images: bool = False) -> list[dict[str
     """ACP prompt content blocks for a chat ``messages`` list: system text, the
     earlier turns as a transcript, then the last user turn as it was sent."""
     messages = [m for m in messages if isinstance(m, dict)]
-    system = "\n\n".join(_text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+    system = "\n\n".join(
+        message_text(m.get("content"), image="[image]") for m in messages if m.get("role") in ("system", "developer")
+    )
     turns = [m for m in messages if m.get("role") not in ("system", "developer")]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
     if last_user is not None and last_user == len(turns) - 1:

@@ -17,17 +17,18 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
 
-from ..http import session_for, timeout_for
+from ..http import session_for
 from . import errors
 from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
+from .http_common import get_json, request_timeout
+from .openai_compat import shape_request
 
 log = logging.getLogger("gateway.upstream")
 
@@ -56,9 +57,7 @@ class AnthropicAdapter(Adapter):
             headers["x-api-key"] = config.api_key
         self.headers = headers
         self.stream_headers = {**headers, "Accept": "text/event-stream"}
-        self.timeout = timeout_for(
-            config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
-        )
+        self.timeout = request_timeout(config)
         self._models_cache: tuple[float, ModelListing] | None = None
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
@@ -69,11 +68,7 @@ class AnthropicAdapter(Adapter):
         except TranslationError as exc:
             raise UpstreamError(exc.message, status=400, type="invalid_request_error", code="invalid_request",
                                 param=exc.param, cause="untranslatable request") from None
-        for key in self.config.setting("drop_params") or ():
-            request.pop(key, None)
-        for key, value in (self.config.setting("extra_body") or {}).items():
-            request.setdefault(key, value)
-        return json.dumps(request, ensure_ascii=False).encode()
+        return json.dumps(shape_request(request, self.config.settings), ensure_ascii=False).encode()
 
     async def complete(self, body: dict[str, Any]) -> bytes:
         data = self.prepare(body, stream=False)
@@ -114,8 +109,7 @@ class AnthropicAdapter(Adapter):
         finished = False
         try:
             if resp.status >= 400:
-                payload = await resp.content.read(64 * 1024)
-                raise errors.from_http_error(name, resp.status, payload, resp.headers)
+                raise await errors.from_response(name, resp)
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 raise errors.from_json_instead_of_stream(name, await resp.read())
             translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
@@ -186,26 +180,13 @@ class AnthropicAdapter(Adapter):
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """All pages of ``GET /models`` as one ``{"data": [...]}`` (or the first failing answer)."""
-        session = session_for(self.config)
-        timeout = aiohttp.ClientTimeout(
-            total=15.0, sock_connect=float(self.config.setting("connect_timeout", settings.GATEWAY_CONNECT_TIMEOUT))
-        )
         items: list[Any] = []
         after: str | None = None
         for _page in range(MAX_MODEL_PAGES):
             params = {"limit": "1000"}
             if after:
                 params["after_id"] = after
-            try:
-                async with session.get(self.models_url, params=params, headers=self.headers, timeout=timeout) as resp:
-                    payload = await resp.read()
-                    status = resp.status
-            except Exception as exc:
-                raise errors.from_transport(self.config.name, exc) from None
-            try:
-                page = json.loads(payload)
-            except ValueError:
-                return status, None
+            status, page = await get_json(self.config, self.models_url, headers=self.headers, params=params)
             if status >= 400 or not isinstance(page, dict) or not isinstance(page.get("data"), list):
                 return status, page
             items.extend(page["data"])

@@ -4,13 +4,21 @@ Adapters whose backend is not OpenAI-shaped (the Responses API, ACP agents)
 translate their events into ``chat.completion.chunk`` dicts with a ``ChunkMaker``;
 a non-streaming request is served by running the same stream and folding the
 chunks into one ``chat.completion`` with a ``ChunkCollector``. Both are pure.
+``sse_from_chunks`` and ``completion_from_chunks`` serve ``stream()`` and
+``complete()`` from such a source of chunks.
 """
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
+
+from .base import DONE_FRAME
+
+# One upstream read's worth of translated chunks, per item.
+ChunkSource = AsyncGenerator[list[dict[str, Any]], None]
 
 
 def new_completion_id() -> str:
@@ -52,6 +60,52 @@ class ChunkMaker:
 def wants_usage(body: dict[str, Any]) -> bool:
     options = body.get("stream_options")
     return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+def message_text(content: Any, *, image: str = "") -> str:
+    """The text of a chat message's content: a string, or the text parts of a
+    list joined together (an ``image_url`` part as ``image``)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    parts.append(part["text"])
+                elif part.get("type") == "image_url":
+                    parts.append(image)
+        return "".join(parts)
+    return str(content)
+
+
+async def sse_from_chunks(source: ChunkSource) -> AsyncIterator[bytes]:
+    """``Adapter.stream()`` from a chunk source: its chunks as SSE frames, then
+    ``DONE_FRAME``. The source is closed at once when the client goes away, so its
+    upstream (connection or child process) stops then, not when it is collected."""
+    try:
+        async for chunks in source:
+            yield b"".join(frame(c) for c in chunks)
+    finally:
+        await source.aclose()
+    yield DONE_FRAME
+
+
+async def completion_from_chunks(source: ChunkSource) -> bytes:
+    """``Adapter.complete()`` from a chunk source: the chunks folded into one
+    ``chat.completion`` (JSON bytes)."""
+    collector = ChunkCollector()
+    try:
+        async for chunks in source:
+            for chunk in chunks:
+                collector.add(chunk)
+    finally:
+        await source.aclose()
+    return json.dumps(collector.completion(), ensure_ascii=False).encode()
 
 
 class ChunkCollector:

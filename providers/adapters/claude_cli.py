@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import tempfile
@@ -43,8 +42,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .anthropic_translate import StreamError, TranslationError
-from .base import DONE_FRAME, Adapter, UpstreamError
-from .chat_chunks import ChunkCollector, frame, wants_usage
+from .base import Adapter, UpstreamError
+from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .claude_cli_translate import CliError, CliTranslator, render_prompt
 from .subprocess_util import Child, child_env, limiter_for, mask, secrets_of, spawn
 
@@ -92,7 +91,7 @@ class ClaudeCliAdapter(Adapter):
         env.update(child_env(self.config, key_var="ANTHROPIC_API_KEY"))
         return env
 
-    async def chunks(self, body: dict[str, Any], *, include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
+    async def chunks(self, body: dict[str, Any], *, include_usage: bool) -> ChunkSource:
         """Run the CLI for one request; yield lists of chunk dicts as its lines arrive."""
         model = str(body.get("model") or "")
         try:
@@ -172,22 +171,8 @@ class ClaudeCliAdapter(Adapter):
         return UpstreamError(message, status=502, type="upstream_error", code="upstream_error",
                              cause=f"claude error {status}", retryable=status is not None)
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        gen = self.chunks(body, include_usage=wants_usage(body))
-        try:
-            async for chunks in gen:
-                yield b"".join(frame(c) for c in chunks)
-        finally:
-            await gen.aclose()  # kills the child now, not whenever the generator is collected
-        yield DONE_FRAME
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return sse_from_chunks(self.chunks(body, include_usage=wants_usage(body)))
 
     async def complete(self, body: dict[str, Any]) -> bytes:
-        collector = ChunkCollector()
-        gen = self.chunks(body, include_usage=True)
-        try:
-            async for chunks in gen:
-                for chunk in chunks:
-                    collector.add(chunk)
-        finally:
-            await gen.aclose()
-        return json.dumps(collector.completion(), ensure_ascii=False).encode()
+        return await completion_from_chunks(self.chunks(body, include_usage=True))

@@ -99,6 +99,19 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
     )
 
 
+async def read_error_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The start of an error answer's body; empty if even that cannot be read."""
+    try:
+        return await resp.content.read(64 * 1024)
+    except Exception:
+        return b""
+
+
+async def from_response(provider: str, resp: aiohttp.ClientResponse) -> UpstreamError:
+    """The error for an HTTP error answer to a streaming request (its body not read yet)."""
+    return from_http_error(provider, resp.status, await read_error_body(resp), resp.headers)
+
+
 def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = False) -> UpstreamError:
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError)):
         cause = "read timeout" if mid_stream else "timeout"

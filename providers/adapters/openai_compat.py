@@ -12,17 +12,17 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent, SSEDecoder
 
-from ..http import session_for, timeout_for
+from ..http import session_for
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .chat_chunks import frame, wants_usage
+from .http_common import get_json, query_suffix, request_timeout
 
 log = logging.getLogger("gateway.upstream")
 
@@ -42,8 +42,7 @@ def shape_request(body: dict[str, Any], config_settings: dict[str, Any]) -> dict
 class OpenAICompatAdapter(Adapter):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        query = config.setting("extra_query") or {}
-        suffix = ("?" + urlencode(query)) if query else ""
+        suffix = query_suffix(config)
         self.chat_url = f"{config.base_url}/chat/completions{suffix}"
         self.models_url = f"{config.base_url}/models{suffix}"
         headers = {"Content-Type": "application/json"}
@@ -52,9 +51,7 @@ class OpenAICompatAdapter(Adapter):
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
         self.stream_headers = {**headers, "Accept": "text/event-stream"}
-        self.timeout = timeout_for(
-            config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
-        )
+        self.timeout = request_timeout(config)
         self._models_cache: tuple[float, ModelListing] | None = None
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
@@ -86,14 +83,13 @@ class OpenAICompatAdapter(Adapter):
         finished = False
         try:
             if resp.status >= 400:
-                payload = await _read_quietly(resp)
-                raise errors.from_http_error(name, resp.status, payload, resp.headers)
+                raise await errors.from_response(name, resp)
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 # Some servers ignore stream=true (answering a whole completion) or
                 # answer an error as JSON with 200.
                 payload = await resp.read()
-                frames = completion_as_stream(payload, include_usage=_wants_usage(body))
+                frames = completion_as_stream(payload, include_usage=wants_usage(body))
                 if frames is None:
                     raise errors.from_json_instead_of_stream(name, payload)
                 log.info("provider=%s cause=%s", name, "completion answered to a streaming request")
@@ -103,9 +99,15 @@ class OpenAICompatAdapter(Adapter):
             decoder = SSEDecoder()
             saw_event = False
             received = False
+            read = resp.content.readany
             try:
-                async for chunk in resp.content.iter_any():
+                while chunk := await read():
                     received = True
+                    if passes_through(chunk) and decoder.pristine:
+                        # Whole, plain frames: what re-framing would produce, byte for byte.
+                        saw_event = True
+                        yield chunk
+                        continue
                     events = decoder.feed(chunk)
                     if not events:
                         continue
@@ -160,21 +162,7 @@ class OpenAICompatAdapter(Adapter):
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or None) of the backend's ``/models``, as reported."""
-        session = session_for(self.config)
-        timeout = aiohttp.ClientTimeout(
-            total=15.0,
-            sock_connect=float(self.config.setting("connect_timeout", settings.GATEWAY_CONNECT_TIMEOUT)),
-        )
-        try:
-            async with session.get(self.models_url, headers=self.headers, timeout=timeout) as resp:
-                payload = await resp.read()
-                status = resp.status
-        except Exception as exc:
-            raise errors.from_transport(self.config.name, exc) from None
-        try:
-            return status, json.loads(payload)
-        except ValueError:
-            return status, None
+        return await get_json(self.config, self.models_url, headers=self.headers)
 
     async def list_models(self) -> ModelListing:
         cached = self._models_cache
@@ -193,11 +181,6 @@ class OpenAICompatAdapter(Adapter):
             listing = ModelListing(models=entries, source="upstream", raw=raw)
         self._models_cache = (now, listing)
         return listing
-
-
-def _wants_usage(body: dict[str, Any]) -> bool:
-    options = body.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
 def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None:
@@ -236,7 +219,21 @@ def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None
                                              "finish_reason": choice.get("finish_reason")}]})
     if include_usage and completion.get("usage") is not None:
         chunks.append({**head, "choices": [], "usage": completion["usage"]})
-    return b"".join(b"data: " + json.dumps(c, ensure_ascii=False).encode() + b"\n\n" for c in chunks)
+    return b"".join(frame(c) for c in chunks)
+
+
+def passes_through(chunk: bytes) -> bool:
+    """Whether ``chunk`` is nothing but whole ``data: {...}\n\n`` frames (one data
+    line each, exactly one space, no ``\r``, no comments or other fields, no
+    ``"error"`` anywhere). Such a chunk needs no decoding: re-framing its events
+    gives the same bytes, and none of them can be an error event, ``[DONE]`` or
+    malformed. Byte counts only, no per-line work (the common case of the relay)."""
+    if not chunk.startswith(b"data: {") or not chunk.endswith(b"}\n\n") or b"\r" in chunk or b'"error"' in chunk:
+        return False
+    frames = chunk.count(b"\n\n")
+    # Every newline is in a frame's closing pair, and every pair but the last is
+    # followed by the next frame's ``data: {`` and preceded by ``}``.
+    return chunk.count(b"\n") == 2 * frames and (frames == 1 or chunk.count(b"}\n\ndata: {") == frames - 1)
 
 
 def _frames(provider: str, events: list[ServerSentEvent]) -> tuple[bytes, bool, UpstreamError | None]:
@@ -287,13 +284,6 @@ def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, A
             }
         )
     return out
-
-
-async def _read_quietly(resp: aiohttp.ClientResponse) -> bytes:
-    try:
-        return await resp.content.read(64 * 1024)
-    except Exception:
-        return b""
 
 
 class DashScopeAdapter(OpenAICompatAdapter):

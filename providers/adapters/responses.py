@@ -13,17 +13,14 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
-
-import aiohttp
-from django.conf import settings
 
 from chat.sse import SSEDecoder
 
-from ..http import session_for, timeout_for
+from ..http import session_for
 from . import errors
-from .base import DONE_FRAME, Adapter, ProviderConfig, UpstreamError
-from .chat_chunks import ChunkCollector, frame, wants_usage
+from .base import Adapter, ProviderConfig, UpstreamError
+from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
+from .http_common import query_suffix, request_timeout
 from .openai_compat import shape_request
 from .responses_translate import ResponsesStream, parse_event_data, to_responses_request
 
@@ -33,9 +30,7 @@ log = logging.getLogger("gateway.upstream")
 class ResponsesAdapter(Adapter):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
-        query = config.setting("extra_query") or {}
-        suffix = ("?" + urlencode(query)) if query else ""
-        self.url = f"{config.base_url}/responses{suffix}"
+        self.url = f"{config.base_url}/responses{query_suffix(config)}"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         headers.update(config.extra_headers)
         if config.api_key:
@@ -44,16 +39,14 @@ class ResponsesAdapter(Adapter):
         if account:
             headers["ChatGPT-Account-ID"] = account
         self.headers = headers
-        self.timeout = timeout_for(
-            config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
-        )
+        self.timeout = request_timeout(config)
 
     def prepare(self, body: dict[str, Any]) -> bytes:
         request = shape_request(to_responses_request(body), self.config.settings)
         request["stream"] = True  # whatever the shaping says: the backend only streams
         return json.dumps(request, ensure_ascii=False).encode()
 
-    async def _chunks(self, body: dict[str, Any], *, include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _chunks(self, body: dict[str, Any], *, include_usage: bool) -> ChunkSource:
         """The translated answer, one list of chunk dicts per upstream read."""
         data = self.prepare(body)
         name = self.config.name
@@ -65,8 +58,7 @@ class ResponsesAdapter(Adapter):
         state = ResponsesStream(body.get("model") or "", include_usage=include_usage)
         try:
             if resp.status >= 400:
-                payload = await _read_error_body(resp)
-                raise errors.from_http_error(name, resp.status, payload, resp.headers)
+                raise await errors.from_response(name, resp)
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 raise errors.from_json_instead_of_stream(name, await resp.read())
@@ -104,29 +96,8 @@ class ResponsesAdapter(Adapter):
             else:
                 resp.close()
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        source = self._chunks(body, include_usage=wants_usage(body))
-        try:
-            async for chunks in source:
-                yield b"".join(frame(c) for c in chunks)
-            yield DONE_FRAME
-        finally:
-            await source.aclose()
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return sse_from_chunks(self._chunks(body, include_usage=wants_usage(body)))
 
     async def complete(self, body: dict[str, Any]) -> bytes:
-        collector = ChunkCollector()
-        source = self._chunks(body, include_usage=True)
-        try:
-            async for chunks in source:
-                for chunk in chunks:
-                    collector.add(chunk)
-        finally:
-            await source.aclose()
-        return json.dumps(collector.completion(), ensure_ascii=False).encode()
-
-
-async def _read_error_body(resp: aiohttp.ClientResponse) -> bytes:
-    try:
-        return await resp.content.read(64 * 1024)
-    except Exception:
-        return b""
+        return await completion_from_chunks(self._chunks(body, include_usage=True))

@@ -14,26 +14,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .base import UpstreamError
-from .chat_chunks import ChunkMaker
+from .chat_chunks import ChunkMaker, message_text
 
 # --- request ---------------------------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    """The text of a chat message content: a string, or the text parts of a list."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                parts.append(part["text"])
-        return "".join(parts)
-    return str(content)
 
 
 def _input_parts(content: Any, *, assistant: bool) -> list[dict[str, Any]]:
@@ -81,7 +64,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
-            text = _text_of(content)
+            text = message_text(content)
             if text:
                 instructions.append(text)
         elif role == "user":
@@ -105,7 +88,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
                 {
                     "type": "function_call_output",
                     "call_id": message.get("tool_call_id") or message.get("name") or "",
-                    "output": _text_of(content),
+                    "output": message_text(content),
                 }
             )
     return "\n\n".join(instructions), items

@@ -40,6 +40,8 @@ import threading
 from collections import Counter
 from typing import Any
 
+from tests.fakes.loopback import ServerThread
+
 OK_PIECES = ["Hel", "lo", " from", " the", " faulty", " fake"]
 
 
@@ -91,9 +93,7 @@ class FaultyUpstream:
         self.open_connections = 0
         self.accepted = 0
         self.requests: Counter[str] = Counter()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.AbstractServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self._lock = threading.Lock()
         self.bulk_open = 0
         self.peak_bulk = 0
@@ -270,29 +270,24 @@ class FaultyUpstream:
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> FaultyUpstream:
-        ready = threading.Event()
+        server: asyncio.AbstractServer | None = None
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            self._server = loop.run_until_complete(asyncio.start_server(self._handle, self.host, 0))
-            self.port = self._server.sockets[0].getsockname()[1]
-            ready.set()
-            loop.run_forever()
-            self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
-            loop.close()
+        async def open() -> None:
+            nonlocal server
+            server = await asyncio.start_server(self._handle, self.host, 0)
+            self.port = server.sockets[0].getsockname()[1]
 
-        self._thread = threading.Thread(target=run, name="faulty-upstream", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        async def close() -> None:
+            assert server is not None
+            server.close()
+            await server.wait_closed()
+
+        self._serving = ServerThread("faulty-upstream", open, close).start()
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        if self._serving is not None:
+            self._serving.stop()
 
 
 async def _serve_forever(port: int) -> None:

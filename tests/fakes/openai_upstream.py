@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import AppFake, Seen, seen
 
 CREATED = 1_700_000_000
 
@@ -118,16 +118,7 @@ def completion_for(model: str) -> dict[str, Any]:
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class FakeUpstream:
+class FakeUpstream(AppFake):
     host: str = "127.0.0.1"
     port: int = 0
     models_shape: str | None = "list"  # "list", "bare", or None for 404
@@ -136,9 +127,6 @@ class FakeUpstream:
     ssl_context: Any = None
     requests: list[Seen] = field(default_factory=list)
     disconnects: list[float] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _runner: web.AppRunner | None = None
 
     @property
     def base_url(self) -> str:
@@ -240,48 +228,15 @@ class FakeUpstream:
         return resp
 
     def _record(self, request: web.Request, body: Any) -> None:
-        self.requests.append(
-            Seen(request.method, request.path, dict(request.query), {k.lower(): v for k, v in request.headers.items()}, body)
-        )
+        self.requests.append(seen(request, body))
 
     # -- lifecycle ----------------------------------------------------------------
 
-    def start(self) -> FakeUpstream:
-        if not self.port:
-            with socket.socket() as s:
-                s.bind((self.host, 0))
-                self.port = s.getsockname()[1]
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_get("/v1/models", self.models)
-            app.router.add_post("/v1/chat/completions", self.chat)
-            self._runner = web.AppRunner(app, handler_cancellation=True)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
-            loop.run_until_complete(site.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            if self.ssl_context is not None:
-                # Closing a TLS connection takes a few loop turns (close_notify both
-                # ways); let them run, so no socket is left to the garbage collector.
-                loop.run_until_complete(asyncio.sleep(0.2))
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_post("/v1/chat/completions", self.chat)
+        return app
 
     def last(self) -> Seen:
         return self.requests[-1]

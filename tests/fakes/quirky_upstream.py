@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import AppFake
+
 CREATED = 1_700_000_000
 
 
@@ -38,7 +40,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 
 
 @dataclass
-class QuirkyUpstream:
+class QuirkyUpstream(AppFake):
     host: str = "127.0.0.1"
     port: int = 0
     reject_stream_options: bool = False
@@ -52,8 +54,8 @@ class QuirkyUpstream:
     model_ids: list[str] = field(default_factory=lambda: ["qwen3-8b", "slow-text", "llama-3.1-8b"])
     requests: list[dict[str, Any]] = field(default_factory=list)
     ssl_context: Any = None  # serve HTTPS with this context (see ``self_signed_context``)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
+    thread_name = "quirky-upstream"
+    handler_cancellation = False
 
     @property
     def base_url(self) -> str:
@@ -125,37 +127,11 @@ class QuirkyUpstream:
         await resp.write_eof()
         return resp
 
-    def start(self) -> QuirkyUpstream:
-        if not self.port:
-            with socket.socket() as s:
-                s.bind((self.host, 0))
-                self.port = s.getsockname()[1]
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_get("/v1/models", self.models)
-            app.router.add_post("/v1/chat/completions", self.chat)
-            runner = web.AppRunner(app)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="quirky-upstream", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_post("/v1/chat/completions", self.chat)
+        return app
 
 
 class StallServer:

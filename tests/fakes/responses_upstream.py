@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +31,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+
+from tests.fakes.loopback import AppFake, Seen, seen
 
 CREATED = 1_700_000_000
 USAGE = {
@@ -113,22 +113,12 @@ def script_for(model: str) -> list[dict[str, Any]]:
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class FakeResponsesUpstream:
+class FakeResponsesUpstream(AppFake):
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Seen] = field(default_factory=list)
     disconnects: list[float] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _runner: web.AppRunner | None = None
+    thread_name = "fake-responses-upstream"
 
     @property
     def base_url(self) -> str:
@@ -136,9 +126,7 @@ class FakeResponsesUpstream:
 
     async def responses(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.requests.append(
-            Seen(request.method, request.path, {k.lower(): v for k, v in request.headers.items()}, body)
-        )
+        self.requests.append(seen(request, body))
         model = body.get("model", "")
         if model.startswith("status-"):
             status = int(model.split("-")[1])
@@ -207,36 +195,10 @@ class FakeResponsesUpstream:
 
     # -- lifecycle ----------------------------------------------------------------
 
-    def start(self) -> FakeResponsesUpstream:
-        if not self.port:
-            with socket.socket() as s:
-                s.bind((self.host, 0))
-                self.port = s.getsockname()[1]
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application()
-            app.router.add_post("/backend-api/codex/responses", self.responses)
-            self._runner = web.AppRunner(app, handler_cancellation=True)
-            loop.run_until_complete(self._runner.setup())
-            loop.run_until_complete(web.TCPSite(self._runner, self.host, self.port).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-responses-upstream", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/backend-api/codex/responses", self.responses)
+        return app
 
     def last(self) -> Seen:
         return self.requests[-1]

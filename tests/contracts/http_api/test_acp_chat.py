@@ -6,24 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-import openai
 import pytest
 
 from providers.adapters.subprocess_util import pid_alive
-
-AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
-
-
-@pytest.fixture
-def agent_log(tmp_path):
-    path = tmp_path / "agent.jsonl"
-    path.touch()
-
-    def entries():
-        return [json.loads(line) for line in path.read_text().splitlines()]
-
-    entries.path = str(path)
-    return entries
+from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
+from tests.contracts.http_api.helpers import agent_log, sdk_client  # noqa: F401
 
 
 @pytest.fixture
@@ -37,7 +24,7 @@ def acp(make_provider, agent_log):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=30)
+    return sdk_client(live_gateway, gateway_key, timeout=30)
 
 
 def test_acp_streams_agent_message_chunks(acp, client, agent_log):

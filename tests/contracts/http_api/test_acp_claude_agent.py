@@ -3,14 +3,13 @@
 Messages server, driven through the gateway by the official OpenAI SDK."""
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import httpx
-import openai
 import pytest
 
+from tests.contracts.http_api.helpers import chat_over_http, sdk_client
 from tests.fakes.responses_upstream import shape_of
 from tests.outside import npm_program
 
@@ -38,7 +37,7 @@ def make_agent(make_provider, anthropic_upstream, agent_program, tmp_path):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=120)
+    return sdk_client(live_gateway, gateway_key, timeout=120)
 
 
 def test_real_acp_agent_answers_streaming_and_not(make_agent, client, anthropic_upstream):
@@ -85,13 +84,9 @@ def test_real_acp_agent_has_the_custom_shapes(make_agent, make_provider, upstrea
     make_provider(name="custom", base_url=upstream.base_url)
 
     def events(model):
-        resp = httpx.post(live_gateway.url + "/v1/chat/completions", timeout=120,
-                          headers={"Authorization": f"Bearer {gateway_key}"},
-                          json={"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]})
-        assert resp.status_code == 200 and resp.headers["content-type"] == "text/event-stream"
-        frames = [f for f in resp.text.split("\n\n") if f]
-        assert frames[-1] == "data: [DONE]"
-        return [json.loads(f[6:]) for f in frames[:-1]]
+        ctype, chunks = chat_over_http(live_gateway, gateway_key, model, stream=True, timeout=120)
+        assert ctype == "text/event-stream"
+        return chunks
 
     custom, agent = events("custom/text"), events("claude/default")
     assert [shape_of(c) for c in agent] == [shape_of(c) for c in custom]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from providers.adapters.subprocess_util import pid_alive
-
-AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
+from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
 
 
 def test_acp_client_disconnect_cancels_the_session_and_stops_the_agent(make_provider, live_gateway, gateway_key,

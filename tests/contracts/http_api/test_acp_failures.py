@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import openai
 import pytest
 
 from providers.adapters.subprocess_util import pid_alive
-
-AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
+from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
+from tests.contracts.http_api.helpers import agent_log, ask, chunks_before_error, sdk_client, text_of  # noqa: F401
 SECRET = "sk-ant-provider-secret-7777"
-
-
-@pytest.fixture
-def agent_log(tmp_path):
-    path = tmp_path / "agent.jsonl"
-    path.touch()
-
-    def entries():
-        return [json.loads(line) for line in path.read_text().splitlines()]
-
-    entries.path = str(path)
-    return entries
 
 
 @pytest.fixture
@@ -43,12 +30,7 @@ def make_agent(make_provider, agent_log):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=30)
-
-
-def _ask(client, model, stream):
-    result = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], stream=stream)
-    return list(result) if stream else result
+    return sdk_client(live_gateway, gateway_key, timeout=30)
 
 
 def _no_agent_left(agent_log):
@@ -61,7 +43,7 @@ def test_acp_missing_program_is_a_502(make_agent, client):
     make_agent(command="/nonexistent/agent-binary")
     for stream in (False, True):
         with pytest.raises(openai.APIStatusError) as caught:
-            _ask(client, "agent/text", stream)
+            ask(client, "agent/text", stream=stream)
         assert caught.value.status_code == 502
         assert caught.value.body["code"] == "command_not_found"
 
@@ -80,7 +62,7 @@ def test_acp_failures_before_output_have_an_http_status(make_agent, client, agen
                                                         message, stream):
     make_agent(mode=mode, timeout=2 if mode == "hang-on-start" else 30)
     with pytest.raises(openai.APIStatusError) as caught:
-        _ask(client, f"agent/{model}", stream)
+        ask(client, f"agent/{model}", stream=stream)
     assert caught.value.status_code == status
     assert caught.value.body["code"] == code
     assert message in caught.value.message
@@ -99,14 +81,9 @@ def test_acp_failures_before_output_have_an_http_status(make_agent, client, agen
 )
 def test_acp_failures_mid_turn_end_the_stream_with_an_error(make_agent, client, agent_log, model, timeout, message):
     make_agent(timeout=timeout)
-    stream = client.chat.completions.create(model=f"agent/{model}", messages=[{"role": "user", "content": "hi"}],
-                                            stream=True)
-    text = []
-    with pytest.raises(openai.APIError) as caught:
-        for chunk in stream:
-            text.append(chunk.choices[0].delta.content or "")
-    assert "".join(text) == "Partial"
-    assert message in caught.value.message
+    received, error = chunks_before_error(client, f"agent/{model}")
+    assert text_of(received) == "Partial"
+    assert message in error.message
     _no_agent_left(agent_log)
 
 
@@ -114,13 +91,13 @@ def test_acp_failures_mid_turn_end_the_stream_with_an_error(make_agent, client, 
 def test_acp_non_streaming_failures_are_errors_not_partial_answers(make_agent, client, agent_log, model):
     make_agent()
     with pytest.raises(openai.APIStatusError) as caught:
-        _ask(client, f"agent/{model}", False)
+        ask(client, f"agent/{model}")
     assert caught.value.status_code == 502
     _no_agent_left(agent_log)
 
 
 def test_acp_kills_the_agents_whole_process_group(make_agent, client, agent_log):
     make_agent(mode="leaky")
-    assert _ask(client, "agent/text", False).choices[0].message.content == "Hello from fake"
+    assert ask(client, "agent/text").choices[0].message.content == "Hello from fake"
     assert any("grandchild" in e for e in agent_log())
     _no_agent_left(agent_log)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-import openai
 import pytest
 
-AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
+from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
+from tests.contracts.http_api.helpers import sdk_client
 
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=30)
+    return sdk_client(live_gateway, gateway_key, timeout=30)
 
 
 @pytest.mark.parametrize(("policy", "answer"), [(None, "permission: selected no"), ("deny", "permission: selected no"),

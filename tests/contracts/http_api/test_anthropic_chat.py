@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-import openai
 import pytest
+
+from tests.contracts.http_api.helpers import sdk_client
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def claude(make_provider, anthropic_upstream):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=20) as c:
+    with sdk_client(live_gateway, gateway_key, timeout=20) as c:
         yield c
 
 

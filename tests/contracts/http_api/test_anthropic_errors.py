@@ -6,6 +6,8 @@ import httpx
 import openai
 import pytest
 
+from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
+
 SECRET = "sk-ant-upstream-secret-5555"
 
 
@@ -17,7 +19,7 @@ def claude(make_provider, anthropic_upstream):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=20) as c:
+    with sdk_client(live_gateway, gateway_key, timeout=20) as c:
         yield c
 
 
@@ -31,9 +33,7 @@ def client(live_gateway, gateway_key):
 @pytest.mark.parametrize("stream", [False, True])
 def test_anthropic_http_errors_become_openai_errors(claude, client, status, error_class, client_status, etype, stream):
     with pytest.raises(error_class) as info:
-        result = client.chat.completions.create(model=f"claude/status-{status}", stream=stream,
-                                                messages=[{"role": "user", "content": "hi"}])
-        list(result) if stream else None
+        ask(client, f"claude/status-{status}", stream=stream)
     err = info.value
     assert err.status_code == client_status
     assert err.body["type"] == etype
@@ -62,14 +62,9 @@ def test_anthropic_untranslatable_request_is_a_400_before_any_upstream_call(clau
 
 
 def test_anthropic_error_event_mid_stream_is_reported_by_the_sdk(claude, client):
-    stream = client.chat.completions.create(model="claude/error-event", stream=True,
-                                            messages=[{"role": "user", "content": "hi"}])
-    received = []
-    with pytest.raises(openai.APIError) as info:
-        for chunk in stream:
-            received.append(chunk)
+    received, error = chunks_before_error(client, "claude/error-event")
     assert received[0].choices[0].delta.role == "assistant"
-    assert "Overloaded" in info.value.message
+    assert "Overloaded" in error.message
 
 
 def test_anthropic_error_event_frame_is_openai_shaped(claude, live_gateway, gateway_key):
@@ -110,12 +105,8 @@ def test_anthropic_client_disconnect_closes_the_upstream(claude, live_gateway, g
 
 
 def test_anthropic_stream_cut_before_message_stop_ends_with_an_error(claude, client):
-    stream = client.chat.completions.create(model="claude/drop", stream=True, messages=[{"role": "user", "content": "hi"}])
-    received = []
-    with pytest.raises(openai.APIError):
-        for chunk in stream:
-            received.append(chunk)
-    assert "".join(c.choices[0].delta.content or "" for c in received) == "Hello"
+    received, _error = chunks_before_error(client, "claude/drop")
+    assert text_of(received) == "Hello"
 
 
 def test_anthropic_read_timeout_is_504_before_the_stream_and_an_error_event_after(make_provider, anthropic_upstream, client):

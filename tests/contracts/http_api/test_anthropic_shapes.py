@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
+from tests.contracts.http_api.helpers import chat_over_http
 from tests.fakes.responses_upstream import shape_of
 
 
@@ -16,26 +16,11 @@ def both(make_provider, upstream, anthropic_upstream):
     make_provider(name="claude", provider_type="anthropic", base_url=anthropic_upstream.base_url, api_key="sk-x-1234")
 
 
-def _answer(gateway, key, model, *, stream, usage=False):
-    body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
-    if usage:
-        body["stream_options"] = {"include_usage": True}
-    resp = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"},
-                      timeout=20)
-    assert resp.status_code == 200, resp.text
-    if not stream:
-        return resp.headers["content-type"], resp.json()
-    frames = [f for f in resp.text.split("\n\n") if f]
-    assert all(f.startswith("data: ") for f in frames)
-    assert frames[-1] == "data: [DONE]"
-    return resp.headers["content-type"], [json.loads(f[6:]) for f in frames[:-1]]
-
-
 @pytest.mark.parametrize(("custom_model", "claude_model"), [("text", "text"), ("tools", "tools"), ("reasoning", "thinking")])
 @pytest.mark.parametrize("usage", [False, True])
 def test_anthropic_stream_has_the_custom_shapes_chunk_by_chunk(both, live_gateway, gateway_key, custom_model, claude_model, usage):
-    ctype_a, custom = _answer(live_gateway, gateway_key, f"custom/{custom_model}", stream=True, usage=usage)
-    ctype_b, claude = _answer(live_gateway, gateway_key, f"claude/{claude_model}", stream=True, usage=usage)
+    ctype_a, custom = chat_over_http(live_gateway, gateway_key, f"custom/{custom_model}", stream=True, usage=usage)
+    ctype_b, claude = chat_over_http(live_gateway, gateway_key, f"claude/{claude_model}", stream=True, usage=usage)
     assert ctype_a == ctype_b == "text/event-stream"
     assert [shape_of(c) for c in claude] == [shape_of(c) for c in custom]
     def deltas(chunks):
@@ -55,16 +40,16 @@ def test_anthropic_stream_has_the_custom_shapes_chunk_by_chunk(both, live_gatewa
 
 
 def test_anthropic_completion_has_the_custom_shape(both, live_gateway, gateway_key):
-    ctype_a, custom = _answer(live_gateway, gateway_key, "custom/text", stream=False)
-    ctype_b, claude = _answer(live_gateway, gateway_key, "claude/text", stream=False)
+    ctype_a, custom = chat_over_http(live_gateway, gateway_key, "custom/text", stream=False)
+    ctype_b, claude = chat_over_http(live_gateway, gateway_key, "claude/text", stream=False)
     assert ctype_a == ctype_b == "application/json"
     assert shape_of(claude) == shape_of(custom)
     assert claude["choices"][0]["message"] == custom["choices"][0]["message"]
 
 
 def test_anthropic_tool_completion_matches_the_custom_tool_call(both, live_gateway, gateway_key):
-    _, custom = _answer(live_gateway, gateway_key, "custom/tools", stream=False)
-    _, claude = _answer(live_gateway, gateway_key, "claude/tools", stream=False)
+    _, custom = chat_over_http(live_gateway, gateway_key, "custom/tools", stream=False)
+    _, claude = chat_over_http(live_gateway, gateway_key, "claude/tools", stream=False)
     custom_message, claude_message = custom["choices"][0]["message"], claude["choices"][0]["message"]
     assert claude_message["content"] is custom_message["content"] is None
     for mine, theirs in zip(claude_message["tool_calls"], custom_message["tool_calls"], strict=True):

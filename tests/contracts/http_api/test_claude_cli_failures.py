@@ -7,6 +7,7 @@ import json
 import openai
 import pytest
 
+from tests.contracts.http_api.helpers import ask, sdk_client
 from tests.fakes.scripted_cli import command_for, processes_in
 
 SECRET = "sk-ant-scripted-secret-777"
@@ -32,7 +33,7 @@ def scripted(make_provider, tmp_path):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=60) as c:
+    with sdk_client(live_gateway, gateway_key, timeout=60) as c:
         yield c
 
 
@@ -82,8 +83,7 @@ def test_missing_binary_is_a_clear_error(make_provider, client):
 def test_crash_with_nonzero_exit_is_a_502_with_the_reason(scripted, client, stream):
     model = scripted("crash")
     with pytest.raises(openai.InternalServerError) as info:
-        result = client.chat.completions.create(model=model, stream=stream, messages=[{"role": "user", "content": "hi"}])
-        list(result) if stream else None
+        ask(client, model, stream=stream)
     body = info.value.body
     assert info.value.status_code == 502
     assert body["code"] == "upstream_process_failed"
@@ -101,8 +101,7 @@ def test_exit_without_output_is_an_error(scripted, client):
 def test_garbage_output_is_an_error_and_the_child_is_killed(scripted, client, stream):
     model = scripted("garbage")
     with pytest.raises(openai.InternalServerError) as info:
-        result = client.chat.completions.create(model=model, stream=stream, messages=[{"role": "user", "content": "hi"}])
-        list(result) if stream else None
+        ask(client, model, stream=stream)
     assert info.value.body["code"] == "upstream_invalid_response"
     # the fixture checks that the sleeping child is gone
 

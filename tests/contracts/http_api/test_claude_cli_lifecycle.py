@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from providers.adapters.subprocess_util import pid_alive
+from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
 from tests.fakes.scripted_cli import command_for, processes_in
 
 
@@ -42,7 +43,7 @@ def setup(make_provider, tmp_path):
 
 def test_hanging_child_is_killed_at_the_timeout(setup, live_gateway, gateway_key):
     setup("hang", "hang", timeout=1.5)
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=60) as client:
+    with sdk_client(live_gateway, gateway_key, timeout=60) as client:
         with pytest.raises(openai.APIStatusError) as info:
             client.chat.completions.create(model="hang/sonnet", messages=[{"role": "user", "content": "hi"}])
     assert info.value.status_code == 504
@@ -54,15 +55,10 @@ def test_hanging_child_is_killed_at_the_timeout(setup, live_gateway, gateway_key
 
 def test_timeout_mid_stream_ends_with_an_error_event(setup, live_gateway, gateway_key):
     setup("stall", "stall", timeout=1.5)
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=60) as client:
-        stream = client.chat.completions.create(model="stall/sonnet", stream=True,
-                                                messages=[{"role": "user", "content": "hi"}])
-        got = []
-        with pytest.raises(openai.APIError) as info:
-            for chunk in stream:
-                got.append(chunk)
-    assert "".join(c.choices[0].delta.content or "" for c in got) == "Hello"
-    assert "did not answer in time" in info.value.message
+    with sdk_client(live_gateway, gateway_key, timeout=60) as client:
+        got, error = chunks_before_error(client, "stall/sonnet")
+    assert text_of(got) == "Hello"
+    assert "did not answer in time" in error.message
     assert not pid_alive(json.loads(setup.record.read_text())["pid"])
 
 
@@ -81,10 +77,10 @@ def test_client_disconnect_kills_the_child(setup, live_gateway, gateway_key):
     assert _wait_for(lambda: not pid_alive(pid)), "the child kept running after the client left"
 
 
-def _hold_stream(gateway, key, model, opened, release):
+def _hold_stream(gateway, key, model, opened, release, content="hi"):
     with httpx.Client(base_url=gateway.url, timeout=30) as http:
         with http.stream("POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                         json={"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as resp:
+                         json={"model": model, "stream": True, "messages": [{"role": "user", "content": content}]}) as resp:
             chunks = resp.iter_bytes()  # kept referenced: a dropped iterator closes the response
             next(chunks)
             opened.set()
@@ -104,7 +100,7 @@ def test_children_are_bounded_by_default_and_excess_waits_then_gets_429(setup, l
     holder.start()
     try:
         assert opened.wait(30)
-        with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=30) as client:
+        with sdk_client(live_gateway, gateway_key, timeout=30) as client:
             with pytest.raises(openai.RateLimitError) as info:
                 client.chat.completions.create(model="busy/sonnet", messages=[{"role": "user", "content": "hi"}])
         assert info.value.body["code"] == "concurrency_limit"
@@ -122,28 +118,18 @@ def test_a_waiting_request_gets_the_slot_when_it_frees(setup, live_gateway, gate
     monkeypatch.setattr(claude_cli, "QUEUE_WAIT", 60.0)
     setup("queue", "ok", timeout=300)
     opened, release = threading.Event(), threading.Event()
-
-    def hold():
-        with httpx.Client(base_url=live_gateway.url, timeout=30) as http:
-            with http.stream("POST", "/v1/chat/completions", headers={"Authorization": f"Bearer {gateway_key}"},
-                             json={"model": "queue/sonnet", "stream": True,
-                                   "messages": [{"role": "user", "content": "STALL"}]}) as resp:
-                chunks = resp.iter_bytes()
-                next(chunks)
-                opened.set()
-                release.wait(30)
-
-    holder = threading.Thread(target=hold)
+    holder = threading.Thread(target=_hold_stream, args=(live_gateway, gateway_key, "queue/sonnet", opened, release),
+                              kwargs={"content": "STALL"})
     holder.start()
     answers = []
     try:
         assert opened.wait(30)
 
-        def ask():
-            with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=60) as c:
-                answers.append(c.chat.completions.create(model="queue/sonnet", messages=[{"role": "user", "content": "hi"}]))
+        def wait_for_an_answer():
+            with sdk_client(live_gateway, gateway_key, timeout=60) as c:
+                answers.append(ask(c, "queue/sonnet"))
 
-        asker = threading.Thread(target=ask)
+        asker = threading.Thread(target=wait_for_an_answer)
         asker.start()
         assert _wait_for(lambda: subprocess_util._limiters["queue"]._waiters), "the second request did not queue"
         assert len(processes_in(str(setup.work))) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
+from tests.contracts.http_api.helpers import sdk_client
 from tests.fakes.scripted_cli import processes_in
 from tests.outside import npm_program
 
@@ -28,7 +29,7 @@ def cli(make_provider, anthropic_upstream, tmp_path):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    with openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=120) as c:
+    with sdk_client(live_gateway, gateway_key, timeout=120) as c:
         yield c
 
 

@@ -6,9 +6,9 @@ import json
 import time
 
 import httpx
-import openai
 import pytest
 
+from tests.contracts.http_api.helpers import sdk_client
 from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 SECRET = "sk-codex-upstream-secret-9876"
@@ -28,7 +28,7 @@ def codex(make_provider, responses_upstream):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=20)
+    return sdk_client(live_gateway, gateway_key, timeout=20)
 
 
 def test_codex_non_streaming_text_is_collected_from_the_stream(codex, client, responses_upstream):

@@ -7,6 +7,8 @@ import httpx
 import openai
 import pytest
 
+from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
+from tests.fakes.loopback import free_port
 from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 SECRET = "sk-codex-upstream-secret-9876"
@@ -19,14 +21,7 @@ def codex(make_provider, responses_upstream):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    return openai.OpenAI(base_url=live_gateway.url + "/v1", api_key=gateway_key, max_retries=0, timeout=20)
-
-
-def _ask(client, model, stream):
-    result = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], stream=stream)
-    if stream:
-        return list(result)
-    return result
+    return sdk_client(live_gateway, gateway_key, timeout=20)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -44,7 +39,7 @@ def _ask(client, model, stream):
 )
 def test_codex_failures_before_output_have_an_http_status(codex, client, model, error_class, status, message, stream):
     with pytest.raises(error_class) as caught:
-        _ask(client, f"codex/{model}", stream)
+        ask(client, f"codex/{model}", stream=stream)
     assert caught.value.status_code == status
     assert message in caught.value.message
     assert set(caught.value.body) >= {"message", "type", "param", "code"}
@@ -68,20 +63,15 @@ def test_codex_retry_after_is_passed_on(codex, live_gateway, gateway_key):
     ],
 )
 def test_codex_failures_mid_stream_end_with_an_error_event(codex, client, model, message):
-    stream = client.chat.completions.create(model=f"codex/{model}", messages=[{"role": "user", "content": "hi"}],
-                                            stream=True)
-    text = []
-    with pytest.raises(openai.APIError) as caught:
-        for chunk in stream:
-            text.append(chunk.choices[0].delta.content or "")
-    assert "".join(text) == "Partial"
-    assert message in caught.value.message
+    received, error = chunks_before_error(client, f"codex/{model}")
+    assert text_of(received) == "Partial"
+    assert message in error.message
 
 
 @pytest.mark.parametrize("model", ["error-event", "premature", "drop", "garbage"])
 def test_codex_non_streaming_failures_are_errors_not_partial_answers(codex, client, model):
     with pytest.raises(openai.APIStatusError) as caught:
-        _ask(client, f"codex/{model}", False)
+        ask(client, f"codex/{model}")
     assert caught.value.status_code == 502
     assert SECRET not in str(caught.value.body)
 
@@ -94,13 +84,9 @@ def test_codex_garbage_event_is_an_error(codex, live_gateway, gateway_key):
 
 
 def test_codex_unreachable_upstream_is_502(make_provider, client):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    make_provider(name="codex", provider_type="codex", base_url=f"http://127.0.0.1:{port}/backend-api/codex", api_key=SECRET)
+    make_provider(name="codex", provider_type="codex", base_url=f"http://127.0.0.1:{free_port()}/backend-api/codex",
+                  api_key=SECRET)
     with pytest.raises(openai.APIStatusError) as caught:
-        _ask(client, "codex/text", True)
+        ask(client, "codex/text", stream=True)
     assert caught.value.status_code == 502
     assert caught.value.body["code"] == "upstream_unreachable"

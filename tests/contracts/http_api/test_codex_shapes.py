@@ -2,11 +2,9 @@
 as a ``custom`` provider giving the same answer."""
 from __future__ import annotations
 
-import json
-
-import httpx
 import pytest
 
+from tests.contracts.http_api.helpers import chat_over_http
 from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server, shape_of  # noqa: F401
 
 
@@ -16,25 +14,10 @@ def both(make_provider, upstream, responses_upstream):
     make_provider(name="codex", provider_type="codex", base_url=responses_upstream.base_url, api_key="sk-x")
 
 
-def _events(gateway, key, model, *, stream, usage=False):
-    body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
-    if usage:
-        body["stream_options"] = {"include_usage": True}
-    resp = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"},
-                      timeout=20)
-    assert resp.status_code == 200, resp.text
-    if not stream:
-        return resp.headers["content-type"], resp.json()
-    frames = [f for f in resp.text.split("\n\n") if f]
-    assert all(f.startswith("data: ") for f in frames)
-    assert frames[-1] == "data: [DONE]"
-    return resp.headers["content-type"], [json.loads(f[6:]) for f in frames[:-1]]
-
-
 @pytest.mark.parametrize("model", ["text", "tools", "reasoning"])
 def test_codex_stream_has_the_custom_shapes_chunk_by_chunk(both, live_gateway, gateway_key, model):
-    ctype_a, custom = _events(live_gateway, gateway_key, f"custom/{model}", stream=True, usage=model == "text")
-    ctype_b, codex = _events(live_gateway, gateway_key, f"codex/{model}", stream=True, usage=model == "text")
+    ctype_a, custom = chat_over_http(live_gateway, gateway_key, f"custom/{model}", stream=True, usage=model == "text")
+    ctype_b, codex = chat_over_http(live_gateway, gateway_key, f"codex/{model}", stream=True, usage=model == "text")
     assert ctype_a == ctype_b == "text/event-stream"
     assert [shape_of(c) for c in codex] == [shape_of(c) for c in custom]
     # and the same content, field by field, apart from ids and timestamps
@@ -46,8 +29,8 @@ def test_codex_stream_has_the_custom_shapes_chunk_by_chunk(both, live_gateway, g
 
 
 def test_codex_completion_has_the_custom_shape(both, live_gateway, gateway_key):
-    ctype_a, custom = _events(live_gateway, gateway_key, "custom/text", stream=False)
-    ctype_b, codex = _events(live_gateway, gateway_key, "codex/text", stream=False)
+    ctype_a, custom = chat_over_http(live_gateway, gateway_key, "custom/text", stream=False)
+    ctype_b, codex = chat_over_http(live_gateway, gateway_key, "codex/text", stream=False)
     assert ctype_a == ctype_b == "application/json"
     assert shape_of(codex) == shape_of(custom)
     assert codex["choices"][0]["message"] == custom["choices"][0]["message"]

@@ -1,0 +1,74 @@
+"""What the contract tests of the translating provider types (``anthropic``,
+``codex``, ``acp``, ``claude_cli``) share: an SDK client for the live gateway,
+one-line requests, and the scripted ACP agent with its log."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+HI = [{"role": "user", "content": "hi"}]
+SCRIPTED_ACP_AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
+
+
+def sdk_client(gateway: Any, key: str, *, timeout: float) -> openai.OpenAI:
+    """The official OpenAI SDK talking to the live gateway, without retries."""
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=timeout)
+
+
+def ask(client: openai.OpenAI, model: str, *, stream: bool = False) -> Any:
+    """Send "hi" to ``model``; a stream is read to its end (a list of chunks)."""
+    result = client.chat.completions.create(model=model, messages=HI, stream=stream)
+    return list(result) if stream else result
+
+
+def chunks_before_error(client: openai.OpenAI, model: str) -> tuple[list[Any], openai.APIError]:
+    """Stream "hi" from ``model``, which must fail mid-stream: the chunks that came
+    before the failure, and the error the SDK raised for it."""
+    stream = client.chat.completions.create(model=model, messages=HI, stream=True)
+    received = []
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in stream:
+            received.append(chunk)
+    return received, caught.value
+
+
+def text_of(chunks: list[Any]) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def chat_over_http(gateway: Any, key: str, model: str, *, stream: bool, usage: bool = False,
+                   timeout: float = 20) -> tuple[str, Any]:
+    """(content type, answer) of "hi" to ``model`` over plain HTTP: the JSON
+    completion, or the chunks of a stream (checked to be ``data:`` events ending
+    with ``[DONE]``)."""
+    body: dict[str, Any] = {"model": model, "stream": stream, "messages": HI}
+    if usage:
+        body["stream_options"] = {"include_usage": True}
+    resp = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"},
+                      timeout=timeout)
+    assert resp.status_code == 200, resp.text
+    if not stream:
+        return resp.headers["content-type"], resp.json()
+    frames = [f for f in resp.text.split("\n\n") if f]
+    assert all(f.startswith("data: ") for f in frames)
+    assert frames[-1] == "data: [DONE]"
+    return resp.headers["content-type"], [json.loads(f[6:]) for f in frames[:-1]]
+
+
+@pytest.fixture
+def agent_log(tmp_path):
+    """What the scripted ACP agent logged (``SCRIPTED_ACP_LOG=agent_log.path``):
+    call it for the entries so far."""
+    path = tmp_path / "agent.jsonl"
+    path.touch()
+
+    def entries():
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    entries.path = str(path)
+    return entries
