@@ -1,3 +1,23 @@
+"""URLs of the staff REST API under /api/.
+
+One route per line; onboarding views (``providers/{id}/models/``, ``providers/{id}/test/``)
+live in their own modules and are listed in the marked section below.
+"""
 from django.urls import path
 
-urlpatterns: list = []
+from . import api, api_models, api_probe
+
+urlpatterns = [
+    path("providers/", api.ProviderListCreateView.as_view(), name="api-provider-list"),
+    path("providers/<int:pk>/", api.ProviderDetailView.as_view(), name="api-provider-detail"),
+    path("provider-types/", api.ProviderTypeListView.as_view(), name="api-provider-type-list"),
+    path("gateway-keys/", api.GatewayKeyListCreateView.as_view(), name="api-gateway-key-list"),
+    path("gateway-keys/<int:pk>/", api.GatewayKeyDetailView.as_view(), name="api-gateway-key-detail"),
+    path("gateway-keys/<int:pk>/revoke/", api.GatewayKeyRevokeView.as_view(), name="api-gateway-key-revoke"),
+]
+
+# Onboarding (connection checks, model lists): add their routes here.
+urlpatterns += [
+    path("providers/<int:pk>/models/", api_models.ProviderModelsView.as_view(), name="api-provider-models"),
+    path("providers/<int:pk>/test/", api_probe.ProviderTestView.as_view(), name="api-provider-test"),
+]

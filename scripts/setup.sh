@@ -19,4 +19,5 @@ if ! command -v msgfmt >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; fi
 fi
-.venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
+# Compiling catalogs needs no secrets; DEBUG lets settings load on a machine that has none yet.
+DEBUG="${DEBUG:-true}" .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv

@@ -1,0 +1,348 @@
+"""The staff REST API for the provider store (``/api/providers/``, ``/api/provider-types/``,
+``/api/gateway-keys/``).
+
+Serializers only parse and shape JSON; every write goes through ``providers.services``,
+so the API, the admin and the import command validate identically. Secrets are
+write-only: responses carry ``has_api_key``/``api_key_hint`` and header *names*, never
+a key or a header value.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import catalog, services
+from .models import GatewayKey, Provider
+
+LANGUAGE_CODES: list[str] = [code for code, _name in django_settings.LANGUAGES]
+
+# DRF's own messages that this API can answer with. DRF ships no Vietnamese for most of
+# them; listing them here puts them in the project catalog, which takes precedence.
+DRF_MESSAGES = (
+    gettext_noop("Authentication credentials were not provided."),
+    gettext_noop("Incorrect authentication credentials."),
+    gettext_noop("Invalid token."),
+    gettext_noop("Invalid token header. No credentials provided."),
+    gettext_noop("Invalid token header. Token string should not contain spaces."),
+    gettext_noop("Invalid token header. Token string should not contain invalid characters."),
+    gettext_noop("User inactive or deleted."),
+    gettext_noop("You do not have permission to perform this action."),
+    gettext_noop("Not found."),
+    gettext_noop("Invalid page."),
+    gettext_noop("Malformed request."),
+    gettext_noop("Invalid input."),
+    gettext_noop("A server error occurred."),
+    gettext_noop("Request was throttled."),
+    gettext_noop('Method "{method}" not allowed.'),
+    gettext_noop('Unsupported media type "{media_type}" in request.'),
+    gettext_noop("Could not satisfy the request Accept header."),
+    gettext_noop("This field is required."),
+    gettext_noop("This field may not be null."),
+    gettext_noop("This field may not be blank."),
+    gettext_noop("Not a valid string."),
+    gettext_noop("Must be a valid boolean."),
+    gettext_noop("A valid integer is required."),
+    gettext_noop("Ensure this value is greater than or equal to {min_value}."),
+    gettext_noop("Ensure this value is less than or equal to {max_value}."),
+    gettext_noop("Ensure this field has no more than {max_length} characters."),
+    gettext_noop("String value too large."),
+    gettext_noop("Value must be valid JSON."),
+    gettext_noop("Invalid data. Expected a dictionary, but got {datatype}."),
+    gettext_noop('Expected a dictionary of items but got type "{input_type}".'),
+    gettext_noop('Expected a list of items but got type "{input_type}".'),
+    gettext_noop('"{input}" is not a valid choice.'),
+    gettext_noop("Object with {slug_name}={value} does not exist."),
+    gettext_noop('Invalid pk "{pk_value}" - object does not exist.'),
+    gettext_noop("Surrogate characters are not allowed: U+{code_point:X}."),
+)
+
+
+def _lang_attr(code: str) -> str:
+    return f"display_name_{code.replace('-', '_')}"
+
+
+def service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A services ValidationError as DRF field errors (``{"field": ["message", ...]}``)."""
+    if hasattr(exc, "error_dict"):
+        return serializers.ValidationError(exc.message_dict)
+    return serializers.ValidationError({"non_field_errors": exc.messages})
+
+
+# Schemas of the shapes the API returns on errors, for the OpenAPI document.
+class ErrorDetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+ERROR_RESPONSES = {
+    401: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not authenticated.")),
+    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user.")),
+}
+VALIDATION_RESPONSE = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=gettext_lazy("Field errors: an object mapping each field name to a list of messages."),
+)
+NOT_FOUND_RESPONSE = OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("No such object."))
+INVALID_PAGE_RESPONSE = OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("No such page."))
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class SettingsField(serializers.JSONField):
+    """The type-specific settings object; ``providers.provider_settings`` validates it."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}, "nullable": True})
+class HeadersField(serializers.JSONField):
+    """Header names to values; ``providers.services`` validates the shape."""
+
+
+DisplayNamesSerializer = type(
+    "DisplayNamesSerializer",
+    (serializers.Serializer,),
+    {
+        code: serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+        for code in LANGUAGE_CODES
+    },
+)
+
+
+class ProviderSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(
+        max_length=64,
+        help_text=gettext_lazy("Short identifier used in model ids: <name>/<model>. Letters, digits, hyphens and underscores."),
+    )
+    display_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text=gettext_lazy("Display name in the language of the request (English when it has none)."),
+    )
+    display_names = DisplayNamesSerializer(
+        required=False, help_text=gettext_lazy("Display names per language: en, vi, zh-hans.")
+    )
+    provider_type = serializers.CharField(
+        max_length=32,
+        help_text=gettext_lazy("A key of the provider catalog (GET /api/provider-types/), e.g. “custom”."),
+    )
+    provider_type_label = serializers.CharField(source="type_label", read_only=True)
+    base_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    api_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, allow_null=True, max_length=4096,
+        style={"input_type": "password"},
+        help_text=gettext_lazy("Write-only. Leave out or send an empty value to keep the stored key."),
+    )
+    clear_api_key = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text=gettext_lazy("Set to true to remove the stored API key."),
+    )
+    has_api_key = serializers.BooleanField(read_only=True)
+    api_key_hint = serializers.CharField(read_only=True, help_text=gettext_lazy("The last 4 characters of the key."))
+    extra_headers = HeadersField(
+        write_only=True, required=False, allow_null=True,
+        help_text=gettext_lazy("Write-only extra HTTP headers sent upstream. Leave out to keep them; send {} to remove them."),
+    )
+    extra_header_names = serializers.SerializerMethodField()
+    settings = SettingsField(required=False)
+    enabled = serializers.BooleanField(required=False, default=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_extra_header_names(self, obj: Provider) -> list[str]:
+        return sorted(obj.extra_headers or {})
+
+    def to_representation(self, instance: Provider) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["display_names"] = {code: getattr(instance, _lang_attr(code), None) or "" for code in LANGUAGE_CODES}
+        data["display_name"] = instance.display_name or ""
+        data["api_key_hint"] = instance.api_key_hint or ""
+        return data
+
+    def _service_kwargs(self, data: dict[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for field in ("name", "provider_type", "base_url", "settings", "enabled", "display_name"):
+            if field in data:
+                kwargs[field] = data[field]
+        if "extra_headers" in data:
+            headers = data["extra_headers"]
+            kwargs["extra_headers"] = None if headers in (None, {}) else headers
+        if data.get("api_key"):
+            kwargs["api_key"] = data["api_key"]
+        names = data.get("display_names")
+        if names:
+            kwargs["display_names"] = {code: value or "" for code, value in names.items() if value is not None}
+        return kwargs
+
+    def create(self, validated_data: dict[str, Any]) -> Provider:
+        kwargs = self._service_kwargs(validated_data)
+        try:
+            return services.provider_create(**kwargs)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        except IntegrityError:
+            raise serializers.ValidationError({"name": [_("A provider with this name already exists.")]}) from None
+
+    def update(self, instance: Provider, validated_data: dict[str, Any]) -> Provider:
+        kwargs = self._service_kwargs(validated_data)
+        try:
+            return services.provider_update(
+                provider=instance, clear_api_key=bool(validated_data.get("clear_api_key")), **kwargs
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        except IntegrityError:
+            raise serializers.ValidationError({"name": [_("A provider with this name already exists.")]}) from None
+
+
+class ProviderTypeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    transport = serializers.CharField()
+    requires_base_url = serializers.BooleanField()
+    default_base_url = serializers.CharField()
+    accepts_api_key = serializers.BooleanField()
+    requires_api_key = serializers.BooleanField()
+    default_settings = serializers.DictField()
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List providers", tags=["providers"],
+                      responses={200: ProviderSerializer(many=True), 404: INVALID_PAGE_RESPONSE, **ERROR_RESPONSES}),
+    post=extend_schema(summary="Register a provider", tags=["providers"],
+                       responses={201: ProviderSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
+)
+class ProviderListCreateView(generics.ListCreateAPIView):
+    queryset = Provider.objects.all().order_by("name")
+    serializer_class = ProviderSerializer
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Show a provider", tags=["providers"],
+                      responses={200: ProviderSerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
+    put=extend_schema(summary="Replace a provider", tags=["providers"],
+                      responses={200: ProviderSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
+                                 **ERROR_RESPONSES}),
+    patch=extend_schema(summary="Change a provider", tags=["providers"],
+                        responses={200: ProviderSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
+                                   **ERROR_RESPONSES}),
+    delete=extend_schema(summary="Remove a provider", tags=["providers"],
+                         responses={204: None, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
+)
+class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
+    queryset = Provider.objects.all()
+    serializer_class = ProviderSerializer
+
+    def perform_destroy(self, instance: Provider) -> None:
+        services.provider_delete(provider=instance)
+
+
+class ProviderTypeListView(APIView):
+    """The provider catalog: every type the gateway knows, with its label in the request's language."""
+
+    @extend_schema(summary="List provider types", tags=["providers"],
+                   responses={200: ProviderTypeSerializer(many=True), **ERROR_RESPONSES})
+    def get(self, request: Request) -> Response:
+        rows = [
+            {
+                "key": t.key,
+                "label": str(t.label),
+                "description": str(t.description),
+                "transport": t.transport,
+                "requires_base_url": t.uses_base_url and t.requires_base_url,
+                "default_base_url": t.default_base_url,
+                "accepts_api_key": t.accepts_api_key,
+                "requires_api_key": t.requires_api_key,
+                "default_settings": dict(t.default_settings),
+            }
+            for t in catalog.PROVIDER_TYPES.values()
+        ]
+        return Response(ProviderTypeSerializer(rows, many=True).data)
+
+
+# Gateway keys -----------------------------------------------------------------
+
+
+class GatewayKeySerializer(serializers.ModelSerializer):
+    providers = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
+        help_text=gettext_lazy("Names of the providers this key may use; empty for all."),
+    )
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = GatewayKey
+        fields = ["id", "name", "prefix", "providers", "rate_limit_rpm", "rate_limit_tpm",
+                  "created_at", "last_used_at", "revoked_at", "is_active"]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+        # Name validation (format, uniqueness) is the service's.
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class GatewayKeyCreatedSerializer(GatewayKeySerializer):
+    key = serializers.CharField(read_only=True, help_text=gettext_lazy("The secret key. Shown once, never again."))
+
+    class Meta(GatewayKeySerializer.Meta):
+        fields = [*GatewayKeySerializer.Meta.fields, "key"]
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List gateway keys", tags=["gateway keys"],
+                      responses={200: GatewayKeySerializer(many=True), 404: INVALID_PAGE_RESPONSE,
+                                 **ERROR_RESPONSES}),
+    post=extend_schema(summary="Create a gateway key", tags=["gateway keys"], request=GatewayKeySerializer,
+                       responses={201: GatewayKeyCreatedSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
+)
+class GatewayKeyListCreateView(generics.ListCreateAPIView):
+    queryset = GatewayKey.objects.all().prefetch_related("providers").order_by("name")
+    serializer_class = GatewayKeySerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            key, raw = services.gateway_key_create(
+                name=data["name"],
+                providers=data.get("providers") or None,
+                rate_limit_rpm=data.get("rate_limit_rpm"),
+                rate_limit_tpm=data.get("rate_limit_tpm"),
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        except IntegrityError:  # a concurrent create with the same name
+            raise serializers.ValidationError({"name": [_("A gateway key with this name already exists.")]}) from None
+        body = GatewayKeyCreatedSerializer(key).data
+        body["key"] = raw
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Show a gateway key", tags=["gateway keys"],
+                      responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
+)
+class GatewayKeyDetailView(generics.RetrieveAPIView):
+    queryset = GatewayKey.objects.all().prefetch_related("providers")
+    serializer_class = GatewayKeySerializer
+
+
+class GatewayKeyRevokeView(APIView):
+    """Revoke a key: it stops working at once and cannot be restored."""
+
+    @extend_schema(summary="Revoke a gateway key", tags=["gateway keys"], request=None,
+                   responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES})
+    def post(self, request: Request, pk: int) -> Response:
+        key = generics.get_object_or_404(GatewayKey, pk=pk)
+        services.gateway_key_revoke(key=key)
+        return Response(GatewayKeySerializer(key).data)

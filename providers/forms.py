@@ -1,0 +1,225 @@
+"""Admin forms. They parse input and hand it to ``providers.services``: the form's
+``clean`` asks ``provider_validate`` (the check every write runs) for field errors,
+and ``save`` writes through ``provider_create``/``provider_update``, so the admin,
+the REST API and the import command accept and refuse exactly the same things.
+
+Secrets are write-only here: the key and header inputs never render a value, and
+the help text names what is stored (a 4-character hint, header names) and nothing more.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.functional import lazy
+from django.utils.html import escape
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import catalog, services
+from .models import GatewayKey, Provider
+
+lazy_escape = lazy(escape, str)
+
+# Form field that receives a service error reported for a model field.
+SERVICE_FIELD_TO_FORM_FIELD = {"api_key": "new_api_key", "extra_headers": "new_extra_headers"}
+
+DISPLAY_NAME_FIELDS = {"en": "display_name_en", "vi": "display_name_vi", "zh-hans": "display_name_zh_hans"}
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea that never renders a value (not even the one just posted)."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class ProviderAdminForm(forms.ModelForm):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=64,
+        # The admin renders help text as HTML; escaped, "<name>/<model>" shows as written.
+        help_text=lazy_escape(
+            _("Short identifier used in model ids: <name>/<model>. Letters, digits, hyphens and underscores.")
+        ),
+    )
+    provider_type = forms.ChoiceField(label=_("Provider type"), choices=catalog.type_choices)
+    base_url = forms.CharField(
+        label=_("Base URL"),
+        required=False,
+        max_length=500,
+        help_text=_("The API root, e.g. http://127.0.0.1:8000/v1. Required for a Custom Provider; "
+                    "other HTTP types fall back to their public endpoint."),
+    )
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
+    display_name_en = forms.CharField(label=_("Display name (English)"), required=False, max_length=200)
+    display_name_vi = forms.CharField(label=_("Display name (Vietnamese)"), required=False, max_length=200)
+    display_name_zh_hans = forms.CharField(label=_("Display name (Simplified Chinese)"), required=False, max_length=200)
+    new_api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        max_length=4096,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted and never shown again. Leave blank to keep the stored key."),
+    )
+    clear_api_key = forms.BooleanField(label=_("Remove the stored API key"), required=False)
+    new_extra_headers = forms.JSONField(
+        label=_("Extra HTTP headers"),
+        required=False,
+        widget=WriteOnlyTextarea(attrs={"rows": 3, "placeholder": '{"X-Header-Name": "value"}'}),
+        help_text=_("A JSON object of headers sent with every upstream request. Stored encrypted; "
+                    "leave blank to keep the stored headers, enter {} to remove them."),
+    )
+    settings = forms.JSONField(
+        label=_("Settings"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("A JSON object of settings for this provider type, e.g. "
+                    '{"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"}.'),
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name", "provider_type", "base_url", "enabled",
+            "display_name_en", "display_name_vi", "display_name_zh_hans", "settings",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance if self.instance.pk else None
+        if "new_api_key" in self.fields:
+            if instance is not None and instance.has_api_key:
+                if instance.api_key_hint:
+                    self.fields["new_api_key"].help_text = gettext(
+                        "A key ending in “%(hint)s” is stored (encrypted). Leave blank to keep it."
+                    ) % {"hint": instance.api_key_hint}
+                else:
+                    self.fields["new_api_key"].help_text = gettext(
+                        "A key is stored (encrypted). Leave blank to keep it."
+                    )
+        if "new_extra_headers" in self.fields and instance is not None and instance.extra_headers:
+            self.fields["new_extra_headers"].help_text = gettext(
+                "Stored headers: %(names)s. Values are encrypted and never shown. Leave blank to keep them, "
+                "enter {} to remove them."
+            ) % {"names": ", ".join(sorted(instance.extra_headers))}
+        if "settings" in self.fields and self.initial.get("settings") is None:
+            self.initial["settings"] = {}
+
+    def _post_clean(self) -> None:
+        # The services validate (in ``clean``) and write (in ``save``); the model's own
+        # field checks would only repeat them in other words.
+        pass
+
+    # The data for the services ------------------------------------------------
+
+    def _headers(self) -> tuple[bool, dict[str, str] | None]:
+        """(given, value): blank keeps the stored headers, {} removes them."""
+        raw = self.data.get(self.add_prefix("new_extra_headers"), "")
+        if not str(raw).strip():
+            return False, None
+        value = self.cleaned_data.get("new_extra_headers")
+        return True, (None if value == {} else value)
+
+    def _display_names(self) -> dict[str, str]:
+        return {code: self.cleaned_data.get(field) or "" for code, field in DISPLAY_NAME_FIELDS.items()}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        instance = self.instance if self.instance.pk else None
+        new_key = data.get("new_api_key") or ""
+        if instance is not None and not data.get("clear_api_key"):
+            will_have_key = bool(new_key) or instance.has_api_key
+        else:
+            will_have_key = bool(new_key)
+        headers_given, headers = self._headers()
+        if not headers_given:
+            headers = instance.extra_headers if instance is not None else None
+        settings = data.get("settings")
+        errors = services.provider_validate(
+            instance=instance,
+            name=data.get("name") or "",
+            provider_type=data.get("provider_type") or "",
+            base_url=data.get("base_url") or "",
+            settings={} if settings is None else settings,
+            will_have_api_key=will_have_key,
+            extra_headers=headers,
+        )
+        for field, messages in errors.items():
+            form_field = SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
+            if form_field not in self.fields:
+                form_field = None
+            if form_field is not None and form_field in self._errors:
+                continue  # the field's own check already explained the problem
+            self.add_error(form_field, messages)
+        return data
+
+    def save(self, commit: bool = True) -> Provider:
+        """Write through the services (always: the service is the write path)."""
+        if self.errors:
+            raise ValueError("The form has errors; it cannot be saved.")
+        data = self.cleaned_data
+        settings = data.get("settings")
+        kwargs: dict[str, Any] = {
+            "name": data["name"],
+            "provider_type": data["provider_type"],
+            "base_url": data.get("base_url") or "",
+            "settings": {} if settings is None else settings,
+            "enabled": bool(data.get("enabled")),
+            "display_names": self._display_names(),
+        }
+        headers_given, headers = self._headers()
+        if headers_given:
+            kwargs["extra_headers"] = headers
+        new_key = data.get("new_api_key") or None
+        if self.instance.pk:
+            provider = services.provider_update(
+                provider=self.instance, api_key=new_key, clear_api_key=bool(data.get("clear_api_key")),
+                display_name=None, **kwargs,
+            )
+        else:
+            provider = services.provider_create(api_key=new_key, **kwargs)
+        self.instance = provider
+        self.save_m2m = lambda: None  # no many-to-many fields; the admin calls it anyway
+        return provider
+
+
+class GatewayKeyAddForm(forms.ModelForm):
+    """Create a key; the service makes the secret and stores only its hash."""
+
+    class Meta:
+        model = GatewayKey
+        fields = ["name", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        widgets = {"providers": forms.CheckboxSelectMultiple}
+
+    def _post_clean(self) -> None:
+        pass  # gateway_key_create validates the name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        name = data.get("name")
+        if name and GatewayKey.objects.filter(name=name).exists():
+            self.add_error("name", gettext("A gateway key with this name already exists."))
+        return data
+
+    def save(self, commit: bool = True) -> GatewayKey:
+        data = self.cleaned_data
+        key, raw = services.gateway_key_create(
+            name=data["name"],
+            providers=list(data.get("providers") or []) or None,
+            rate_limit_rpm=data.get("rate_limit_rpm"),
+            rate_limit_tpm=data.get("rate_limit_tpm"),
+        )
+        self.instance = key
+        self.raw_key = raw
+        self.save_m2m = lambda: None
+        return key
+
+
+class GatewayKeyChangeForm(forms.ModelForm):
+    """Change which providers a key may use and its rate limits; the secret never changes."""
+
+    class Meta:
+        model = GatewayKey
+        fields = ["providers", "rate_limit_rpm", "rate_limit_tpm"]
+        widgets = {"providers": forms.CheckboxSelectMultiple}
