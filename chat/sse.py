@@ -31,6 +31,12 @@ class SSEDecoder:
         self._event: str | None = None
         self._id: str | None = None
 
+    @property
+    def pristine(self) -> bool:
+        """Nothing pending: no partial line, no data lines or event name of an event
+        not yet dispatched. A chunk then decodes on its own."""
+        return not self._buf and not self._data and self._event is None
+
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode ``chunk``; return the events it completed (possibly none)."""
         buf = self._buf + chunk if self._buf else chunk
