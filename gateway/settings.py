@@ -180,7 +180,12 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
+    # Under tests connections close after each request, so the test database can be dropped.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=0 if TESTING else env_int("DATABASE_CONN_MAX_AGE", 60)
+        )
+    }
     if env("GATEWAY_PG_TEST_NAME"):
         DATABASES["default"]["TEST"] = {"NAME": env("GATEWAY_PG_TEST_NAME")}
 else:

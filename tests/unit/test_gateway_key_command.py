@@ -99,11 +99,14 @@ def test_revoke(db):
 
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "GATEWAY_TESTING": "1",
-        "GATEWAY_SQLITE_PATH": str(settings.DATABASES["default"]["NAME"]),
-    }
+    """Run ``manage.py gateway_key`` in a separate process on the test database."""
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "GATEWAY_TESTING": "1"}
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        env["GATEWAY_SQLITE_PATH"] = str(db["NAME"])
+    else:
+        user = db.get("USER") or "postgres"
+        env["DATABASE_URL"] = f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
     return subprocess.run(
         [sys.executable, "manage.py", "gateway_key", *args], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=120, check=True,
@@ -113,8 +116,6 @@ def manage(*args: str) -> subprocess.CompletedProcess[str]:
 def test_key_from_a_separate_process_works_and_its_revocation_reaches_the_gateway(
     live_gateway, make_provider, upstream
 ):
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("the subprocess shares the test database through its SQLite file")
     make_provider(name="local", base_url=upstream.base_url)
     raw = manage("create", "from-shell").stdout.rstrip("\n").splitlines()[-1]
     headers = {"Authorization": f"Bearer {raw}"}
