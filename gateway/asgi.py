@@ -284,6 +284,15 @@ class _Watch:
         self.finished = True
         self.task.cancel()
 
+    def absorb_cancel(self) -> None:
+        """Call from ``except CancelledError``: a cancellation this watch caused (the
+        client left) ends the request quietly; any other one propagates."""
+        if not self.fired:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+
 
 SSE_HEADERS = [(b"Content-Type", b"text/event-stream")] + [
     (name.encode("latin1"), value.encode("latin1")) for name, value in views.SSE_HEADERS.items()
@@ -334,11 +343,7 @@ async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy,
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     except asyncio.CancelledError:
-        if not watch.fired:
-            raise
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
+        watch.absorb_cancel()
     finally:
         watch.stop()
         if frames is not None:
@@ -362,11 +367,7 @@ async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Polic
 
         await _send_django_response(send, policy, req, JsonResponse(await gateway.list_models(snap, key)))
     except asyncio.CancelledError:
-        if not watch.fired:
-            raise
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
+        watch.absorb_cancel()
     finally:
         watch.stop()
 

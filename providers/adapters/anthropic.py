@@ -27,7 +27,7 @@ from . import errors
 from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, request_timeout
+from .http_common import get_json, post_for_body, request_timeout
 from .openai_compat import shape_request
 
 log = logging.getLogger("gateway.upstream")
@@ -72,16 +72,7 @@ class AnthropicAdapter(Adapter):
 
     async def complete(self, body: dict[str, Any]) -> bytes:
         data = self.prepare(body, stream=False)
-        session = session_for(self.config)
-        try:
-            async with session.post(self.messages_url, data=data, headers=self.headers, timeout=self.timeout) as resp:
-                payload = await resp.read()
-                if resp.status >= 400:
-                    raise errors.from_http_error(self.config.name, resp.status, payload, resp.headers)
-        except UpstreamError:
-            raise
-        except Exception as exc:
-            raise errors.from_transport(self.config.name, exc) from None
+        payload = await post_for_body(self.config, self.messages_url, data, headers=self.headers, timeout=self.timeout)
         try:
             message = json.loads(payload)
         except ValueError:

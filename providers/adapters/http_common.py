@@ -1,5 +1,6 @@
 """What the HTTP adapters (``openai_compat``, ``anthropic``, ``responses``) share:
-the provider's extra query string, timeouts, and fetching a JSON document."""
+the provider's extra query string, timeouts, a non-streaming POST, and fetching a
+JSON document."""
 from __future__ import annotations
 
 import json
@@ -27,6 +28,23 @@ def request_timeout(config: ProviderConfig) -> aiohttp.ClientTimeout:
     return timeout_for(
         config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
     )
+
+
+async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
+                        timeout: aiohttp.ClientTimeout) -> bytes:
+    """The body of a successful non-streaming ``POST``; an OpenAI-shaped
+    ``UpstreamError`` for an HTTP error status or a transport failure."""
+    session = session_for(config)
+    try:
+        async with session.post(url, data=data, headers=headers, timeout=timeout) as resp:
+            payload = await resp.read()
+            if resp.status >= 400:
+                raise errors.from_http_error(config.name, resp.status, payload, resp.headers)
+            return payload
+    except errors.UpstreamError:
+        raise
+    except Exception as exc:
+        raise errors.from_transport(config.name, exc) from None
 
 
 async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],

@@ -22,7 +22,7 @@ from ..http import session_for
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, query_suffix, request_timeout
+from .http_common import get_json, post_for_body, query_suffix, request_timeout
 
 log = logging.getLogger("gateway.upstream")
 
@@ -59,16 +59,7 @@ class OpenAICompatAdapter(Adapter):
 
     async def complete(self, body: dict[str, Any]) -> bytes:
         data = self.prepare(body, stream=False)
-        session = session_for(self.config)
-        try:
-            async with session.post(self.chat_url, data=data, headers=self.headers, timeout=self.timeout) as resp:
-                payload = await resp.read()
-                if resp.status >= 400:
-                    raise errors.from_http_error(self.config.name, resp.status, payload, resp.headers)
-        except UpstreamError:
-            raise
-        except Exception as exc:
-            raise errors.from_transport(self.config.name, exc) from None
+        payload = await post_for_body(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
         errors.check_json_body(self.config.name, payload)
         return payload
 
