@@ -6,9 +6,9 @@ Loopback and private networks are allowed (self-hosted backends are the point of
 networks) restricts providers to a list when set.
 
 The check runs at save time on the URL as written (``check_base_url``) and again
-at connect time on every resolved address (``PolicyResolver`` and
-``PolicyConnector``, used by every upstream session), so a name that later
-resolves to a forbidden address is still refused. Behind an HTTP proxy the
+at connect time on every resolved address (``providers.http`` for the adapters,
+``policy_transport`` for the connection checks), so a name that later resolves
+to a forbidden address is still refused. Behind an HTTP proxy the
 gateway connects only to the proxy, so the proxy's address is what is checked.
 """
 from __future__ import annotations
@@ -19,8 +19,6 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -76,57 +74,21 @@ def check_base_url(url: str) -> str | None:
 
 
 class UpstreamAddressRefused(OSError):
-    """An upstream address the base URL policy forbids; aiohttp reports it as a
-    connection failure (``ClientConnectorError``), so no request is ever sent."""
+    """An upstream address the base URL policy forbids: reported as a connection
+    failure, so no request is ever sent."""
 
 
-def check_resolved(host: str, results: list[ResolveResult]) -> None:
+def check_resolved(host: str, addresses: list[str]) -> None:
     """Raise ``UpstreamAddressRefused`` if any address ``host`` resolved to is refused.
 
-    Every address is checked, not just the first: the connector may try them all.
+    Every address is checked, not just the first: the connection may try them all.
     """
-    for result in results:
-        address = str(result.get("host", ""))
+    for address in addresses:
         problem = check_address(host, _ip(address.split("%", 1)[0]))
         if problem:
             # Names and addresses are not secret; the reason helps the operator.
             log.warning("upstream host=%s address=%s refused by the base URL policy: %s", host, address, problem)
             raise UpstreamAddressRefused(f"{host} ({address}): {problem}")
-
-
-class PolicyResolver(AbstractResolver):
-    """Wraps aiohttp's default resolver and refuses forbidden resolved addresses."""
-
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
-        self._inner = inner or aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        check_resolved(host, results)
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-class PolicyConnector(aiohttp.TCPConnector):
-    """A TCP connector that applies the policy to literal IP hosts too.
-
-    aiohttp never hands a literal address to the resolver, and answers repeated
-    names from its DNS cache, so the connector checks whatever ``_resolve_host``
-    returns (a few address parses per new connection) besides ``PolicyResolver``.
-    """
-
-    def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("resolver", PolicyResolver())
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-
-    async def _resolve_host(self, host: str, port: int, traces: object = None) -> list[ResolveResult]:  # type: ignore[override]
-        results = await super()._resolve_host(host, port, traces=traces)  # type: ignore[arg-type]
-        check_resolved(host, results)
-        return results
 
 
 # The synchronous side (httpx), used by connection checks ------------------------------
@@ -148,18 +110,15 @@ class _PolicyNetworkBackend:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        results: list[ResolveResult] = [
-            {"hostname": host, "host": str(info[4][0]), "port": port, "family": info[0], "proto": 0, "flags": 0}
-            for info in infos
-        ]
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         try:
-            check_resolved(host, results)
+            check_resolved(host, addresses)
         except UpstreamAddressRefused as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         last: Exception | None = None
-        for result in results:
+        for address in addresses:
             try:
-                return self._inner.connect_tcp(str(result["host"]), port, timeout=timeout,
+                return self._inner.connect_tcp(address, port, timeout=timeout,
                                                local_address=local_address, socket_options=socket_options)
             except httpcore.ConnectError as exc:
                 last = exc

@@ -22,12 +22,11 @@ from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
 
-from ..http import session_for
 from . import errors
 from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, post_for_body, request_timeout
+from .http_common import get_json, open_stream, post_for_body, request_timeout
 from .openai_compat import shape_request
 
 log = logging.getLogger("gateway.upstream")
@@ -56,7 +55,6 @@ class AnthropicAdapter(Adapter):
         if config.api_key:
             headers["x-api-key"] = config.api_key
         self.headers = headers
-        self.stream_headers = {**headers, "Accept": "text/event-stream"}
         self.timeout = request_timeout(config)
         self._models_cache: tuple[float, ModelListing] | None = None
 
@@ -91,22 +89,16 @@ class AnthropicAdapter(Adapter):
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         data = self.prepare(body, stream=True)
-        session = session_for(self.config)
         name = self.config.name
-        try:
-            resp = await session.post(self.messages_url, data=data, headers=self.stream_headers, timeout=self.timeout)
-        except Exception as exc:
-            raise errors.from_transport(name, exc) from None
+        resp = await open_stream(self.config, self.messages_url, data, headers=self.headers, timeout=self.timeout)
         finished = False
         try:
-            if resp.status >= 400:
-                raise await errors.from_response(name, resp)
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 raise errors.from_json_instead_of_stream(name, await resp.read())
             translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
             decoder = SSEDecoder()
             try:
-                async for raw in resp.content.iter_any():
+                async for raw in resp.iter_any():
                     out: list[bytes] = []
                     for event in decoder.feed(raw):
                         try:

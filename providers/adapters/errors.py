@@ -12,11 +12,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent
 
+from .. import h1
 from .base import UpstreamError
 
 log = logging.getLogger("gateway.upstream")
@@ -99,27 +99,40 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
     )
 
 
-async def read_error_body(resp: aiohttp.ClientResponse) -> bytes:
+async def read_error_body(resp: h1.Response) -> bytes:
     """The start of an error answer's body; empty if even that cannot be read."""
     try:
-        return await resp.content.read(64 * 1024)
+        return await resp.read(h1.ERROR_BODY_LIMIT)
     except Exception:
         return b""
 
 
-async def from_response(provider: str, resp: aiohttp.ClientResponse) -> UpstreamError:
+async def from_response(provider: str, resp: h1.Response) -> UpstreamError:
     """The error for an HTTP error answer to a streaming request (its body not read yet)."""
     return from_http_error(provider, resp.status, await read_error_body(resp), resp.headers)
 
 
+def redirected(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:
+    """A redirect answered to a chat request: never followed (the request carries the
+    provider's credentials); the operator should point the base URL at the new place."""
+    log.warning("provider=%s cause=redirect (HTTP %s)", provider, status)
+    return UpstreamError(
+        _("The upstream answered with a redirect (HTTP %(status)s); check the provider's base URL.") % {"status": status},
+        status=502,
+        type="upstream_error",
+        code="upstream_redirect",
+        cause=f"redirect (HTTP {status})",
+    )
+
+
 def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = False) -> UpstreamError:
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError, TimeoutError)):
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         cause = "read timeout" if mid_stream else "timeout"
         err = UpstreamError(
             _("The upstream did not answer in time."), status=504, type="timeout_error", code="upstream_timeout",
             cause=cause,
         )
-    elif isinstance(exc, aiohttp.ClientConnectorCertificateError):
+    elif isinstance(exc, h1.TLSCertificateError):
         err = UpstreamError(
             _(
                 "The upstream's TLS certificate could not be verified. For an internal endpoint with a "
@@ -130,7 +143,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             code="upstream_tls_error",
             cause="TLS certificate verification failed",
         )
-    elif isinstance(exc, aiohttp.ClientSSLError):
+    elif isinstance(exc, h1.TLSError):
         err = UpstreamError(
             _("The TLS handshake with the upstream failed."),
             status=502,
@@ -138,7 +151,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             code="upstream_tls_error",
             cause=f"TLS handshake failed: {type(exc).__name__}",
         )
-    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
+    elif isinstance(exc, h1.ProxyError):
         err = UpstreamError(
             _("The HTTP proxy in front of the upstream could not be reached."),
             status=502,
@@ -147,16 +160,16 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             cause="proxy connect failed",
             retryable=True,
         )
-    elif isinstance(exc, aiohttp.ClientConnectorError):
+    elif isinstance(exc, h1.ConnectError):
         err = UpstreamError(
             _("The upstream could not be reached."),
             status=502,
             type="upstream_error",
             code="upstream_unreachable",
-            cause=f"connect failed: {type(exc.os_error).__name__}",
+            cause=f"connect failed: {type(exc.os_error).__name__ if exc.os_error else exc}",
             retryable=True,
         )
-    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError, ConnectionError)):
+    elif isinstance(exc, (h1.Disconnected, h1.ProtocolError, ConnectionError, OSError)):
         err = UpstreamError(
             _("The upstream closed the connection unexpectedly."),
             status=502,

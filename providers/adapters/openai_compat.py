@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent, SSEDecoder
 
-from ..http import session_for
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, post_for_body, query_suffix, request_timeout
+from .http_common import get_json, open_stream, post_for_body, query_suffix, request_timeout
 
 log = logging.getLogger("gateway.upstream")
 
@@ -50,7 +49,6 @@ class OpenAICompatAdapter(Adapter):
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
-        self.stream_headers = {**headers, "Accept": "text/event-stream"}
         self.timeout = request_timeout(config)
         self._models_cache: tuple[float, ModelListing] | None = None
 
@@ -65,16 +63,10 @@ class OpenAICompatAdapter(Adapter):
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         data = self.prepare(body, stream=True)
-        session = session_for(self.config)
         name = self.config.name
-        try:
-            resp = await session.post(self.chat_url, data=data, headers=self.stream_headers, timeout=self.timeout)
-        except Exception as exc:
-            raise errors.from_transport(name, exc) from None
+        resp = await open_stream(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
         finished = False
         try:
-            if resp.status >= 400:
-                raise await errors.from_response(name, resp)
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 # Some servers ignore stream=true (answering a whole completion) or
@@ -90,7 +82,7 @@ class OpenAICompatAdapter(Adapter):
             decoder = SSEDecoder()
             saw_event = False
             received = False
-            read = resp.content.readany
+            read = resp.readany
             try:
                 while chunk := await read():
                     received = True

@@ -16,11 +16,10 @@ from typing import Any
 
 from chat.sse import SSEDecoder
 
-from ..http import session_for
 from . import errors
 from .base import Adapter, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
-from .http_common import query_suffix, request_timeout
+from .http_common import open_stream, query_suffix, request_timeout
 from .openai_compat import shape_request
 from .responses_translate import ResponsesStream, parse_event_data, to_responses_request
 
@@ -31,7 +30,7 @@ class ResponsesAdapter(Adapter):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self.url = f"{config.base_url}/responses{query_suffix(config)}"
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        headers = {"Content-Type": "application/json"}
         headers.update(config.extra_headers)
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
@@ -50,21 +49,15 @@ class ResponsesAdapter(Adapter):
         """The translated answer, one list of chunk dicts per upstream read."""
         data = self.prepare(body)
         name = self.config.name
-        session = session_for(self.config)
-        try:
-            resp = await session.post(self.url, data=data, headers=self.headers, timeout=self.timeout)
-        except Exception as exc:
-            raise errors.from_transport(name, exc) from None
+        resp = await open_stream(self.config, self.url, data, headers=self.headers, timeout=self.timeout)
         state = ResponsesStream(body.get("model") or "", include_usage=include_usage)
         try:
-            if resp.status >= 400:
-                raise await errors.from_response(name, resp)
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 raise errors.from_json_instead_of_stream(name, await resp.read())
             decoder = SSEDecoder()
             try:
-                async for raw in resp.content.iter_any():
+                async for raw in resp.iter_any():
                     out: list[dict[str, Any]] = []
                     for event in decoder.feed(raw):
                         if event.data == b"[DONE]":

@@ -9,11 +9,10 @@ import socket
 
 import httpx
 import pytest
-from aiohttp.resolver import ThreadedResolver
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from providers import services, url_policy
+from providers import http, services, url_policy
 
 # Names this test resolves itself (no /etc/hosts, no DNS): what a hostile or
 # changed DNS record would answer.
@@ -27,16 +26,18 @@ FAKE_DNS = {
 
 @pytest.fixture
 def fake_dns(monkeypatch):
-    real = ThreadedResolver.resolve
+    real = http.resolve
 
-    async def resolve(self, host, port=0, family=socket.AF_INET):
+    async def resolve(host, port):
         address = FAKE_DNS.get(host)
         if address is None:
-            return await real(self, host, port, family)
-        fam = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [{"hostname": host, "host": address, "port": port, "family": fam, "proto": 0, "flags": 0}]
+            return await real(host, port)
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, address)]
 
-    monkeypatch.setattr(ThreadedResolver, "resolve", resolve)
+    monkeypatch.setattr(http, "resolve", resolve)
+    http._dns.clear()
+    yield
+    http._dns.clear()
 
 
 def _create(name: str, base_url: str):
@@ -152,10 +153,7 @@ def test_allowlist_is_enforced_on_resolved_and_literal_addresses_at_connect_time
     ],
 )
 def test_check_resolved_looks_at_every_address(host, address, refused):
-    results = [
-        {"hostname": host, "host": "127.0.0.1", "port": 80, "family": socket.AF_INET, "proto": 0, "flags": 0},
-        {"hostname": host, "host": address, "port": 80, "family": socket.AF_INET, "proto": 0, "flags": 0},
-    ]
+    results = ["127.0.0.1", address]
     if refused:
         with pytest.raises(url_policy.UpstreamAddressRefused):
             url_policy.check_resolved(host, results)

@@ -49,7 +49,6 @@ def test_bearer_only_when_the_provider_has_a_key():
     keyed = OpenAICompatAdapter(config(api_key="sk-abc", extra_headers={"X-Org": "o"}))
     assert keyed.headers["Authorization"] == "Bearer sk-abc"
     assert keyed.headers["X-Org"] == "o"
-    assert keyed.stream_headers["Accept"] == "text/event-stream"
 
 
 def test_adapter_repr_and_config_never_show_secrets():

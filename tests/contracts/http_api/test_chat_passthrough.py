@@ -72,3 +72,17 @@ def test_no_authorization_upstream_when_the_provider_has_no_key(live_gateway, ma
     make_provider(name="open", base_url=upstream.base_url)
     post(live_gateway.url, gateway_key, {"model": "open/text", "messages": [{"role": "user", "content": "hi"}]})
     assert "authorization" not in upstream.last().headers
+
+
+def test_streams_ask_for_an_uncompressed_event_stream_and_answers_may_come_compressed(
+    live_gateway, make_provider, upstream, gateway_key
+):
+    make_provider(name="plain", base_url=upstream.base_url)
+    body = {"model": "plain/text", "messages": [{"role": "user", "content": "hi"}]}
+    post(live_gateway.url, gateway_key, {**body, "stream": True})
+    streamed = upstream.last().headers
+    assert streamed["accept"] == "text/event-stream"
+    assert streamed["accept-encoding"] == "identity"  # no compressor may hold events back
+    assert streamed["content-type"] == "application/json"
+    post(live_gateway.url, gateway_key, body)
+    assert upstream.last().headers["accept-encoding"] == "gzip, deflate"
