@@ -160,6 +160,8 @@ class Processes:
         self.upstream_port = free_port()
         self.gateway_port = free_port()
         self.gateway_pid = 0
+        self.gateway: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}
         self.key = ""
         cores = sorted(os.sched_getaffinity(0))
         self.pinned = config.pin and len(cores) >= 2
@@ -200,13 +202,18 @@ class Processes:
         self.procs.append(upstream)
         assert upstream.stdout is not None
         upstream.stdout.readline()  # "listening ..."
-        env = self.gateway_env()
+        env = self.env = self.gateway_env()  # fixed: a restarted gateway must read the same secrets
         subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run(
             [py, "-m", "bench.provision", "--base-url", f"http://127.0.0.1:{self.upstream_port}/v1"],
             cwd=ROOT, env=env, check=True, capture_output=True,
         )
         self.key = json.loads(out.stdout.decode().strip().splitlines()[-1])["key"]
+        self.start_gateway()
+
+    def start_gateway(self) -> None:
+        py = sys.executable
+        env = self.env
         # A development aid: BENCH_GATEWAY_PROFILE=/tmp/gw.prof runs the gateway under cProfile.
         profile = os.environ.get("BENCH_GATEWAY_PROFILE")
         cmd = [
@@ -221,6 +228,7 @@ class Processes:
             cmd = [py, "-m", "bench.profiled", "--port", str(self.gateway_port), "--out", profile]
         gateway = subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_pinner(self.gateway_cores))
         self.procs.append(gateway)
+        self.gateway = gateway
         self.gateway_pid = gateway.pid
         deadline = time.monotonic() + 30
         while True:
@@ -231,6 +239,15 @@ class Processes:
                 if gateway.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the gateway did not start") from None
                 time.sleep(0.05)
+
+    def restart_gateway(self) -> None:
+        """A fresh gateway process (same database and key), e.g. so that memory
+        measurements do not reuse what earlier load left in the heap."""
+        assert self.gateway is not None
+        self.gateway.terminate()
+        self.gateway.wait(10)
+        self.procs.remove(self.gateway)
+        self.start_gateway()
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -405,7 +422,8 @@ class Bench:
     async def _run(self) -> dict[str, Any]:
         self.log("load:")
         rows = await self.load_matrix()
-        self.log("memory per held stream:")
+        self.log("memory per held stream (a fresh gateway process):")
+        self.procs.restart_gateway()
         memory = await self.memory()
         self.log("client disconnect to upstream:")
         disconnect = await self.disconnects()
