@@ -225,6 +225,8 @@ class Processes:
         if self.config.workers > 1:
             cmd += ["--workers", str(self.config.workers)]
         if profile:
+            if self.gateway is not None:  # a restarted gateway writes a profile of its own
+                profile += ".restarted"
             cmd = [py, "-m", "bench.profiled", "--port", str(self.gateway_port), "--out", profile]
         gateway = subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_pinner(self.gateway_cores))
         self.procs.append(gateway)

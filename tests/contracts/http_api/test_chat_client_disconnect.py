@@ -3,7 +3,7 @@ at once, so the backend stops generating (no orphaned generation).
 
 This runs the real stack: uvicorn (h11 and httptools) → the gateway's raw ASGI fast
 path, or Django's own ASGI handler (which cancels the view task on
-``http.disconnect``) → the relay generator → aiohttp, and the fake upstream
+``http.disconnect``) → the relay generator → the upstream client, and the fake upstream
 records the moment its connection is closed."""
 from __future__ import annotations
 
