@@ -72,6 +72,11 @@ class ProtocolError(H1Error):
     """The upstream's answer is not valid HTTP/1.1 (or its body encoding is broken)."""
 
 
+class InvalidRequest(H1Error):
+    """The request cannot be sent as asked (e.g. a header with a line break or a
+    character outside Latin-1); nothing was sent."""
+
+
 class Headers(Mapping[str, str]):
     """Response headers, looked up case-insensitively; repeated fields joined by ``, ``."""
 
@@ -114,7 +119,8 @@ def encode_request(method: str, target: str, host: str, headers: Mapping[str, st
         lines.append(f"{name}: {value}")
     if body is not None:
         lines.append(f"Content-Length: {len(body)}")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+    # UTF-8, as aiohttp and most clients send non-ASCII header values (servers see octets).
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
     return head + body if body else head
 
 
@@ -278,11 +284,7 @@ class Response:
         if self._buffered > HIGH_WATER and not self._paused:
             self._paused = True
             self._conn.transport.pause_reading()  # type: ignore[union-attr]
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake()
 
     def on_message_complete(self) -> None:
         if self._state == _HEAD:

@@ -414,8 +414,8 @@ async def request(config: ProviderConfig, method: str, url: str, *, headers: Map
         path = target.path
     try:
         data = h1.encode_request(method, path, target.authority, headers, body)
-    except (ValueError, UnicodeEncodeError):
-        raise h1.ProtocolError("a request header cannot be sent (invalid characters)") from None
+    except ValueError:
+        raise h1.InvalidRequest("a request header cannot be sent (invalid characters)") from None
     loop = asyncio.get_running_loop()
     conn = pool.take_idle(target.origin, loop.time())
     fresh = conn is None
