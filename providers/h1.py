@@ -80,10 +80,9 @@ class InvalidRequest(H1Error):
 class Headers(Mapping[str, str]):
     """Response headers, looked up case-insensitively; repeated fields joined by ``, ``."""
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index",)
 
     def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._items = items
         index: dict[str, str] = {}
         for name, value in items:
             key = name.lower()
@@ -105,8 +104,6 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._index)
 
-    def items_raw(self) -> list[tuple[str, str]]:
-        return list(self._items)
 
 
 def encode_request(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes | None) -> bytes:
@@ -133,7 +130,6 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self.used = 0  # exchanges served
         self.response: Response | None = None
         self._parser: Any = None
 
@@ -158,26 +154,16 @@ class Connection(asyncio.Protocol):
             response._fail(ProtocolError(f"invalid HTTP answer: {exc}"))
             self.close()
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport; connection_lost finishes the answer
-
     def connection_lost(self, exc: BaseException | None) -> None:
         self.closed = True
         response = self.response
         if response is not None:
             response._connection_lost(exc)
 
-    def pause_writing(self) -> None:  # request bodies are small; nothing to pause
-        pass
-
-    def resume_writing(self) -> None:
-        pass
-
     # use ---------------------------------------------------------------------------
 
     def exchange(self, request: bytes, read_timeout: float | None) -> Response:
         assert self.transport is not None and self.response is None
-        self.used += 1
         response = Response(self, read_timeout)
         self.response = response
         self._parser = httptools.HttpResponseParser(response)
@@ -368,10 +354,6 @@ class Response:
             if self._error is not None:
                 raise self._error
             await self._wait()
-
-    @property
-    def complete(self) -> bool:
-        return self._state == _DONE and not self._buf
 
     async def readany(self) -> bytes:
         """What has arrived of the body since the last call (waiting for some); ``b""`` at its end."""

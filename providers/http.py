@@ -178,7 +178,6 @@ class Pool:
         self.idle: dict[Origin, list[h1.Connection]] = {}
         self.closed = False
         self._ssl: ssl.SSLContext | None = None
-        self._put = self.put
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -387,14 +386,16 @@ def _target(url: str) -> _Target:
     return hit
 
 
-def join_url(base: str, location: str) -> str:
+def join_url(base: str, location: str) -> str | None:
     """Where a redirect from ``base`` to ``location`` points, if it stays on the same
     origin (credentials in the request headers must never follow to another host);
-    raises ``h1.ProtocolError`` otherwise."""
+    None otherwise."""
     joined = urljoin(base, location)
-    if _target(joined).origin != _target(base).origin:
-        raise h1.ProtocolError("the upstream redirected to another origin")
-    return joined
+    try:
+        same = _target(joined).origin == _target(base).origin
+    except h1.ConnectError:  # not http(s)
+        return None
+    return joined if same else None
 
 
 async def request(config: ProviderConfig, method: str, url: str, *, headers: Mapping[str, str],
@@ -423,7 +424,7 @@ async def request(config: ProviderConfig, method: str, url: str, *, headers: Map
         if conn is None:
             conn = await pool.connect(target.origin, timeout.connect)
         response = conn.exchange(data, timeout.read)
-        response._on_release = pool._put
+        response._on_release = pool.put
         try:
             await response.wait_head()
             return response

@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
@@ -26,7 +25,7 @@ from . import errors
 from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, open_stream, post_for_body, request_timeout
+from .http_common import CachedModels, get_json, open_stream, post_for_body, request_timeout
 from .openai_compat import shape_request
 
 log = logging.getLogger("gateway.upstream")
@@ -56,7 +55,7 @@ class AnthropicAdapter(Adapter):
             headers["x-api-key"] = config.api_key
         self.headers = headers
         self.timeout = request_timeout(config)
-        self._models_cache: tuple[float, ModelListing] | None = None
+        self.models = CachedModels(self, self.fetch_models_raw, self._model_entries)
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
         try:
@@ -180,22 +179,10 @@ class AnthropicAdapter(Adapter):
                      "last_id": items[-1].get("id") if items else None}
 
     async def list_models(self) -> ModelListing:
-        cached = self._models_cache
-        now = time.monotonic()
-        if cached and now - cached[0] < settings.GATEWAY_MODELS_CACHE_SECONDS:
-            return cached[1]
-        try:
-            status, raw = await self.fetch_models_raw()
-        except UpstreamError as exc:
-            log.warning("provider=%s models unavailable: %s", self.config.name, exc.cause)
-            return self.configured_models()
-        if status >= 400 or not isinstance(raw, dict):
-            log.warning("provider=%s models unavailable: HTTP %s", self.config.name, status)
-            return self.configured_models()
-        entries = [
-            e for e in (model_entry(item, self.config.name, self.config.created)
-                        for item in raw["data"] if isinstance(item, dict)) if e
-        ]
-        listing = ModelListing(models=entries, source="upstream", raw=raw)  # type: ignore[arg-type]
-        self._models_cache = (now, listing)
-        return listing
+        return await self.models.get()
+
+    def _model_entries(self, raw: Any) -> list[Any] | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
+            return None
+        entries = (model_entry(item, self.config.name, self.config.created) for item in raw["data"] if isinstance(item, dict))
+        return [e for e in entries if e]

@@ -107,11 +107,6 @@ async def read_error_body(resp: h1.Response) -> bytes:
         return b""
 
 
-async def from_response(provider: str, resp: h1.Response) -> UpstreamError:
-    """The error for an HTTP error answer to a streaming request (its body not read yet)."""
-    return from_http_error(provider, resp.status, await read_error_body(resp), resp.headers)
-
-
 def redirected(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:
     """A redirect answered to a chat request: never followed (the request carries the
     provider's credentials); the operator should point the base URL at the new place."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,10 +15,13 @@ from django.conf import settings
 
 from .. import h1, http
 from . import errors
-from .base import ProviderConfig
+from .base import Adapter, ModelEntry, ModelListing, ProviderConfig, UpstreamError
+
+log = logging.getLogger("gateway.upstream")
 
 MODELS_TOTAL_TIMEOUT = 15.0
 MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
 
 # What the adapters accept back: compressed answers when not streaming; a stream
 # uncompressed, so that no compressor between the upstream and the gateway holds
@@ -55,10 +61,11 @@ async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, header
     except errors.UpstreamError:
         resp.close()
         raise
-    except BaseException as exc:
+    except Exception as exc:
         resp.close()
-        if isinstance(exc, Exception):
-            raise errors.from_transport(config.name, exc) from None
+        raise errors.from_transport(config.name, exc) from None
+    except BaseException:  # cancelled: drop the connection, let the cancellation through
+        resp.close()
         raise
     resp.release()
     return payload
@@ -99,9 +106,10 @@ async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],
                                           timeout=timeout)
                 try:
                     location = resp.headers.get("Location")
-                    if resp.status in (301, 302, 303, 307, 308) and location:
+                    target = http.join_url(url, location) if location and resp.status in REDIRECTS else None
+                    if target is not None:
                         resp.close()
-                        url = http.join_url(url, location)
+                        url = target
                         continue
                     payload = await resp.read()
                     status = resp.status
@@ -118,3 +126,38 @@ async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],
         return status, json.loads(payload)
     except ValueError:
         return status, None
+
+
+class CachedModels:
+    """An HTTP adapter's live model list, kept ``GATEWAY_MODELS_CACHE_SECONDS``.
+
+    ``fetch`` returns the backend's ``(status, JSON)``; ``parse`` turns a
+    successful answer into model entries, or None when it is unusable. Whenever
+    the backend cannot say, the provider's configured list stands in (cached
+    too, so a backend without ``/models`` is not asked on every request)."""
+
+    def __init__(self, adapter: Adapter, fetch: Callable[[], Awaitable[tuple[int, Any]]],
+                 parse: Callable[[Any], list[ModelEntry] | None]) -> None:
+        self.adapter = adapter
+        self.fetch = fetch
+        self.parse = parse
+        self.cached: tuple[float, ModelListing] | None = None
+
+    async def get(self) -> ModelListing:
+        now = time.monotonic()
+        if self.cached and now - self.cached[0] < settings.GATEWAY_MODELS_CACHE_SECONDS:
+            return self.cached[1]
+        name = self.adapter.config.name
+        try:
+            status, raw = await self.fetch()
+        except UpstreamError as exc:
+            log.warning("provider=%s models unavailable: %s", name, exc.cause)
+            return self.adapter.configured_models()
+        entries = self.parse(raw) if status < 400 else None
+        if entries is None:
+            log.warning("provider=%s models unavailable: HTTP %s", name, status)
+            listing = self.adapter.configured_models()
+        else:
+            listing = ModelListing(models=entries, source="upstream", raw=raw)
+        self.cached = (now, listing)
+        return listing

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent, SSEDecoder
@@ -21,7 +19,7 @@ from chat.sse import ServerSentEvent, SSEDecoder
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import get_json, open_stream, post_for_body, query_suffix, request_timeout
+from .http_common import CachedModels, get_json, open_stream, post_for_body, query_suffix, request_timeout
 
 log = logging.getLogger("gateway.upstream")
 
@@ -50,7 +48,9 @@ class OpenAICompatAdapter(Adapter):
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
         self.timeout = request_timeout(config)
-        self._models_cache: tuple[float, ModelListing] | None = None
+        self.models = CachedModels(
+            self, self.fetch_models_raw, lambda raw: normalise_model_list(raw, config.name, config.created)
+        )
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
         return json.dumps(shape_request(body, self.config.settings), ensure_ascii=False).encode()
@@ -148,22 +148,7 @@ class OpenAICompatAdapter(Adapter):
         return await get_json(self.config, self.models_url, headers=self.headers)
 
     async def list_models(self) -> ModelListing:
-        cached = self._models_cache
-        now = time.monotonic()
-        if cached and now - cached[0] < settings.GATEWAY_MODELS_CACHE_SECONDS:
-            return cached[1]
-        try:
-            status, raw = await self.fetch_models_raw()
-        except UpstreamError as exc:
-            log.warning("provider=%s models unavailable: %s", self.config.name, exc.cause)
-            return self.configured_models()
-        entries = normalise_model_list(raw, self.config.name, self.config.created) if status < 400 else None
-        if entries is None:
-            listing = self.configured_models()
-        else:
-            listing = ModelListing(models=entries, source="upstream", raw=raw)
-        self._models_cache = (now, listing)
-        return listing
+        return await self.models.get()
 
 
 def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None:
