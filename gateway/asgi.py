@@ -54,6 +54,8 @@ request_log = logging.getLogger("django.request")
 
 KNOWN_MIDDLEWARE = {
     "django.middleware.security.SecurityMiddleware",
+    # Answers only paths under STATIC_URL and leaves every other response untouched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -139,12 +139,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ works offline
     "providers",
     "chat",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_URL itself (the admin's CSS/JS) under uvicorn, where Django serves none;
+    # it answers only paths under STATIC_URL, so the /v1 fast path knows it (gateway/asgi.py).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -238,7 +242,18 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# Where `collectstatic` (run by scripts/run.sh) gathers the files that WhiteNoise serves.
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Outside tests: compressed copies and content-hashed names, which WhiteNoise serves with
+    # a one-year immutable cache. Tests use the plain storage, so they need no collectstatic
+    # (the manifest storage refuses names missing from its manifest when DEBUG is off).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {

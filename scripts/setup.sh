@@ -9,7 +9,32 @@ fi
 extras=""
 if [ "${1:-}" = "--test" ]; then extras="[test,bench]"; fi
 stamp=".venv/.installed${extras}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# pip runs when pyproject.toml changed since the last install, unless what it asks for
+# (with these extras) is installed already: a venv prepared elsewhere (CI, a shared venv)
+# is used as it is, offline.
+deps_missing() {
+  .venv/bin/python - "${extras}" <<'PY'
+import sys, tomllib
+from importlib.metadata import PackageNotFoundError, version
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    sys.exit(1)
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+wanted = list(project["dependencies"])
+for extra in filter(None, sys.argv[1].strip("[]").split(",")):
+    wanted += project["optional-dependencies"][extra]
+for line in wanted:
+    req = Requirement(line)
+    try:
+        if not req.specifier.contains(version(req.name), prereleases=True):
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+  [ $? -ne 0 ]
+}
+if { [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; } && deps_missing; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
   touch "$stamp"

@@ -1,20 +1,19 @@
 """A real browser (headless Chromium from Debian's packages, driven by Playwright) logs in
 to the admin, switches to Vietnamese and to Chinese with the header's language switcher,
-adds a Custom Provider in each, and sees it in the list."""
+adds a Custom Provider in each, and sees it in the list. The server is ``scripts/run.sh``
+itself, on a fresh var directory; the browser logs in with the login it printed."""
 from __future__ import annotations
 
-import threading
-import time
+import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import free_port
 from tests.outside import chromium_path
+from tests.runsh import RunSh
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "browser-admin-password-4821"
 UPSTREAM_KEY = "sk-browser-typed-secret-6130"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -22,50 +21,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-class AdminServer:
-    """The gateway's ASGI app under uvicorn, with the admin's static files served (as DEBUG would)."""
-
-    def __init__(self) -> None:
-        import uvicorn
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-        from gateway.asgi import application
-
-        self.port = free_port()
-        config = uvicorn.Config(
-            ASGIStaticFilesHandler(application), host="127.0.0.1", port=self.port, loop="asyncio",
-            http="h11", lifespan="off", log_level="warning", timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="admin-browser-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> AdminServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the admin server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
-def server(transactional_db: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[AdminServer]:
-    from django.db import connections
-
-    # Close the server threads' connections after each request, so none outlives the test
-    # (PostgreSQL cannot drop a test database that still has sessions).
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with AdminServer() as running:
+def server() -> Iterator[RunSh]:
+    """``./scripts/run.sh`` on a fresh machine: its own var directory and database."""
+    chromium_path()  # skip (or fail under GATEWAY_REQUIRE_ALL) before the slow start
+    running = RunSh().start()
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 CASES = [
@@ -75,7 +39,7 @@ CASES = [
 ]
 
 
-def drive_admin(base: str) -> list[str]:
+def drive_admin(base: str, username: str, password: str) -> list[str]:
     """The browser part. Playwright's sync API runs an event loop in this thread, so no ORM here."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -86,12 +50,16 @@ def drive_admin(base: str) -> list[str]:
             page.set_default_timeout(20_000)
             page.goto(f"{base}/admin/login/?next=/admin/")
             expect(page.locator("#language-switcher")).to_be_visible()
-            page.fill("#id_username", "ops")
-            page.fill("#id_password", PASSWORD)
+            page.fill("#id_username", username)
+            page.fill("#id_password", password)
             page.click("input[type=submit]")
             page.wait_for_url(f"{base}/admin/")
-            # The admin stylesheet is served, so this is the real, styled admin.
-            assert page.evaluate("getComputedStyle(document.querySelector('#header')).display") == "flex"
+            # The admin stylesheet is served, so this is the real, styled admin: the header is
+            # a coloured flex bar, not an unstyled block on a transparent background.
+            header = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#header'));"
+                                   " return {display: s.display, background: s.backgroundColor}; })()")
+            assert header["display"] == "flex"
+            assert header["background"] not in {"rgba(0, 0, 0, 0)", "transparent"}, header
 
             for language, label, add_title, name in CASES:
                 # Switch language with the switcher in the header (Django's set_language).
@@ -129,17 +97,25 @@ def drive_admin(base: str) -> list[str]:
             browser.close()
 
 
-def test_add_custom_provider_in_vietnamese_and_chinese(server, django_user_model):
-    from providers.models import Provider
+STORED = """
+import json
+from providers.models import Provider
+print(json.dumps({p.name: {"type": p.provider_type, "key_ok": p.api_key == %r,
+                           "vi": p.display_name_vi, "zh": p.display_name_zh_hans}
+                  for p in Provider.objects.all()}))
+"""
 
-    django_user_model.objects.create_superuser("ops", "ops@example.invalid", PASSWORD)
 
-    listed = drive_admin(server.url)
+def test_add_custom_provider_in_vietnamese_and_chinese(server):
+    assert server.username == "admin" and server.password  # the login run.sh printed
+
+    listed = drive_admin(server.url, server.username, server.password)
 
     names = [name for *_rest, name in CASES]
     assert sorted(listed) == sorted(names)
-    for name in names:
-        stored = Provider.objects.get(name=name)
-        assert stored.provider_type == "custom"
-        assert stored.api_key == UPSTREAM_KEY
-        assert stored.display_name_vi == "Ollama cục bộ" and stored.display_name_zh_hans == "本地 Ollama"
+    # What the server stored, read as a user would from another shell.
+    done = server.manage("shell", "-c", STORED % UPSTREAM_KEY)
+    assert done.returncode == 0, done.stderr
+    stored = json.loads(done.stdout.strip().splitlines()[-1])
+    assert stored == {name: {"type": "custom", "key_ok": True, "vi": "Ollama cục bộ", "zh": "本地 Ollama"}
+                      for name in names}

@@ -1,5 +1,5 @@
 """Onboarding in a real browser (headless Chromium driven by Playwright) against
-the gateway under uvicorn: test connection from the change page and from the
+``scripts/run.sh`` (sharing this test's database, so the test arranges and checks rows): test connection from the change page and from the
 bulk action, fetch models and set the allowlist, and stream a reply in the
 playground, watching the text arrive in pieces; in en, vi and zh-hans. The
 playground screenshots in docs/ come from this test."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from django.utils.translation import gettext
 from providers import services
 from providers.models import Provider
 from tests.outside import chromium_path
+from tests.runsh import RunSh, database_env
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +45,21 @@ PROMPTS = {
     "vi": ("Trả lời ngắn gọn.", "Chào bạn."),
     "zh-hans": ("请简短回答。", "打个招呼。"),
 }
+
+
+@pytest.fixture(scope="session")
+def runsh_server(django_db_setup: object) -> Iterator[RunSh]:
+    chromium_path()  # skip (or fail under GATEWAY_REQUIRE_ALL) before the slow start
+    server = RunSh(database_env()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def static_gateway(runsh_server: RunSh, transactional_db: object) -> RunSh:
+    return runsh_server
 
 
 def _in_own_thread(fn: Any) -> Any:
