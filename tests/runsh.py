@@ -43,12 +43,14 @@ def database_env() -> dict[str, str]:
 
 
 class RunSh:
-    """``./scripts/run.sh`` on a free port with a fresh var directory."""
+    """``./scripts/run.sh`` (or ``command``, a shell line) on a free port with a fresh var directory."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, command: str | None = None) -> None:
+        self.command = [str(ROOT / "scripts" / "run.sh")] if command is None else ["bash", "-c", command]
         self.port = free_port()
         self._tmp = tempfile.TemporaryDirectory(prefix="gateway-runsh-")
         self.var_dir = Path(self._tmp.name) / "var"
+        self.var_dir.mkdir()
         self.log_path = Path(self._tmp.name) / "run.log"
         self.env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         self.env.update({"PORT": str(self.port), "GATEWAY_VAR_DIR": str(self.var_dir), **(extra_env or {})})
@@ -67,14 +69,15 @@ class RunSh:
         # Output goes to a file: a pipe nobody reads would block the server once full.
         with open(self.log_path, "wb") as out:
             self.process = subprocess.Popen(
-                [str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=self.env, stdout=out,
+                self.command, cwd=ROOT, env=self.env, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while "Uvicorn running on" not in self.log():
             if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.log()
                 self.stop()
-                raise RuntimeError(f"scripts/run.sh did not start:\n{self.log()[-4000:]}")
+                raise RuntimeError(f"{self.command[-1]} did not start:\n{log[-4000:]}")
             time.sleep(0.1)
         text = self.log()
         if m := re.search(r"Username:\s*(\S+)", text):
