@@ -16,7 +16,9 @@ The format (YAML or JSON, same shape; documented at the top of
         enabled: true
 
 A secret reference may add ``optional: true``: when the variable or file is
-missing the provider simply has no key. ``api_key`` left out keeps the stored key
+missing the provider simply has no key. A dry run reports a secret it cannot
+resolve here (variable not set, file unreadable or empty) as a finding and
+validates the rest as if it were set; a real import refuses it. ``api_key`` left out keeps the stored key
 on update; ``api_key: null`` removes it.
 
 Import is an upsert by name through ``services.provider_create/update/delete``
@@ -47,6 +49,21 @@ FIELD_NAMES = {"provider_type": "type", "extra_headers": "headers"}  # service f
 _UNSET: Any = object()
 SECRET_MAPS = ("env", "extra_query")  # settings maps whose values may be secret references
 SECRET_NAME = re.compile(r"key|token|secret|password|sig|auth", re.IGNORECASE)
+# Stands in for an unresolved secret during a dry run, so the entry is validated as if it were set.
+DRY_RUN_PLACEHOLDER = "unresolved-secret-dry-run"
+Problem = tuple[str, str, str]  # (entry, field, message)
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    out = []
+    for entry, fld, message in problems:
+        if entry and fld:
+            out.append(_("%(entry)s, field “%(field)s”: %(message)s") % {"entry": entry, "field": fld, "message": message})
+        elif entry:
+            out.append(_("%(entry)s: %(message)s") % {"entry": entry, "message": message})
+        else:
+            out.append(message)
+    return out
 
 
 class ConfigError(Exception):
@@ -57,15 +74,7 @@ class ConfigError(Exception):
         super().__init__("; ".join(self.lines()))
 
     def lines(self) -> list[str]:
-        out = []
-        for entry, fld, message in self.problems:
-            if entry and fld:
-                out.append(_("%(entry)s, field “%(field)s”: %(message)s") % {"entry": entry, "field": fld, "message": message})
-            elif entry:
-                out.append(_("%(entry)s: %(message)s") % {"entry": entry, "message": message})
-            else:
-                out.append(message)
-        return out
+        return problem_lines(self.problems)
 
 
 @dataclass
@@ -101,6 +110,7 @@ class ImportResult:
     changes: list[Change]
     warnings: list[str]
     dry_run: bool
+    findings: list[Problem] = field(default_factory=list)  # secrets a dry run could not resolve
 
     def counts(self) -> dict[str, int]:
         out = {"create": 0, "update": 0, "delete": 0, "unchanged": 0}
@@ -114,6 +124,7 @@ class ImportResult:
             "changes": [c.as_dict() for c in self.changes],
             "counts": self.counts(),
             "warnings": self.warnings,
+            "findings": [{"entry": e, "field": f, "message": m} for e, f, m in self.findings],
         }
 
 
@@ -148,8 +159,18 @@ def parse_text(text: str, fmt: str) -> Any:
         })]) from None
 
 
+def _unresolved(problem: Problem, problems: list[Problem], findings: list[Problem] | None) -> Any:
+    """A secret missing on this machine: a problem, or in a dry run (``findings`` given) a
+    finding, with a placeholder so that the rest of the entry is still validated."""
+    if findings is None:
+        problems.append(problem)
+        return _UNSET
+    findings.append(problem)
+    return DRY_RUN_PLACEHOLDER
+
+
 def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Path | None,
-            problems: list[tuple[str, str, str]], warnings: list[str]) -> Any:
+            problems: list[tuple[str, str, str]], warnings: list[str], findings: list[Problem] | None = None) -> Any:
     """Resolve a secret reference; return the value, None (no secret) or _UNSET on error."""
     if ref is None:
         return None
@@ -170,8 +191,8 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
                 return value
             if optional:
                 return None
-            problems.append((label, fld, _("The environment variable %(name)s is not set.") % {"name": var}))
-            return _UNSET
+            return _unresolved((label, fld, _("The environment variable %(name)s is not set.") % {"name": var}),
+                               problems, findings)
         path = ref["file"]
         if not isinstance(path, str) or not path:
             problems.append((label, fld, _("“file” must name a file.")))
@@ -184,20 +205,20 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         except OSError:
             if optional:
                 return None
-            problems.append((label, fld, _("The file %(path)s cannot be read.") % {"path": path}))
-            return _UNSET
+            return _unresolved((label, fld, _("The file %(path)s cannot be read.") % {"path": path}), problems, findings)
         if not value:
             if optional:
                 return None
-            problems.append((label, fld, _("The file %(path)s is empty.") % {"path": path}))
-            return _UNSET
+            return _unresolved((label, fld, _("The file %(path)s is empty.") % {"path": path}), problems, findings)
         return value
     problems.append((label, fld, _("A secret must be {env: NAME}, {file: PATH} or a string.")))
     return _UNSET
 
 
-def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None) -> tuple[list[Entry], list[str]]:
-    """Validate the document's shape and resolve its secrets. Raise ConfigError naming every problem."""
+def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None,
+                   findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+    """Validate the document's shape and resolve its secrets. Raise ConfigError naming every problem.
+    With ``findings`` (a dry run), secrets missing on this machine are collected there instead."""
     problems: list[tuple[str, str, str]] = []
     warnings: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("providers"), list):
@@ -263,7 +284,7 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                 resolved_map = {}
                 for key, ref in settings_value[map_name].items():
                     value = _secret(ref, label=label, fld=f"settings.{map_name}.{key}", allow_inline=True,
-                                    base_dir=base_dir, problems=problems, warnings=warnings)
+                                    base_dir=base_dir, problems=problems, warnings=warnings, findings=findings)
                     if isinstance(value, str):
                         resolved_map[key] = value
                 settings_value[map_name] = resolved_map
@@ -276,7 +297,7 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
         entry.settings = settings_value
         if "api_key" in raw:
             entry.api_key = _secret(raw["api_key"], label=label, fld="api_key", allow_inline=allow_inline,
-                                    base_dir=base_dir, problems=problems, warnings=warnings)
+                                    base_dir=base_dir, problems=problems, warnings=warnings, findings=findings)
         if "headers" in raw:
             headers = raw["headers"]
             if headers is None:
@@ -287,7 +308,7 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                 resolved: dict[str, str] = {}
                 for key, ref in headers.items():
                     value = _secret(ref, label=label, fld=f"headers.{key}", allow_inline=allow_inline,
-                                    base_dir=base_dir, problems=problems, warnings=warnings)
+                                    base_dir=base_dir, problems=problems, warnings=warnings, findings=findings)
                     if isinstance(value, str):
                         resolved[str(key)] = value
                 entry.headers = resolved
@@ -297,10 +318,10 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
     return entries, warnings
 
 
-def load(path: str, *, allow_inline: bool = False) -> tuple[list[Entry], list[str]]:
+def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
     text, fmt = read_text(path)
     base_dir = None if path == "-" else Path(path).resolve().parent
-    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir)
+    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings)
 
 
 # -- planning and importing ---------------------------------------------------------
@@ -428,8 +449,11 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
 
 
 def import_file(path: str, *, prune: bool = False, dry_run: bool = False, allow_inline: bool = False) -> ImportResult:
-    entries, warnings = load(path, allow_inline=allow_inline)
-    return import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings)
+    findings: list[Problem] | None = [] if dry_run else None
+    entries, warnings = load(path, allow_inline=allow_inline, findings=findings)
+    result = import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings)
+    result.findings = findings or []
+    return result
 
 
 # -- exporting ---------------------------------------------------------------------

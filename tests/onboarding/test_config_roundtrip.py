@@ -74,6 +74,7 @@ def test_json_round_trip_through_the_command_is_idempotent(db, tmp_path, monkeyp
         "changes": [{"action": "unchanged", "name": n, "fields": []} for n in ("claude", "local-vllm", "router")],
         "counts": {"create": 0, "update": 0, "delete": 0, "unchanged": 3},
         "warnings": [],
+        "findings": [],
     }
     assert state() == before
 

@@ -66,7 +66,9 @@ class Command(BaseCommand):
 
         p = sub.add_parser("import", help="Import providers from a YAML or JSON file.")
         p.add_argument("file", help="Path, or - for standard input.")
-        p.add_argument("--dry-run", action="store_true", help="Show the changes; change nothing.")
+        p.add_argument("--dry-run", action="store_true",
+                       help="Show the changes; change nothing. Secrets not available here are reported, not "
+                            "errors: the exit status is 0 unless the file itself is invalid.")
         p.add_argument("--prune", action="store_true", help="Delete providers that are not in the file.")
         p.add_argument("--allow-inline-secrets", action="store_true", help="Accept keys written in the file without a warning.")
         p.add_argument("--json", action="store_true")
@@ -321,6 +323,13 @@ class Command(BaseCommand):
             console.print(escape(f"{mark} {labels[change.action]} {change.name}{fields}"), style=style)
         counts = result.counts()
         summary = _("%(create)s to create, %(update)s to update, %(delete)s to delete, %(unchanged)s unchanged.") % counts
+        if result.findings:
+            # Not errors of the file: the secrets live elsewhere (environment, secret files) and
+            # this machine lacks them. The dry run checked the rest; the import itself refuses them.
+            console.print(_("Secrets not available here (the import needs them; the rest was checked):"),
+                          style="yellow")
+            for line in config_io.problem_lines(result.findings):
+                console.print(escape(f"  ! {line}"), style="yellow")
         if result.dry_run:
             console.print(_("Dry run: nothing was changed.") + " " + summary, style="bold")
         else:
