@@ -274,6 +274,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's JavaScript, CSS and icon from drf-spectacular-sidecar, served under
+    # /static/ like the admin's: /api/docs/ needs no CDN and works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Security: secure cookies and HSTS outside DEBUG (behind a TLS-terminating proxy).

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from chat import views as chat_views
+from gateway.api_docs import SchemaView
 
 urlpatterns = [
     path("v1/chat/completions", chat_views.chat_completions, name="v1-chat-completions"),
@@ -11,7 +12,7 @@ urlpatterns = [
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
