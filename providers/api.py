@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import catalog, services
+from .api_strict import StrictModelSerializer, StrictSerializer
 from .models import GatewayKey, Provider
 
 LANGUAGE_CODES: list[str] = [code for code, _name in django_settings.LANGUAGES]
@@ -108,7 +109,7 @@ class HeadersField(serializers.JSONField):
 
 DisplayNamesSerializer = type(
     "DisplayNamesSerializer",
-    (serializers.Serializer,),
+    (StrictSerializer,),
     {
         code: serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
         for code in LANGUAGE_CODES
@@ -116,7 +117,7 @@ DisplayNamesSerializer = type(
 )
 
 
-class ProviderSerializer(serializers.Serializer):
+class ProviderSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(
         max_length=64,
@@ -272,7 +273,7 @@ class ProviderTypeListView(APIView):
 # Gateway keys -----------------------------------------------------------------
 
 
-class GatewayKeySerializer(serializers.ModelSerializer):
+class GatewayKeySerializer(StrictModelSerializer):
     providers = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use; empty for all."),

@@ -17,10 +17,11 @@ from rest_framework.views import APIView
 
 from . import probe
 from .api import ERROR_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE
+from .api_strict import StrictSerializer
 from .models import Provider
 
 
-class ProviderTestInput(serializers.Serializer):
+class ProviderTestInput(StrictSerializer):
     probe = serializers.BooleanField(
         required=False, default=False, help_text=gettext_lazy("Also run the capability checklist.")
     )

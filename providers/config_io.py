@@ -10,12 +10,13 @@ The format (YAML or JSON, same shape; documented at the top of
         type: custom                    # a catalog key
         base_url: http://localhost:8000/v1
         api_key: {env: VLLM_API_KEY}    # or {file: /run/secrets/key}, or a string (warned)
-        headers: {X-Org: {env: ORG_ID}} # values: strings or secret references
+        extra_headers: {X-Org: {env: ORG_ID}}  # values: strings or secret references
         settings: {...}                 # the provider settings object
         models: [a, b]                  # shorthand for settings.models
         enabled: true
 
-A secret reference may add ``optional: true``: when the variable or file is
+Field names are the API's (``extra_headers``; the old ``headers`` is still read,
+with a warning to rename it). A secret reference may add ``optional: true``: when the variable or file is
 missing the provider simply has no key. A dry run reports a secret it cannot
 resolve here (variable not set, file unreadable or empty) as a finding and
 validates the rest as if it were set; a real import refuses it. ``api_key`` left out keeps the stored key
@@ -44,8 +45,10 @@ from django.utils.translation import gettext as _
 from . import services
 from .models import Provider
 
-ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "headers", "settings", "models", "enabled"}
-FIELD_NAMES = {"provider_type": "type", "extra_headers": "headers"}  # service field -> file field
+ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
+FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
+# Old file names -> the API's names. Still read, with a warning, so existing files keep working.
+RENAMED_FIELDS = {"headers": "extra_headers"}
 _UNSET: Any = object()
 SECRET_MAPS = ("env", "extra_query")  # settings maps whose values may be secret references
 SECRET_NAME = re.compile(r"key|token|secret|password|sig|auth", re.IGNORECASE)
@@ -238,6 +241,14 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
             continue
         name = raw.get("name")
         label = entry_label(index, name if isinstance(name, str) else None)
+        for old, new in RENAMED_FIELDS.items():
+            if old in raw and new in raw:
+                problems.append((label, old, _("Use only “%(new)s”; “%(old)s” is its old name.") % {"new": new, "old": old}))
+                raw = {key: value for key, value in raw.items() if key != old}
+            elif old in raw:
+                warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")
+                                % {"entry": label, "old": old, "new": new})
+                raw = {(new if key == old else key): value for key, value in raw.items()}
         for key in sorted(set(raw) - ENTRY_FIELDS):
             problems.append((label, key, _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ENTRY_FIELDS))}))
         if not isinstance(name, str) or not name:
@@ -298,16 +309,16 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
         if "api_key" in raw:
             entry.api_key = _secret(raw["api_key"], label=label, fld="api_key", allow_inline=allow_inline,
                                     base_dir=base_dir, problems=problems, warnings=warnings, findings=findings)
-        if "headers" in raw:
-            headers = raw["headers"]
+        if "extra_headers" in raw:
+            headers = raw["extra_headers"]
             if headers is None:
                 entry.headers = None
             elif not isinstance(headers, dict):
-                problems.append((label, "headers", _("Must be an object of header names to values.")))
+                problems.append((label, "extra_headers", _("Must be an object of header names to values.")))
             else:
                 resolved: dict[str, str] = {}
                 for key, ref in headers.items():
-                    value = _secret(ref, label=label, fld=f"headers.{key}", allow_inline=allow_inline,
+                    value = _secret(ref, label=label, fld=f"extra_headers.{key}", allow_inline=allow_inline,
                                     base_dir=base_dir, problems=problems, warnings=warnings, findings=findings)
                     if isinstance(value, str):
                         resolved[str(key)] = value
@@ -356,7 +367,7 @@ def _changed_fields(provider: Provider, entry: Entry) -> list[str]:
         if (entry.api_key or None) != current:
             changed.append("api_key")
     if entry.headers is not _UNSET and (provider.extra_headers or None) != (entry.headers or None):
-        changed.append("headers")
+        changed.append("extra_headers")
     return changed
 
 
@@ -430,7 +441,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                             kwargs["api_key"] = entry.api_key
                         else:
                             kwargs["clear_api_key"] = True
-                    if "headers" in changed:
+                    if "extra_headers" in changed:
                         kwargs["extra_headers"] = entry.headers
                     services.provider_update(provider=provider, **kwargs)
                     changes.append(Change("update", entry.name, changed))
@@ -481,7 +492,7 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
             entry["api_key"] = {"env": env_name(p.name, "API_KEY")}
         headers = p.extra_headers or {}
         if headers:
-            entry["headers"] = {k: {"env": env_name(p.name, f"HEADER_{k}")} for k in sorted(headers)}
+            entry["extra_headers"] = {k: {"env": env_name(p.name, f"HEADER_{k}")} for k in sorted(headers)}
         settings_value = dict(p.settings or {})
         if isinstance(settings_value.get("env"), dict):
             # A subprocess's environment often carries keys: refer to variables of the same name.

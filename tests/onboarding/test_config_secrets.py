@@ -31,7 +31,7 @@ def test_exports_never_contain_a_secret(db, caplog):
     document = config_io.export_document()
     cloud = document["providers"][1]
     assert cloud["api_key"] == {"env": "CLOUD_API_KEY"}
-    assert cloud["headers"] == {"X-Api-Key": {"env": "CLOUD_HEADER_X_API_KEY"}}
+    assert cloud["extra_headers"] == {"X-Api-Key": {"env": "CLOUD_HEADER_X_API_KEY"}}
     assert cloud["settings"]["extra_query"] == {"api-version": "2024-10-21", "key": {"env": "CLOUD_QUERY_KEY"}}
     assert document["providers"][0]["settings"]["env"] == {"ANTHROPIC_API_KEY": {"env": "ANTHROPIC_API_KEY"}}
 
@@ -48,7 +48,7 @@ def test_keys_by_env_and_by_file_reference(db, tmp_path, monkeypatch):
     path = _write(tmp_path, (
         "  - {name: a, type: custom, base_url: 'http://127.0.0.1:1/v1', api_key: {env: H_ONBOARD_KEY}}\n"
         "  - {name: b, type: custom, base_url: 'http://127.0.0.1:1/v1', api_key: {file: key.txt},"
-        " headers: {X-Token: {env: H_ONBOARD_KEY}}}\n"
+        " extra_headers: {X-Token: {env: H_ONBOARD_KEY}}}\n"
     ))
     result = config_io.import_file(path)
     assert result.warnings == []
