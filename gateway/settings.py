@@ -246,11 +246,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Outside tests: compressed copies and content-hashed names, which WhiteNoise serves with
-    # a one-year immutable cache. Tests use the plain storage, so they need no collectstatic
-    # (the manifest storage refuses names missing from its manifest when DEBUG is off).
+    # In production: compressed copies and content-hashed names, which WhiteNoise serves with
+    # a one-year immutable cache. Under DEBUG pages link the plain names anyway (and WhiteNoise
+    # reads the apps' files directly), so the plain storage spares run.sh the ~7 s of hashing
+    # and compressing; tests use it too, so they need no collectstatic (the manifest storage
+    # refuses a name missing from its manifest).
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if TESTING
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if (DEBUG or TESTING)
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
