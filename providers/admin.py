@@ -123,8 +123,8 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:
-            return ("name", "providers", "rate_limit_rpm", "rate_limit_tpm")
-        return ("name", "prefix_display", "status", "providers", "rate_limit_rpm", "rate_limit_tpm",
+            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm")
+        return ("name", "prefix_display", "status", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
                 "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
@@ -136,9 +136,8 @@ class GatewayKeyAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("providers")
 
     def save_model(self, request: HttpRequest, obj: GatewayKey, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-        # On add, GatewayKeyAddForm.save() created the key through gateway_key_create.
+        # The form's save() already wrote through gateway_key_create / gateway_key_update.
+        pass
 
     def response_add(self, request: HttpRequest, obj: GatewayKey, post_url_continue: str | None = None) -> HttpResponse:
         """Show the new secret once, on this page only (never in a message cookie or a log)."""
@@ -169,8 +168,10 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("allowed providers"))
     def allowed_providers(self, obj: GatewayKey) -> str:
+        if obj.all_providers:
+            return gettext("All providers")
         names = [p.name for p in obj.providers.all()]
-        return ", ".join(names) if names else gettext("All providers")
+        return ", ".join(names) if names else gettext("No provider left")
 
     @admin.display(description=_("status"))
     def status(self, obj: GatewayKey) -> str:

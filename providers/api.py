@@ -275,13 +275,23 @@ class ProviderTypeListView(APIView):
 class GatewayKeySerializer(serializers.ModelSerializer):
     providers = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
-        help_text=gettext_lazy("Names of the providers this key may use; empty for all."),
+        help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
+    )
+    all_providers = serializers.BooleanField(
+        required=False,
+        help_text=gettext_lazy("True: every provider, present and future. False: only “providers”; a key whose "
+                               "providers were all deleted is refused (no provider left), never widened. "
+                               "Left out on create: true when “providers” is empty."),
+    )
+    no_provider_left = serializers.BooleanField(
+        read_only=True, help_text=gettext_lazy("Restricted, and every provider it was restricted to was deleted.")
     )
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = GatewayKey
-        fields = ["id", "name", "prefix", "providers", "rate_limit_rpm", "rate_limit_tpm",
+        fields = ["id", "name", "prefix", "all_providers", "providers", "no_provider_left",
+                  "rate_limit_rpm", "rate_limit_tpm",
                   "created_at", "last_used_at", "revoked_at", "is_active"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's.
@@ -313,7 +323,8 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
         try:
             key, raw = services.gateway_key_create(
                 name=data["name"],
-                providers=data.get("providers") or None,
+                providers=data.get("providers") or [],
+                all_providers=data.get("all_providers"),
                 rate_limit_rpm=data.get("rate_limit_rpm"),
                 rate_limit_tpm=data.get("rate_limit_tpm"),
             )

@@ -184,12 +184,24 @@ class ProviderAdminForm(forms.ModelForm):
         return provider
 
 
-class GatewayKeyAddForm(forms.ModelForm):
+class _GatewayKeyScopeForm(forms.ModelForm):
+    """The scope of a key: every provider, or a chosen non-empty set (the service's rule)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field, messages in services.gateway_key_scope_errors(
+            bool(data.get("all_providers")), list(data.get("providers") or [])
+        ).items():
+            self.add_error(field, messages)
+        return data
+
+
+class GatewayKeyAddForm(_GatewayKeyScopeForm):
     """Create a key; the service makes the secret and stores only its hash."""
 
     class Meta:
         model = GatewayKey
-        fields = ["name", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -206,7 +218,8 @@ class GatewayKeyAddForm(forms.ModelForm):
         data = self.cleaned_data
         key, raw = services.gateway_key_create(
             name=data["name"],
-            providers=list(data.get("providers") or []) or None,
+            all_providers=bool(data.get("all_providers")),
+            providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
         )
@@ -216,10 +229,25 @@ class GatewayKeyAddForm(forms.ModelForm):
         return key
 
 
-class GatewayKeyChangeForm(forms.ModelForm):
+class GatewayKeyChangeForm(_GatewayKeyScopeForm):
     """Change which providers a key may use and its rate limits; the secret never changes."""
 
     class Meta:
         model = GatewayKey
-        fields = ["providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
+
+    def _post_clean(self) -> None:
+        pass  # gateway_key_update validates
+
+    def save(self, commit: bool = True) -> GatewayKey:
+        data = self.cleaned_data
+        key = services.gateway_key_update(
+            key=self.instance,
+            all_providers=bool(data.get("all_providers")),
+            providers=list(data.get("providers") or []),
+            rate_limit_rpm=data.get("rate_limit_rpm"),
+            rate_limit_tpm=data.get("rate_limit_tpm"),
+        )
+        self.save_m2m = lambda: None
+        return key

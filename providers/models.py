@@ -53,11 +53,18 @@ class GatewayKey(models.Model):
     name = models.SlugField(_("name"), max_length=64, unique=True)
     prefix = models.CharField(_("prefix"), max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Explicit, so a restriction never widens by itself: when every provider a
+    # restricted key named is deleted, its set is empty and it is refused, not "all".
+    all_providers = models.BooleanField(
+        _("all providers"),
+        default=False,
+        help_text=_("Allow every provider, present and future. Otherwise only the providers chosen below."),
+    )
     providers = models.ManyToManyField(
         Provider,
         blank=True,
         verbose_name=_("allowed providers"),
-        help_text=_("Leave empty to allow every provider."),
+        help_text=_("Used when “all providers” is off. A key whose providers are all deleted is refused."),
     )
     rate_limit_rpm = models.PositiveIntegerField(
         _("requests per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
@@ -80,6 +87,11 @@ class GatewayKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def no_provider_left(self) -> bool:
+        """Restricted, and every provider it was restricted to is gone."""
+        return not self.all_providers and not self.providers.all()  # .all(): uses a prefetch
 
 
 class ConfigVersion(models.Model):

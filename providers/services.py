@@ -284,15 +284,31 @@ def hash_gateway_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def gateway_key_scope_errors(all_providers: bool, providers: list[Provider]) -> dict[str, list[str]]:
+    """A key is either for every provider or for a chosen, non-empty set: never both, never neither."""
+    if all_providers and providers:
+        return {"providers": [_("Choose either all providers or a list of providers, not both.")]}
+    if not all_providers and not providers:
+        return {"providers": [_("Choose at least one provider, or allow all providers.")]}
+    return {}
+
+
 @transaction.atomic
 def gateway_key_create(
     *,
     name: str,
     providers: list[Provider] | None = None,
+    all_providers: bool | None = None,
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
 ) -> tuple[GatewayKey, str]:
-    """Create a key; return it with the raw secret, which is never stored or shown again."""
+    """Create a key; return it with the raw secret, which is never stored or shown again.
+
+    ``all_providers`` left out means: every provider when ``providers`` is empty,
+    only those providers otherwise. The choice is stored as an explicit flag."""
+    providers = list(providers or [])
+    if all_providers is None:
+        all_providers = not providers
     errors: dict[str, list[str]] = {}
     try:
         validate_slug(name)
@@ -300,6 +316,7 @@ def gateway_key_create(
         errors["name"] = [_("Use only letters, digits, hyphens and underscores.")]
     if not errors and GatewayKey.objects.filter(name=name).exists():
         errors["name"] = [_("A gateway key with this name already exists.")]
+    errors.update(gateway_key_scope_errors(all_providers, providers))
     if errors:
         raise ValidationError(errors)
     raw = GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -307,6 +324,7 @@ def gateway_key_create(
         name=name,
         prefix=raw[: len(GATEWAY_KEY_PREFIX) + 6],
         key_hash=hash_gateway_key(raw),
+        all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
     )
@@ -314,6 +332,29 @@ def gateway_key_create(
         key.providers.set(providers)
     bump_config_version()
     return key, raw
+
+
+@transaction.atomic
+def gateway_key_update(
+    *,
+    key: GatewayKey,
+    all_providers: bool,
+    providers: list[Provider],
+    rate_limit_rpm: int | None = None,
+    rate_limit_tpm: int | None = None,
+) -> GatewayKey:
+    """Change what a key may use and its limits (its secret never changes)."""
+    providers = list(providers)
+    errors = gateway_key_scope_errors(all_providers, providers)
+    if errors:
+        raise ValidationError(errors)
+    key.all_providers = all_providers
+    key.rate_limit_rpm = rate_limit_rpm
+    key.rate_limit_tpm = rate_limit_tpm
+    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm"])
+    key.providers.set(providers)
+    bump_config_version()
+    return key
 
 
 @transaction.atomic
