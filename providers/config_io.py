@@ -148,6 +148,32 @@ def parse_text(text: str, fmt: str) -> Any:
         })]) from None
 
 
+def secrets_root(base_dir: Path | None) -> Path | None:
+    """The one directory ``file:`` references may read from: GATEWAY_SECRETS_DIR, else
+    the imported file's directory, resolved (symlinks included); None: no file may be read."""
+    configured = django_settings.GATEWAY_SECRETS_DIR
+    root = Path(configured).expanduser() if configured else base_dir
+    return root.resolve() if root is not None else None
+
+
+def _secret_file(path: str, base_dir: Path | None) -> Path | str:
+    """The resolved path of a ``file:`` reference, or why it may not be read."""
+    full = Path(path).expanduser()
+    if not full.is_absolute() and base_dir is not None:
+        full = base_dir / full
+    root = secrets_root(base_dir)
+    if root is None:
+        return _("The file %(path)s cannot be used: set GATEWAY_SECRETS_DIR to the directory that holds "
+                 "secret files (a file read from standard input has no directory of its own).") % {"path": path}
+    # Resolve first, so neither "../" nor a symlink inside the directory can lead out of it.
+    resolved = full.resolve()
+    if not resolved.is_relative_to(root):
+        return _("The file %(path)s is outside the secrets directory %(dir)s; only files inside "
+                 "GATEWAY_SECRETS_DIR (default: the directory of the imported file) can be read.") % {
+            "path": path, "dir": root}
+    return resolved
+
+
 def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Path | None,
             problems: list[tuple[str, str, str]], warnings: list[str]) -> Any:
     """Resolve a secret reference; return the value, None (no secret) or _UNSET on error."""
@@ -176,9 +202,10 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         if not isinstance(path, str) or not path:
             problems.append((label, fld, _("“file” must name a file.")))
             return _UNSET
-        full = Path(path).expanduser()
-        if not full.is_absolute() and base_dir is not None:
-            full = base_dir / full
+        full = _secret_file(path, base_dir)
+        if isinstance(full, str):  # refused whether optional or not: a clear error, nothing imported
+            problems.append((label, fld, full))
+            return _UNSET
         try:
             value = full.read_text(encoding="utf-8").strip()
         except OSError:
