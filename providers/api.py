@@ -3,8 +3,8 @@
 
 Serializers only parse and shape JSON; every write goes through ``providers.services``,
 so the API, the admin and the import command validate identically. Secrets are
-write-only: responses carry ``has_api_key``/``api_key_hint`` and header *names*, never
-a key or a header value.
+write-only: responses carry ``has_api_key``/``api_key_hint``, header names and the names
+of ``extra_query``/``env`` entries with a last-4 hint, never a key or a secret value.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import catalog, services
+from . import catalog, secret_settings, services
 from .models import GatewayKey, Provider
 
 LANGUAGE_CODES: list[str] = [code for code, _name in django_settings.LANGUAGES]
@@ -101,6 +101,10 @@ class SettingsField(serializers.JSONField):
     """The type-specific settings object; ``providers.provider_settings`` validates it."""
 
 
+# name -> last 4 characters of the value ("" when the value is too short to hint at)
+HINTS_SCHEMA = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}, "nullable": True})
 class HeadersField(serializers.JSONField):
     """Header names to values; ``providers.services`` validates the shape."""
@@ -151,7 +155,16 @@ class ProviderSerializer(serializers.Serializer):
         help_text=gettext_lazy("Write-only extra HTTP headers sent upstream. Leave out to keep them; send {} to remove them."),
     )
     extra_header_names = serializers.SerializerMethodField()
-    settings = SettingsField(required=False)
+    extra_header_hints = serializers.SerializerMethodField()
+    settings = SettingsField(
+        required=False,
+        help_text=gettext_lazy(
+            "The type's settings. The values of “extra_query” and “env” are secrets: stored encrypted, never "
+            "returned (see “secret_setting_hints”). They are written per name: a map left out keeps every stored "
+            "name, a name set to null is removed, and “extra_query”: null or “env”: null removes them all."
+        ),
+    )
+    secret_setting_hints = serializers.SerializerMethodField()
     enabled = serializers.BooleanField(required=False, default=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -159,6 +172,15 @@ class ProviderSerializer(serializers.Serializer):
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_extra_header_names(self, obj: Provider) -> list[str]:
         return sorted(obj.extra_headers or {})
+
+    @extend_schema_field(HINTS_SCHEMA)
+    def get_extra_header_hints(self, obj: Provider) -> dict[str, str]:
+        return {name: secret_settings.hint(value) for name, value in sorted((obj.extra_headers or {}).items())}
+
+    @extend_schema_field({"type": "object", "properties": {name: HINTS_SCHEMA for name in secret_settings.SECRET_MAPS}})
+    def get_secret_setting_hints(self, obj: Provider) -> dict[str, dict[str, str]]:
+        """``{"extra_query": {"key": "abcd"}, "env": {...}}``: the stored names, never a value."""
+        return secret_settings.hints(obj.secret_settings)
 
     def to_representation(self, instance: Provider) -> dict[str, Any]:
         data = super().to_representation(instance)

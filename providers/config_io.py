@@ -39,14 +39,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import services
+from . import secret_settings, services
 from .models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type", "extra_headers": "headers"}  # service field -> file field
 _UNSET: Any = object()
-SECRET_MAPS = ("env", "extra_query")  # settings maps whose values may be secret references
-SECRET_NAME = re.compile(r"key|token|secret|password|sig|auth", re.IGNORECASE)
+SECRET_MAPS = secret_settings.SECRET_MAPS  # settings maps whose values are secrets (references allowed)
 
 
 class ConfigError(Exception):
@@ -348,7 +347,7 @@ def _changed_fields(provider: Provider, entry: Entry) -> list[str]:
         changed.append("type")
     if (provider.base_url or "") != entry.base_url.strip().rstrip("/"):
         changed.append("base_url")
-    if (provider.settings or {}) != entry.settings:
+    if _stored_settings(provider) != entry.settings:
         changed.append("settings")
     if provider.enabled != entry.enabled:
         changed.append("enabled")
@@ -364,6 +363,24 @@ def _changed_fields(provider: Provider, entry: Entry) -> list[str]:
     if entry.headers is not _UNSET and (provider.extra_headers or None) != (entry.headers or None):
         changed.append("headers")
     return changed
+
+
+def _stored_settings(provider: Provider) -> dict[str, Any]:
+    return {**(provider.settings or {}), **(provider.secret_settings or {})}
+
+
+def _declared_settings(provider: Provider, settings: dict[str, Any]) -> dict[str, Any]:
+    """The file is the whole truth: a secret name it does not list is removed, though
+    services write secret maps per name (left out keeps), so say so with nulls."""
+    out = dict(settings)
+    for name in SECRET_MAPS:
+        stored = (provider.secret_settings or {}).get(name) or {}
+        wanted = settings.get(name)
+        if isinstance(wanted, dict):
+            out[name] = {**{key: None for key in stored}, **wanted}
+        elif name not in settings:
+            out[name] = None
+    return out
 
 
 def _raise_for(entry: Entry, exc: ValidationError) -> None:
@@ -427,7 +444,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                     kwargs: dict[str, Any] = {
                         "provider_type": entry.provider_type,
                         "base_url": entry.base_url,
-                        "settings": entry.settings,
+                        "settings": _declared_settings(provider, entry.settings),
                         "enabled": entry.enabled,
                         **_display_kwargs(entry, provider),
                     }
@@ -486,15 +503,14 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
         if headers:
             entry["headers"] = {k: {"env": env_name(p.name, f"HEADER_{k}")} for k in sorted(headers)}
         settings_value = dict(p.settings or {})
-        if isinstance(settings_value.get("env"), dict):
-            # A subprocess's environment often carries keys: refer to variables of the same name.
-            settings_value["env"] = {k: {"env": k} for k in sorted(settings_value["env"])}
-        if isinstance(settings_value.get("extra_query"), dict):
-            # Some vendors take the key as a query parameter (?key=...): never write those values.
-            settings_value["extra_query"] = {
-                k: ({"env": env_name(p.name, f"QUERY_{k}")} if SECRET_NAME.search(k) else v)
-                for k, v in sorted(settings_value["extra_query"].items())
-            }
+        secret_maps = p.secret_settings or {}
+        if secret_maps.get("env"):
+            # A subprocess's environment: refer to variables of the same name.
+            settings_value["env"] = {k: {"env": k} for k in sorted(secret_maps["env"])}
+        if secret_maps.get("extra_query"):
+            # Query values are secrets (?key=...): references only, never a value.
+            settings_value["extra_query"] = {k: {"env": env_name(p.name, f"QUERY_{k}")}
+                                             for k in sorted(secret_maps["extra_query"])}
         models = settings_value.pop("models", None)
         if settings_value:
             entry["settings"] = settings_value

@@ -8,6 +8,7 @@ the help text names what is stored (a 4-character hint, header names) and nothin
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -16,7 +17,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog, services
+from . import catalog, secret_settings, services
 from .models import GatewayKey, Provider
 
 lazy_escape = lazy(escape, str)
@@ -32,6 +33,22 @@ class WriteOnlyTextarea(forms.Textarea):
 
     def format_value(self, value: Any) -> None:
         return None
+
+
+class SettingsTextarea(forms.Textarea):
+    """The settings JSON without the secret maps' values, even when a form with errors
+    shows back what was just posted (like a password input, they are typed again)."""
+
+    def format_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return None  # unparseable: it may hold a secret, so show nothing
+            if not isinstance(parsed, dict):
+                return value
+            value = json.dumps(secret_settings.split(parsed)[0], ensure_ascii=False)
+        return super().format_value(value)
 
 
 class ProviderAdminForm(forms.ModelForm):
@@ -73,9 +90,12 @@ class ProviderAdminForm(forms.ModelForm):
     settings = forms.JSONField(
         label=_("Settings"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=SettingsTextarea(attrs={"rows": 6}),
         help_text=_("A JSON object of settings for this provider type, e.g. "
-                    '{"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"}.'),
+                    '{"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"}. '
+                    "The values of extra_query and env are secrets: stored encrypted and never shown. "
+                    'Names you leave out are kept; {"env": {"NAME": null}} removes one name, '
+                    '{"env": null} removes them all.'),
     )
 
     class Meta:
@@ -141,7 +161,7 @@ class ProviderAdminForm(forms.ModelForm):
             name=data.get("name") or "",
             provider_type=data.get("provider_type") or "",
             base_url=data.get("base_url") or "",
-            settings={} if settings is None else settings,
+            settings=services.provider_full_settings(provider=instance, settings={} if settings is None else settings),
             will_have_api_key=will_have_key,
             extra_headers=headers,
         )

@@ -8,7 +8,7 @@ from .crypto import EncryptedJSONField
 
 
 class Provider(models.Model):
-    """A registered backend. Secrets (API key, extra headers) are encrypted at rest."""
+    """A registered backend. Secrets (API key, extra headers, query and env values) are encrypted at rest."""
 
     name = models.SlugField(
         _("name"),
@@ -23,6 +23,8 @@ class Provider(models.Model):
     api_key_hint = models.CharField(_("key hint"), max_length=8, blank=True, editable=False)
     extra_headers = EncryptedJSONField(_("extra HTTP headers"), null=True, blank=True)
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    # The settings whose values are secrets (``extra_query``, ``env``): see secret_settings.py.
+    secret_settings = EncryptedJSONField(_("secret settings"), null=True, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -73,7 +73,8 @@ def provider_config(provider: Any) -> ProviderConfig:
         base_url=(provider.base_url or ptype.default_base_url).rstrip("/"),
         api_key=provider.api_key or None,
         extra_headers=dict(provider.extra_headers or {}),
-        settings=effective_settings(ptype, provider.settings),
+        # Adapters read the secret maps (extra_query, env) as ordinary settings.
+        settings=effective_settings(ptype, {**(provider.settings or {}), **(provider.secret_settings or {})}),
         enabled=provider.enabled,
         created=int(provider.created_at.timestamp()) if provider.created_at else 0,
     )
