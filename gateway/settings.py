@@ -304,7 +304,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Provider secrets (keys, header, query and env values) are masked in every line written.
+    "filters": {"redact_secrets": {"()": "providers.redact.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "loggers": {
         "gateway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": True},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": True},

@@ -10,10 +10,13 @@ also in the percent-encoded forms it takes in a URL.
 
 - ``redact(text)``: every provider of the routing table in use (/v1 errors);
 - ``redact_for(text, config)``: one provider, table or not (probe reports, a
-  program's stderr).
+  program's stderr);
+- ``RedactingFilter``: on the log handlers (settings.LOGGING), so no log line
+  or traceback the gateway writes carries a secret either.
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -86,3 +89,22 @@ def redact(text: str) -> str:
 
     pattern = _pattern(routing._state.snapshot)  # the table in use; never loads one
     return pattern.sub(MASK, text) if pattern is not None else text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks provider secrets in a record before its handler writes it.
+
+    A safety net: the gateway's own log lines carry causes, not upstream text, but
+    a traceback or a third-party library may quote a URL with its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler
+            return True
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True

@@ -200,7 +200,9 @@ class _LogScanner(logging.Handler):
             except Exception:
                 COLLECTOR.scan(repr(record.msg) + repr(record.args), where)
             if record.exc_info:
-                COLLECTOR.scan(logging.Formatter().formatException(record.exc_info), where + " traceback")
+                # What a handler writes: the record's exc_text once a filter set it, else the traceback.
+                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+                COLLECTOR.scan(text, where + " traceback")
                 request = getattr(record, "request", None)
                 if request is not None:
                     self._scan_error_report(request, record, where)
