@@ -361,13 +361,60 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
         return response
 
 
+class GatewayKeyScopeSerializer(serializers.ModelSerializer):
+    """What may change on a key: its scope and limits (never its name or secret).
+
+    Fields left out keep their value; ``all_providers: true`` alone drops the list,
+    a non-empty ``providers`` alone restricts the key to it."""
+
+    providers = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
+        help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
+    )
+    all_providers = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = GatewayKey
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+
+    def update(self, instance: GatewayKey, validated_data: dict[str, Any]) -> GatewayKey:
+        providers = validated_data.get("providers")
+        all_providers = validated_data.get("all_providers")
+        if providers is None:
+            providers = [] if all_providers else list(instance.providers.all())
+        if all_providers is None:
+            all_providers = instance.all_providers and not providers
+        try:
+            return services.gateway_key_update(
+                key=instance, all_providers=all_providers, providers=providers,
+                rate_limit_rpm=validated_data.get("rate_limit_rpm", instance.rate_limit_rpm),
+                rate_limit_tpm=validated_data.get("rate_limit_tpm", instance.rate_limit_tpm),
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+
+
 @extend_schema_view(
     get=extend_schema(summary="Show a gateway key", tags=["gateway keys"],
                       responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
+    patch=extend_schema(summary="Change a gateway key's providers and limits", tags=["gateway keys"],
+                        request=GatewayKeyScopeSerializer,
+                        responses={200: GatewayKeySerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
+                                   **ERROR_RESPONSES}),
 )
-class GatewayKeyDetailView(generics.RetrieveAPIView):
+class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
     queryset = GatewayKey.objects.all().prefetch_related("providers")
     serializer_class = GatewayKeySerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return GatewayKeyScopeSerializer if self.request.method == "PATCH" else GatewayKeySerializer
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = GatewayKeyScopeSerializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        key = serializer.save()
+        return Response(GatewayKeySerializer(GatewayKey.objects.prefetch_related("providers").get(pk=key.pk)).data)
 
 
 class GatewayKeyRevokeView(APIView):

@@ -82,3 +82,25 @@ def test_an_all_providers_key_reaches_a_provider_added_later(live_gateway, make_
     key, raw = services.gateway_key_create(name="everything", all_providers=True)
     make_provider(name="later", base_url=upstream.base_url)
     assert chat(live_gateway.url, raw, "later/text").status_code == 200
+
+
+def test_a_stranded_key_works_again_only_once_given_providers(live_gateway, restricted, admin_client):
+    only, raw = restricted
+    services.provider_delete(provider=only)
+    key = GatewayKey.objects.get(name="restricted")
+    url = f"/api/gateway-keys/{key.pk}/"
+    resp = admin_client.patch(url, {"rate_limit_rpm": 5}, content_type="application/json")
+    assert resp.status_code == 400 and set(resp.json()) == {"providers"}  # nothing widens it by the way
+    resp = admin_client.patch(url, {"providers": ["other"]}, content_type="application/json")
+    assert resp.status_code == 200, resp.content
+    assert (resp.json()["all_providers"], resp.json()["providers"], resp.json()["no_provider_left"]) == \
+        (False, ["other"], False)
+    assert chat(live_gateway.url, raw, "other/text").status_code == 200
+
+    # The admin sets the flag explicitly; neither flag nor provider is refused.
+    change = f"/admin/providers/gatewaykey/{key.pk}/change/"
+    page = admin_client.post(change, {"rate_limit_rpm": "", "rate_limit_tpm": ""})
+    assert page.status_code == 200 and "Choose at least one provider, or allow all providers." in page.content.decode()
+    assert admin_client.post(change, {"all_providers": "on", "rate_limit_rpm": "", "rate_limit_tpm": ""}).status_code == 302
+    key.refresh_from_db()
+    assert key.all_providers and not key.providers.exists()
