@@ -45,9 +45,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .base import ProviderConfig, UpstreamError
 from ..redact import mask as redact_mask
 from ..redact import secret_values
+from .base import ProviderConfig, UpstreamError
 
 log = logging.getLogger("gateway.subprocess")
 

@@ -25,7 +25,8 @@ The requested ``model`` picks the fault:
   message's content) and the event's index; after the first event it waits until
   H bulk streams are open at once (a barrier proving they are concurrent).
 
-``GET /stats`` answers ``{"open": ..., "peak_bulk": ...}``. Run as a script
+``GET /v1/models`` answers an empty list (with a ``next`` link quoting the request's
+path and query when the query has an ``echo`` parameter). ``GET /stats`` answers ``{"open": ..., "peak_bulk": ...}``. Run as a script
 (``python -m tests.fakes.faulty_upstream PORT``) it serves in its own process.
 
 Every response carries ``Connection: close``, so once a request is over no socket
@@ -158,7 +159,10 @@ class FaultyUpstream:
             await self._bulk(model, body, writer)
             return
         if request["path"].startswith("/v1/models"):
-            await self._send(writer, 200, "application/json", json.dumps({"object": "list", "data": []}).encode())
+            listing: dict[str, Any] = {"object": "list", "data": []}
+            if "echo=" in request["path"]:
+                listing["next"] = request["path"]  # a careless pagination link that quotes the query
+            await self._send(writer, 200, "application/json", json.dumps(listing).encode())
             return
         if model.startswith("flaky-"):
             failures = int(model.split("-", 1)[1])

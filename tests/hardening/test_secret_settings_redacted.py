@@ -72,6 +72,15 @@ def test_a_probe_report_has_every_secret_masked(echo_provider):
     assert stream.status == "fail" and "?key=***" in stream.message()
 
 
+def test_the_staff_model_listing_has_every_secret_masked(admin_client, make_provider, faulty):
+    provider = make_provider(name="lister", base_url=faulty.base_url, api_key=API_KEY,
+                             settings={"extra_query": {"key": QUERY_SECRET, "echo": "1"}})
+    resp = admin_client.get(f"/api/providers/{provider.pk}/models/")
+    assert resp.status_code == 200
+    assert_clean(resp.content.decode())
+    assert resp.json()["next"].startswith("/v1/models?key=***")
+
+
 def test_the_export_writes_references_never_values(echo_provider, make_provider):
     make_provider(name="cli", provider_type="claude_cli", settings={"command": "claude", "env": {"TOKEN": ENV_SECRET}})
     document = config_io.export_document()
