@@ -4,8 +4,12 @@ becoming an "every provider" key (an empty set used to mean "all"). The admin an
 the API show it as having no provider left."""
 from __future__ import annotations
 
+import io
+import re
+
 import httpx
 import pytest
+from django.core.management import call_command
 
 from providers import services
 from providers.models import GatewayKey
@@ -76,6 +80,9 @@ def test_admin_and_api_show_no_provider_left(restricted, admin_client):
         next(r for r in body if r["name"] == "restricted")
     assert (row["all_providers"], row["providers"], row["no_provider_left"]) == (False, [], True)
     assert GatewayKey.objects.get(name="restricted").no_provider_left
+    out = io.StringIO()
+    call_command("gateway_key", "list", stdout=out)
+    assert re.search(r"^restricted .* no provider left$", out.getvalue(), re.M)
 
 
 def test_an_all_providers_key_reaches_a_provider_added_later(live_gateway, make_provider, upstream):

@@ -34,9 +34,11 @@ def cli_provider() -> Provider:
 
 
 def raw_row(pk: int) -> str:
+    """Every column of the row as stored (binary ones as their bytes)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM providers_provider WHERE id = %s", [pk])
-        return repr(cursor.fetchone())
+        row = cursor.fetchone()
+    return " ".join(bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v) for v in row)
 
 
 def test_values_are_encrypted_at_rest_and_reach_the_adapters(http_provider, cli_provider):
