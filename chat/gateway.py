@@ -70,8 +70,21 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
         key = snap.keys.get(digest)
     if key is None:
         raise _unauthorized(_("Invalid or revoked gateway API key."))
+    check_key_scope(key)
     routing.note_key_used(key)
     return snap, key
+
+
+def check_key_scope(key: routing.KeyInfo) -> None:
+    """Refuse a key whose every allowed provider was deleted: a restriction never widens."""
+    if key.no_provider_left:
+        raise GatewayError(
+            403,
+            _("This gateway key is restricted to providers that no longer exist (no provider left). "
+              "Ask an administrator to choose its providers again."),
+            type="permission_error",
+            code="no_provider_left",
+        )
 
 
 def _model_not_found(model: str) -> GatewayError:

@@ -317,13 +317,19 @@ GATEWAY_RATE_LIMIT_TPM = env_int("GATEWAY_RATE_LIMIT_TPM", 0)
 # Base URL policy: metadata/link-local are refused unless allowed; an allowlist restricts hosts.
 GATEWAY_ALLOW_LINK_LOCAL = env_bool("GATEWAY_ALLOW_LINK_LOCAL", False)
 GATEWAY_ALLOWED_UPSTREAMS = env_list("GATEWAY_ALLOWED_UPSTREAMS")
+# Secrets and key scope (issue 11, items 2-4): config import reads `file:` secret
+# references only inside this directory (after resolving symlinks). Empty: the
+# directory of the imported file; a file from standard input may then use none.
+GATEWAY_SECRETS_DIR = env("GATEWAY_SECRETS_DIR", "")
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Provider secrets (keys, header, query and env values) are masked in every line written.
+    "filters": {"redact_secrets": {"()": "providers.redact.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "loggers": {
         "gateway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": True},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": True},

@@ -16,7 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import services
+from . import secret_settings, services
 from .admin_onboarding import ProviderOnboardingAdminMixin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm
 from .models import GatewayKey, Provider
@@ -25,7 +25,8 @@ admin.site.site_header = _("LLM gateway administration")
 admin.site.site_title = _("LLM gateway")
 admin.site.index_title = _("Providers and gateway keys")
 
-SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers")
+# "settings" may carry extra_query/env values, which are secrets too.
+SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 
 
 @admin.register(Provider)
@@ -35,7 +36,7 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     list_display_links = ("name",)
     list_filter = ("provider_type", "enabled")
     search_fields = ("name",)
-    readonly_fields = ("key_status", "header_names", "created_at", "updated_at")
+    readonly_fields = ("key_status", "header_names", "secret_setting_names", "created_at", "updated_at")
     save_on_top = False
 
     def get_fieldsets(self, request: HttpRequest, obj: Provider | None = None) -> Any:
@@ -50,7 +51,7 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
                 "description": _("Secrets are stored encrypted and are never shown again. "
                                   "Leave a field blank to keep what is stored."),
             }),
-            (_("Settings"), {"fields": ("settings",)}),
+            (_("Settings"), {"fields": ("secret_setting_names", "settings") if obj is not None else ("settings",)}),
         ]
         if obj is not None:
             fieldsets.append((_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}))
@@ -64,7 +65,7 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
         # The list needs no secret: the key status comes from the hint, so nothing is decrypted
         # per row (and one undecryptable row cannot take the whole list down).
-        return super().get_queryset(request).defer("api_key", "extra_headers")
+        return super().get_queryset(request).defer("api_key", "extra_headers", "secret_settings")
 
     def save_model(self, request: HttpRequest, obj: Provider, form: Any, change: bool) -> None:
         # ProviderAdminForm.save() already wrote through provider_create/provider_update.
@@ -91,8 +92,22 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("extra HTTP headers"))
     def header_names(self, obj: Provider) -> str:
-        names = sorted(obj.extra_headers or {})
-        return ", ".join(names) if names else gettext("None")
+        return _names_and_hints(obj.extra_headers) or gettext("None")
+
+    @admin.display(description=_("stored secret settings"))
+    def secret_setting_names(self, obj: Provider) -> str:
+        """Names (and a last-4 hint) of the stored extra_query/env values; never a value."""
+        lines = [f"{group}: {_names_and_hints(values)}" for group, values in sorted((obj.secret_settings or {}).items())
+                 if values]
+        return "; ".join(lines) or gettext("None")
+
+
+def _names_and_hints(values: dict[str, str] | None) -> str:
+    out = []
+    for name, value in sorted((values or {}).items()):
+        hint = secret_settings.hint(value)
+        out.append(gettext("%(name)s (ends in “%(hint)s”)") % {"name": name, "hint": hint} if hint else name)
+    return ", ".join(out)
 
 
 class GatewayKeyStatusFilter(admin.SimpleListFilter):
@@ -123,8 +138,8 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:
-            return ("name", "providers", "rate_limit_rpm", "rate_limit_tpm")
-        return ("name", "prefix_display", "status", "providers", "rate_limit_rpm", "rate_limit_tpm",
+            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm")
+        return ("name", "prefix_display", "status", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
                 "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
@@ -136,9 +151,8 @@ class GatewayKeyAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("providers")
 
     def save_model(self, request: HttpRequest, obj: GatewayKey, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-        # On add, GatewayKeyAddForm.save() created the key through gateway_key_create.
+        # The form's save() already wrote through gateway_key_create / gateway_key_update.
+        pass
 
     def response_add(self, request: HttpRequest, obj: GatewayKey, post_url_continue: str | None = None) -> HttpResponse:
         """Show the new secret once, on this page only (never in a message cookie or a log)."""
@@ -169,8 +183,10 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("allowed providers"))
     def allowed_providers(self, obj: GatewayKey) -> str:
+        if obj.all_providers:
+            return gettext("All providers")
         names = [p.name for p in obj.providers.all()]
-        return ", ".join(names) if names else gettext("All providers")
+        return ", ".join(names) if names else gettext("No provider left")
 
     @admin.display(description=_("status"))
     def status(self, obj: GatewayKey) -> str:

@@ -76,8 +76,9 @@ def playground_key_issue(*, user: Any) -> str:
     key.prefix = raw[: len(services.GATEWAY_KEY_PREFIX) + 6]
     key.key_hash = services.hash_gateway_key(raw)
     key.revoked_at = None
-    key.save(update_fields=["prefix", "key_hash", "revoked_at"])
-    key.providers.clear()  # the playground may try every provider
+    key.all_providers = True  # the playground may try every provider
+    key.save(update_fields=["prefix", "key_hash", "revoked_at", "all_providers"])
+    key.providers.clear()
     services.bump_config_version()
     return raw
 

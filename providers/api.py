@@ -3,8 +3,8 @@
 
 Serializers only parse and shape JSON; every write goes through ``providers.services``,
 so the API, the admin and the import command validate identically. Secrets are
-write-only: responses carry ``has_api_key``/``api_key_hint`` and header *names*, never
-a key or a header value.
+write-only: responses carry ``has_api_key``/``api_key_hint``, header names and the names
+of ``extra_query``/``env`` entries with a last-4 hint, never a key or a secret value.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import catalog, services
+from . import catalog, secret_settings, services
 from .api_strict import StrictModelSerializer, StrictSerializer
 from .models import GatewayKey, Provider
 
@@ -102,6 +102,10 @@ class SettingsField(serializers.JSONField):
     """The type-specific settings object; ``providers.provider_settings`` validates it."""
 
 
+# name -> last 4 characters of the value ("" when the value is too short to hint at)
+HINTS_SCHEMA = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}, "nullable": True})
 class HeadersField(serializers.JSONField):
     """Header names to values; ``providers.services`` validates the shape."""
@@ -152,7 +156,16 @@ class ProviderSerializer(StrictSerializer):
         help_text=gettext_lazy("Write-only extra HTTP headers sent upstream. Leave out to keep them; send {} to remove them."),
     )
     extra_header_names = serializers.SerializerMethodField()
-    settings = SettingsField(required=False)
+    extra_header_hints = serializers.SerializerMethodField()
+    settings = SettingsField(
+        required=False,
+        help_text=gettext_lazy(
+            "The type's settings. The values of “extra_query” and “env” are secrets: stored encrypted, never "
+            "returned (see “secret_setting_hints”). They are written per name: a map left out keeps every stored "
+            "name, a name set to null is removed, and “extra_query”: null or “env”: null removes them all."
+        ),
+    )
+    secret_setting_hints = serializers.SerializerMethodField()
     enabled = serializers.BooleanField(required=False, default=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -160,6 +173,15 @@ class ProviderSerializer(StrictSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_extra_header_names(self, obj: Provider) -> list[str]:
         return sorted(obj.extra_headers or {})
+
+    @extend_schema_field(HINTS_SCHEMA)
+    def get_extra_header_hints(self, obj: Provider) -> dict[str, str]:
+        return {name: secret_settings.hint(value) for name, value in sorted((obj.extra_headers or {}).items())}
+
+    @extend_schema_field({"type": "object", "properties": {name: HINTS_SCHEMA for name in secret_settings.SECRET_MAPS}})
+    def get_secret_setting_hints(self, obj: Provider) -> dict[str, dict[str, str]]:
+        """``{"extra_query": {"key": "abcd"}, "env": {...}}``: the stored names, never a value."""
+        return secret_settings.hints(obj.secret_settings)
 
     def to_representation(self, instance: Provider) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -276,13 +298,23 @@ class ProviderTypeListView(APIView):
 class GatewayKeySerializer(StrictModelSerializer):
     providers = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
-        help_text=gettext_lazy("Names of the providers this key may use; empty for all."),
+        help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
+    )
+    all_providers = serializers.BooleanField(
+        required=False,
+        help_text=gettext_lazy("True: every provider, present and future. False: only “providers”; a key whose "
+                               "providers were all deleted is refused (no provider left), never widened. "
+                               "Left out on create: true when “providers” is empty."),
+    )
+    no_provider_left = serializers.BooleanField(
+        read_only=True, help_text=gettext_lazy("Restricted, and every provider it was restricted to was deleted.")
     )
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = GatewayKey
-        fields = ["id", "name", "prefix", "providers", "rate_limit_rpm", "rate_limit_tpm",
+        fields = ["id", "name", "prefix", "all_providers", "providers", "no_provider_left",
+                  "rate_limit_rpm", "rate_limit_tpm",
                   "created_at", "last_used_at", "revoked_at", "is_active"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's.
@@ -314,7 +346,8 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
         try:
             key, raw = services.gateway_key_create(
                 name=data["name"],
-                providers=data.get("providers") or None,
+                providers=data.get("providers") or [],
+                all_providers=data.get("all_providers"),
                 rate_limit_rpm=data.get("rate_limit_rpm"),
                 rate_limit_tpm=data.get("rate_limit_tpm"),
             )
@@ -329,13 +362,60 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
         return response
 
 
+class GatewayKeyScopeSerializer(serializers.ModelSerializer):
+    """What may change on a key: its scope and limits (never its name or secret).
+
+    Fields left out keep their value; ``all_providers: true`` alone drops the list,
+    a non-empty ``providers`` alone restricts the key to it."""
+
+    providers = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
+        help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
+    )
+    all_providers = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = GatewayKey
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+
+    def update(self, instance: GatewayKey, validated_data: dict[str, Any]) -> GatewayKey:
+        providers = validated_data.get("providers")
+        all_providers = validated_data.get("all_providers")
+        if providers is None:
+            providers = [] if all_providers else list(instance.providers.all())
+        if all_providers is None:
+            all_providers = instance.all_providers and not providers
+        try:
+            return services.gateway_key_update(
+                key=instance, all_providers=all_providers, providers=providers,
+                rate_limit_rpm=validated_data.get("rate_limit_rpm", instance.rate_limit_rpm),
+                rate_limit_tpm=validated_data.get("rate_limit_tpm", instance.rate_limit_tpm),
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+
+
 @extend_schema_view(
     get=extend_schema(summary="Show a gateway key", tags=["gateway keys"],
                       responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
+    patch=extend_schema(summary="Change a gateway key's providers and limits", tags=["gateway keys"],
+                        request=GatewayKeyScopeSerializer,
+                        responses={200: GatewayKeySerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
+                                   **ERROR_RESPONSES}),
 )
-class GatewayKeyDetailView(generics.RetrieveAPIView):
+class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
     queryset = GatewayKey.objects.all().prefetch_related("providers")
     serializer_class = GatewayKeySerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return GatewayKeyScopeSerializer if self.request.method == "PATCH" else GatewayKeySerializer
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = GatewayKeyScopeSerializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        key = serializer.save()
+        return Response(GatewayKeySerializer(GatewayKey.objects.prefetch_related("providers").get(pk=key.pk)).data)
 
 
 class GatewayKeyRevokeView(APIView):

@@ -6,6 +6,7 @@ checking what a backend really offers.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,6 +25,7 @@ from . import catalog, routing
 from .adapters.base import Adapter, UpstreamError
 from .api import ERROR_RESPONSES
 from .models import Provider
+from .redact import redact_for
 
 
 async def _fetch(adapter: Adapter) -> tuple[int, Any]:
@@ -69,7 +71,7 @@ class ProviderModelsView(APIView):
         try:
             upstream_status, raw = async_to_sync(_fetch)(adapter)
         except UpstreamError as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+            return Response({"detail": redact_for(exc.message, config), "code": exc.code}, status=exc.status)
         if upstream_status >= 400 or raw is None:
             return Response(
                 {
@@ -82,4 +84,7 @@ class ProviderModelsView(APIView):
                 },
                 status=status.HTTP_502_BAD_GATEWAY,
             )
-        return Response(raw)
+        # Unchanged, but for provider secrets an upstream may quote (a "next" URL with ?key=...).
+        text = json.dumps(raw)
+        masked = redact_for(text, config)
+        return Response(raw if masked == text else json.loads(masked))

@@ -42,7 +42,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import services
+from . import secret_settings, services
 from .models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
@@ -50,8 +50,7 @@ FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
 # Old file names -> the API's names. Still read, with a warning, so existing files keep working.
 RENAMED_FIELDS = {"headers": "extra_headers"}
 _UNSET: Any = object()
-SECRET_MAPS = ("env", "extra_query")  # settings maps whose values may be secret references
-SECRET_NAME = re.compile(r"key|token|secret|password|sig|auth", re.IGNORECASE)
+SECRET_MAPS = secret_settings.SECRET_MAPS  # settings maps whose values are secrets (references allowed)
 # Stands in for an unresolved secret during a dry run, so the entry is validated as if it were set.
 DRY_RUN_PLACEHOLDER = "unresolved-secret-dry-run"
 Problem = tuple[str, str, str]  # (entry, field, message)
@@ -172,6 +171,32 @@ def _unresolved(problem: Problem, problems: list[Problem], findings: list[Proble
     return DRY_RUN_PLACEHOLDER
 
 
+def secrets_root(base_dir: Path | None) -> Path | None:
+    """The one directory ``file:`` references may read from: GATEWAY_SECRETS_DIR, else
+    the imported file's directory, resolved (symlinks included); None: no file may be read."""
+    configured = django_settings.GATEWAY_SECRETS_DIR
+    root = Path(configured).expanduser() if configured else base_dir
+    return root.resolve() if root is not None else None
+
+
+def _secret_file(path: str, base_dir: Path | None) -> Path | str:
+    """The resolved path of a ``file:`` reference, or why it may not be read."""
+    full = Path(path).expanduser()
+    if not full.is_absolute() and base_dir is not None:
+        full = base_dir / full
+    root = secrets_root(base_dir)
+    if root is None:
+        return _("The file %(path)s cannot be used: set GATEWAY_SECRETS_DIR to the directory that holds "
+                 "secret files (a file read from standard input has no directory of its own).") % {"path": path}
+    # Resolve first, so neither "../" nor a symlink inside the directory can lead out of it.
+    resolved = full.resolve()
+    if not resolved.is_relative_to(root):
+        return _("The file %(path)s is outside the secrets directory %(dir)s; only files inside "
+                 "GATEWAY_SECRETS_DIR (default: the directory of the imported file) can be read.") % {
+            "path": path, "dir": root}
+    return resolved
+
+
 def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Path | None,
             problems: list[tuple[str, str, str]], warnings: list[str], findings: list[Problem] | None = None) -> Any:
     """Resolve a secret reference; return the value, None (no secret) or _UNSET on error."""
@@ -200,9 +225,10 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         if not isinstance(path, str) or not path:
             problems.append((label, fld, _("“file” must name a file.")))
             return _UNSET
-        full = Path(path).expanduser()
-        if not full.is_absolute() and base_dir is not None:
-            full = base_dir / full
+        full = _secret_file(path, base_dir)
+        if isinstance(full, str):  # refused whether optional or not: a clear error, nothing imported
+            problems.append((label, fld, full))
+            return _UNSET
         try:
             value = full.read_text(encoding="utf-8").strip()
         except OSError:
@@ -353,7 +379,7 @@ def _changed_fields(provider: Provider, entry: Entry) -> list[str]:
         changed.append("type")
     if (provider.base_url or "") != entry.base_url.strip().rstrip("/"):
         changed.append("base_url")
-    if (provider.settings or {}) != entry.settings:
+    if _stored_settings(provider) != entry.settings:
         changed.append("settings")
     if provider.enabled != entry.enabled:
         changed.append("enabled")
@@ -369,6 +395,24 @@ def _changed_fields(provider: Provider, entry: Entry) -> list[str]:
     if entry.headers is not _UNSET and (provider.extra_headers or None) != (entry.headers or None):
         changed.append("extra_headers")
     return changed
+
+
+def _stored_settings(provider: Provider) -> dict[str, Any]:
+    return {**(provider.settings or {}), **(provider.secret_settings or {})}
+
+
+def _declared_settings(provider: Provider, settings: dict[str, Any]) -> dict[str, Any]:
+    """The file is the whole truth: a secret name it does not list is removed, though
+    services write secret maps per name (left out keeps), so say so with nulls."""
+    out = dict(settings)
+    for name in SECRET_MAPS:
+        stored = (provider.secret_settings or {}).get(name) or {}
+        wanted = settings.get(name)
+        if isinstance(wanted, dict):
+            out[name] = {**{key: None for key in stored}, **wanted}
+        elif name not in settings:
+            out[name] = None
+    return out
 
 
 def _raise_for(entry: Entry, exc: ValidationError) -> None:
@@ -432,7 +476,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                     kwargs: dict[str, Any] = {
                         "provider_type": entry.provider_type,
                         "base_url": entry.base_url,
-                        "settings": entry.settings,
+                        "settings": _declared_settings(provider, entry.settings),
                         "enabled": entry.enabled,
                         **_display_kwargs(entry, provider),
                     }
@@ -494,15 +538,14 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
         if headers:
             entry["extra_headers"] = {k: {"env": env_name(p.name, f"HEADER_{k}")} for k in sorted(headers)}
         settings_value = dict(p.settings or {})
-        if isinstance(settings_value.get("env"), dict):
-            # A subprocess's environment often carries keys: refer to variables of the same name.
-            settings_value["env"] = {k: {"env": k} for k in sorted(settings_value["env"])}
-        if isinstance(settings_value.get("extra_query"), dict):
-            # Some vendors take the key as a query parameter (?key=...): never write those values.
-            settings_value["extra_query"] = {
-                k: ({"env": env_name(p.name, f"QUERY_{k}")} if SECRET_NAME.search(k) else v)
-                for k, v in sorted(settings_value["extra_query"].items())
-            }
+        secret_maps = p.secret_settings or {}
+        if secret_maps.get("env"):
+            # A subprocess's environment: refer to variables of the same name.
+            settings_value["env"] = {k: {"env": k} for k in sorted(secret_maps["env"])}
+        if secret_maps.get("extra_query"):
+            # Query values are secrets (?key=...): references only, never a value.
+            settings_value["extra_query"] = {k: {"env": env_name(p.name, f"QUERY_{k}")}
+                                             for k in sorted(secret_maps["extra_query"])}
         models = settings_value.pop("models", None)
         if settings_value:
             entry["settings"] = settings_value

@@ -8,6 +8,7 @@ the help text names what is stored (a 4-character hint, header names) and nothin
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -16,7 +17,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog, services
+from . import catalog, secret_settings, services
 from .models import GatewayKey, Provider
 
 lazy_escape = lazy(escape, str)
@@ -32,6 +33,22 @@ class WriteOnlyTextarea(forms.Textarea):
 
     def format_value(self, value: Any) -> None:
         return None
+
+
+class SettingsTextarea(forms.Textarea):
+    """The settings JSON without the secret maps' values, even when a form with errors
+    shows back what was just posted (like a password input, they are typed again)."""
+
+    def format_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return None  # unparseable: it may hold a secret, so show nothing
+            if not isinstance(parsed, dict):
+                return value
+            value = json.dumps(secret_settings.split(parsed)[0], ensure_ascii=False)
+        return super().format_value(value)
 
 
 class ProviderAdminForm(forms.ModelForm):
@@ -73,9 +90,12 @@ class ProviderAdminForm(forms.ModelForm):
     settings = forms.JSONField(
         label=_("Settings"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=SettingsTextarea(attrs={"rows": 6}),
         help_text=_("A JSON object of settings for this provider type, e.g. "
-                    '{"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"}.'),
+                    '{"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"}. '
+                    "The values of extra_query and env are secrets: stored encrypted and never shown. "
+                    'Names you leave out are kept; {"env": {"NAME": null}} removes one name, '
+                    '{"env": null} removes them all.'),
     )
 
     class Meta:
@@ -141,7 +161,7 @@ class ProviderAdminForm(forms.ModelForm):
             name=data.get("name") or "",
             provider_type=data.get("provider_type") or "",
             base_url=data.get("base_url") or "",
-            settings={} if settings is None else settings,
+            settings=services.provider_full_settings(provider=instance, settings={} if settings is None else settings),
             will_have_api_key=will_have_key,
             extra_headers=headers,
         )
@@ -184,12 +204,24 @@ class ProviderAdminForm(forms.ModelForm):
         return provider
 
 
-class GatewayKeyAddForm(forms.ModelForm):
+class _GatewayKeyScopeForm(forms.ModelForm):
+    """The scope of a key: every provider, or a chosen non-empty set (the service's rule)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field, messages in services.gateway_key_scope_errors(
+            bool(data.get("all_providers")), list(data.get("providers") or [])
+        ).items():
+            self.add_error(field, messages)
+        return data
+
+
+class GatewayKeyAddForm(_GatewayKeyScopeForm):
     """Create a key; the service makes the secret and stores only its hash."""
 
     class Meta:
         model = GatewayKey
-        fields = ["name", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -206,7 +238,8 @@ class GatewayKeyAddForm(forms.ModelForm):
         data = self.cleaned_data
         key, raw = services.gateway_key_create(
             name=data["name"],
-            providers=list(data.get("providers") or []) or None,
+            all_providers=bool(data.get("all_providers")),
+            providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
         )
@@ -216,10 +249,25 @@ class GatewayKeyAddForm(forms.ModelForm):
         return key
 
 
-class GatewayKeyChangeForm(forms.ModelForm):
+class GatewayKeyChangeForm(_GatewayKeyScopeForm):
     """Change which providers a key may use and its rate limits; the secret never changes."""
 
     class Meta:
         model = GatewayKey
-        fields = ["providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
+
+    def _post_clean(self) -> None:
+        pass  # gateway_key_update validates
+
+    def save(self, commit: bool = True) -> GatewayKey:
+        data = self.cleaned_data
+        key = services.gateway_key_update(
+            key=self.instance,
+            all_providers=bool(data.get("all_providers")),
+            providers=list(data.get("providers") or []),
+            rate_limit_rpm=data.get("rate_limit_rpm"),
+            rate_limit_tpm=data.get("rate_limit_tpm"),
+        )
+        self.save_m2m = lambda: None
+        return key

@@ -8,7 +8,7 @@ from .crypto import EncryptedJSONField
 
 
 class Provider(models.Model):
-    """A registered backend. Secrets (API key, extra headers) are encrypted at rest."""
+    """A registered backend. Secrets (API key, extra headers, query and env values) are encrypted at rest."""
 
     name = models.SlugField(
         _("name"),
@@ -23,6 +23,8 @@ class Provider(models.Model):
     api_key_hint = models.CharField(_("key hint"), max_length=8, blank=True, editable=False)
     extra_headers = EncryptedJSONField(_("extra HTTP headers"), null=True, blank=True)
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    # The settings whose values are secrets (``extra_query``, ``env``): see secret_settings.py.
+    secret_settings = EncryptedJSONField(_("secret settings"), null=True, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -53,11 +55,18 @@ class GatewayKey(models.Model):
     name = models.SlugField(_("name"), max_length=64, unique=True)
     prefix = models.CharField(_("prefix"), max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Explicit, so a restriction never widens by itself: when every provider a
+    # restricted key named is deleted, its set is empty and it is refused, not "all".
+    all_providers = models.BooleanField(
+        _("all providers"),
+        default=False,
+        help_text=_("Allow every provider, present and future. Otherwise only the providers chosen below."),
+    )
     providers = models.ManyToManyField(
         Provider,
         blank=True,
         verbose_name=_("allowed providers"),
-        help_text=_("Leave empty to allow every provider."),
+        help_text=_("Used when “all providers” is off. A key whose providers are all deleted is refused."),
     )
     rate_limit_rpm = models.PositiveIntegerField(
         _("requests per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
@@ -80,6 +89,11 @@ class GatewayKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def no_provider_left(self) -> bool:
+        """Restricted, and every provider it was restricted to is gone."""
+        return not self.all_providers and not self.providers.all()  # .all(): uses a prefetch
 
 
 class ConfigVersion(models.Model):

@@ -36,6 +36,7 @@ from chat.sse import SSEDecoder
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
 from .adapters.openai_compat import normalise_model_list, shape_request
+from .redact import redact_for
 
 # A check must answer quickly even when the provider allows minutes per request.
 DEFAULT_TIMEOUT = 10.0
@@ -635,17 +636,9 @@ TEST_TOOL = {
 }
 
 
-def _secrets_of(config: ProviderConfig) -> list[str]:
-    values = [config.api_key or ""] + list((config.extra_headers or {}).values())
-    values += [str(v) for v in (config.setting("extra_query") or {}).values()]
-    return [v for v in values if isinstance(v, str) and len(v) >= 4]
-
-
 def scrub(text: str, config: ProviderConfig) -> str:
     """``text`` without any of the provider's secrets (upstreams sometimes echo a key back)."""
-    for secret in _secrets_of(config):
-        text = text.replace(secret, "[redacted]")
-    return text
+    return redact_for(text, config)
 
 
 def probe_config(config: ProviderConfig, *, timeout: float | None = None) -> ProbeReport:

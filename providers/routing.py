@@ -35,12 +35,17 @@ log = logging.getLogger("gateway.routing")
 class KeyInfo:
     id: int
     name: str
-    provider_ids: frozenset[int] | None  # None: every provider
+    provider_ids: frozenset[int] | None  # None: every provider (the key's explicit flag); never inferred
     rate_limit_rpm: int | None
     rate_limit_tpm: int | None
 
     def may_use(self, provider_id: int) -> bool:
         return self.provider_ids is None or provider_id in self.provider_ids
+
+    @property
+    def no_provider_left(self) -> bool:
+        """Restricted to providers that were all deleted: refused everywhere, never widened."""
+        return self.provider_ids is not None and not self.provider_ids
 
 
 @dataclass
@@ -68,7 +73,8 @@ def provider_config(provider: Any) -> ProviderConfig:
         base_url=(provider.base_url or ptype.default_base_url).rstrip("/"),
         api_key=provider.api_key or None,
         extra_headers=dict(provider.extra_headers or {}),
-        settings=effective_settings(ptype, provider.settings),
+        # Adapters read the secret maps (extra_query, env) as ordinary settings.
+        settings=effective_settings(ptype, {**(provider.settings or {}), **(provider.secret_settings or {})}),
         enabled=provider.enabled,
         created=int(provider.created_at.timestamp()) if provider.created_at else 0,
     )
@@ -146,11 +152,10 @@ def load_snapshot() -> Snapshot:
             log.exception("provider %s could not be loaded; it is skipped", provider.name)
     keys: dict[str, KeyInfo] = {}
     for key in GatewayKey.objects.filter(revoked_at__isnull=True).prefetch_related("providers"):
-        ids = frozenset(p.pk for p in key.providers.all())
         keys[key.key_hash] = KeyInfo(
             id=key.pk,
             name=key.name,
-            provider_ids=ids or None,
+            provider_ids=None if key.all_providers else frozenset(p.pk for p in key.providers.all()),
             rate_limit_rpm=key.rate_limit_rpm,
             rate_limit_tpm=key.rate_limit_tpm,
         )

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import catalog, url_policy
+from . import catalog, secret_settings, url_policy
 from .models import ConfigVersion, GatewayKey, Provider
 from .provider_settings import validate_settings
 
@@ -172,9 +172,12 @@ def provider_create(
     display_name: str = "",
     display_names: dict[str, str] | None = None,
 ) -> Provider:
-    """Create a provider; raise ValidationError (with a field dict) on bad input."""
+    """Create a provider; raise ValidationError (with a field dict) on bad input.
+
+    ``settings`` may carry the secret maps (``extra_query``, ``env``); they are stored
+    encrypted, apart from the rest (see ``secret_settings``)."""
     base_url = _normalise_base_url(base_url or "")
-    settings = settings if settings is not None else {}
+    settings = provider_full_settings(provider=None, settings=settings if settings is not None else {})
     errors = provider_validate(
         instance=None,
         name=name,
@@ -190,10 +193,10 @@ def provider_create(
         name=name,
         provider_type=provider_type,
         base_url=base_url,
-        settings=settings,
         enabled=enabled,
         extra_headers=extra_headers or None,
     )
+    _store_settings(provider, settings)
     _set_display_names(provider, display_name, display_names)
     if api_key:
         provider.api_key = api_key
@@ -201,6 +204,20 @@ def provider_create(
     provider.save()
     bump_config_version()
     return provider
+
+
+def provider_full_settings(*, provider: Provider | None, settings: Any) -> Any:
+    """The settings a write leads to: ``settings`` with its secret maps written per
+    name over the provider's stored ones (a map left out is kept; null removes)."""
+    if not isinstance(settings, dict):
+        return settings  # validation reports it
+    return secret_settings.apply(provider.secret_settings if provider is not None else None, settings)
+
+
+def _store_settings(provider: Provider, settings: dict[str, Any]) -> None:
+    plain, secret = secret_settings.split(settings)
+    provider.settings = plain
+    provider.secret_settings = secret or None
 
 
 def _set_display_names(provider: Provider, display_name: str | None, display_names: dict[str, str] | None) -> None:
@@ -229,11 +246,14 @@ def provider_update(
     display_names: dict[str, str] | None = None,
 ) -> Provider:
     """Update a provider. A missing or empty ``api_key`` keeps the stored key;
-    ``clear_api_key=True`` removes it."""
+    ``clear_api_key=True`` removes it. Secret settings (``extra_query``, ``env``) are
+    written per name: left out keeps, null removes (see ``secret_settings``)."""
     new_name = provider.name if name is _UNSET else name
     new_type = provider.provider_type if provider_type is _UNSET else provider_type
     new_url = provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or "")
-    new_settings = provider.settings if settings is _UNSET else (settings if settings is not None else {})
+    new_settings = provider_full_settings(
+        provider=provider, settings=provider.settings if settings is _UNSET else (settings if settings is not None else {})
+    )
     new_headers = provider.extra_headers if extra_headers is _UNSET else extra_headers
     if clear_api_key:
         will_have_key = bool(api_key)
@@ -253,7 +273,7 @@ def provider_update(
     provider.name = new_name
     provider.provider_type = new_type
     provider.base_url = new_url
-    provider.settings = new_settings
+    _store_settings(provider, new_settings)
     provider.extra_headers = new_headers or None
     if enabled is not _UNSET:
         provider.enabled = enabled
@@ -284,15 +304,31 @@ def hash_gateway_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def gateway_key_scope_errors(all_providers: bool, providers: list[Provider]) -> dict[str, list[str]]:
+    """A key is either for every provider or for a chosen, non-empty set: never both, never neither."""
+    if all_providers and providers:
+        return {"providers": [_("Choose either all providers or a list of providers, not both.")]}
+    if not all_providers and not providers:
+        return {"providers": [_("Choose at least one provider, or allow all providers.")]}
+    return {}
+
+
 @transaction.atomic
 def gateway_key_create(
     *,
     name: str,
     providers: list[Provider] | None = None,
+    all_providers: bool | None = None,
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
 ) -> tuple[GatewayKey, str]:
-    """Create a key; return it with the raw secret, which is never stored or shown again."""
+    """Create a key; return it with the raw secret, which is never stored or shown again.
+
+    ``all_providers`` left out means: every provider when ``providers`` is empty,
+    only those providers otherwise. The choice is stored as an explicit flag."""
+    providers = list(providers or [])
+    if all_providers is None:
+        all_providers = not providers
     errors: dict[str, list[str]] = {}
     try:
         validate_slug(name)
@@ -300,6 +336,7 @@ def gateway_key_create(
         errors["name"] = [_("Use only letters, digits, hyphens and underscores.")]
     if not errors and GatewayKey.objects.filter(name=name).exists():
         errors["name"] = [_("A gateway key with this name already exists.")]
+    errors.update(gateway_key_scope_errors(all_providers, providers))
     if errors:
         raise ValidationError(errors)
     raw = GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -307,6 +344,7 @@ def gateway_key_create(
         name=name,
         prefix=raw[: len(GATEWAY_KEY_PREFIX) + 6],
         key_hash=hash_gateway_key(raw),
+        all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
     )
@@ -314,6 +352,29 @@ def gateway_key_create(
         key.providers.set(providers)
     bump_config_version()
     return key, raw
+
+
+@transaction.atomic
+def gateway_key_update(
+    *,
+    key: GatewayKey,
+    all_providers: bool,
+    providers: list[Provider],
+    rate_limit_rpm: int | None = None,
+    rate_limit_tpm: int | None = None,
+) -> GatewayKey:
+    """Change what a key may use and its limits (its secret never changes)."""
+    providers = list(providers)
+    errors = gateway_key_scope_errors(all_providers, providers)
+    if errors:
+        raise ValidationError(errors)
+    key.all_providers = all_providers
+    key.rate_limit_rpm = rate_limit_rpm
+    key.rate_limit_tpm = rate_limit_tpm
+    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm"])
+    key.providers.set(providers)
+    bump_config_version()
+    return key
 
 
 @transaction.atomic

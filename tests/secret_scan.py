@@ -3,8 +3,8 @@
 Registered in the root ``conftest.py`` (``pytest_plugins = ["tests.secret_scan"]``)
 or with ``-p tests.secret_scan``. For the whole test session it:
 
-- **learns every secret** the suite uses: provider API keys and secret-looking
-  extra headers, query parameters and subprocess environment values (a
+- **learns every secret** the suite uses: provider API keys, secret-looking
+  extra headers, and every query parameter and subprocess environment value (a
   ``pre_save`` receiver on ``Provider``, so the admin, the API, the import
   command and the services are all covered) and every raw gateway key
   (``services.gateway_key_create`` is wrapped wherever it is referenced);
@@ -41,6 +41,9 @@ import pytest
 
 MIN_SECRET_LENGTH = 8
 SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|signature|password|credential", re.I)
+# Environment variables that name a model or an endpoint (ANTHROPIC_MODEL=...): the gateway
+# relays model names in its answers by design, so these values are not scanned for.
+PUBLIC_ENV = re.compile(r"(_MODEL|_URL)$", re.I)
 
 # The secrets created within the current request or command (shown there once, by design).
 _scope: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("secret_scan_scope", default=None)
@@ -115,14 +118,15 @@ def _provider_pre_save(sender: Any, instance: Any, **kwargs: Any) -> None:
                 COLLECTOR.add(value, "provider header")
                 if isinstance(value, str) and " " in value:  # "Bearer <token>": the token alone too
                     COLLECTOR.add(value.rsplit(" ", 1)[-1], "provider header")
-    settings = getattr(instance, "settings", None) or {}
-    # Keys some vendors take as a query parameter, and a subprocess's environment.
-    for group in ("extra_query", "env"):
-        values = settings.get(group) if isinstance(settings, dict) else None
-        if isinstance(values, dict):
-            for name, value in values.items():
-                if isinstance(name, str) and SECRET_HEADER.search(name):
-                    COLLECTOR.add(value, f"provider {group} value")
+    # Query parameters (some vendors take the key as ?key=...) and a program's environment:
+    # every value is a secret, wherever the provider keeps it (bar PUBLIC_ENV names).
+    for holder in (getattr(instance, "settings", None), getattr(instance, "secret_settings", None)):
+        for group in ("extra_query", "env"):
+            values = holder.get(group) if isinstance(holder, dict) else None
+            if isinstance(values, dict):
+                for name, value in values.items():
+                    if not (group == "env" and isinstance(name, str) and PUBLIC_ENV.search(name)):
+                        COLLECTOR.add(value, f"provider {group} value")
 
 
 def _replace_everywhere(original: Any, replacement: Any) -> None:
@@ -196,7 +200,9 @@ class _LogScanner(logging.Handler):
             except Exception:
                 COLLECTOR.scan(repr(record.msg) + repr(record.args), where)
             if record.exc_info:
-                COLLECTOR.scan(logging.Formatter().formatException(record.exc_info), where + " traceback")
+                # What a handler writes: the record's exc_text once a filter set it, else the traceback.
+                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+                COLLECTOR.scan(text, where + " traceback")
                 request = getattr(record, "request", None)
                 if request is not None:
                     self._scan_error_report(request, record, where)

@@ -87,7 +87,7 @@ class ProviderConfig:
     base_url: str
     api_key: str | None = field(repr=False)
     extra_headers: dict[str, str] = field(repr=False, default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(repr=False, default_factory=dict)  # extra_query/env values are secrets
     enabled: bool = True
     created: int = 0
 

@@ -45,6 +45,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from ..redact import mask as redact_mask
+from ..redact import secret_values
 from .base import ProviderConfig, UpstreamError
 
 log = logging.getLogger("gateway.subprocess")
@@ -69,15 +71,13 @@ def child_env(config: ProviderConfig, *, key_var: str | None = None) -> dict[str
 
 
 def secrets_of(config: ProviderConfig) -> tuple[str, ...]:
-    """Strings to mask in anything read back from a child."""
-    return tuple(s for s in (config.api_key,) if s)
+    """Strings to mask in anything read back from a child: its key and its ``env``
+    values (a program may print its environment), as ``providers.redact`` defines them."""
+    return tuple(secret_values(config))
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    return redact_mask(text, secrets)
 
 
 class ChildLimiter:

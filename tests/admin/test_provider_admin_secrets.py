@@ -86,7 +86,7 @@ def test_secret_post_fields_are_hidden_from_error_reports(admin_client, provider
     response = admin_client.post(f"/admin/providers/provider/{provider.pk}/change/",
                                  change_data(new_api_key="sk-report-secret-2222"))
     request = response.wsgi_request
-    assert set(request.sensitive_post_parameters) == {"new_api_key", "new_extra_headers"}
+    assert set(request.sensitive_post_parameters) == {"new_api_key", "new_extra_headers", "settings"}
     cleaned = SafeExceptionReporterFilter().get_post_parameters(request)
     assert cleaned["new_api_key"] != "sk-report-secret-2222"
     assert set(cleaned["new_api_key"]) == {"*"}

@@ -18,12 +18,15 @@ The requested ``model`` picks the fault:
   that status with an OpenAI error body;
 - ``echo-auth``: HTTP 401 whose message quotes the request's credentials;
   ``echo-auth-mid``: the same as an error event after one chunk of a stream;
+- ``echo-request``: HTTP 400 whose message quotes the whole request line (query
+  string included) and every header; ``echo-request-mid``: the same mid-stream;
 - ``flaky-N``: HTTP 503 to the first N requests with this model, then ``ok``;
 - ``bulk-C-H``: a stream of C events whose content names the request (its first
   message's content) and the event's index; after the first event it waits until
   H bulk streams are open at once (a barrier proving they are concurrent).
 
-``GET /stats`` answers ``{"open": ..., "peak_bulk": ...}``. Run as a script
+``GET /v1/models`` answers an empty list (with a ``next`` link quoting the request's
+path and query when the query has an ``echo`` parameter). ``GET /stats`` answers ``{"open": ..., "peak_bulk": ...}``. Run as a script
 (``python -m tests.fakes.faulty_upstream PORT``) it serves in its own process.
 
 Every response carries ``Connection: close``, so once a request is over no socket
@@ -156,23 +159,32 @@ class FaultyUpstream:
             await self._bulk(model, body, writer)
             return
         if request["path"].startswith("/v1/models"):
-            await self._send(writer, 200, "application/json", json.dumps({"object": "list", "data": []}).encode())
+            listing: dict[str, Any] = {"object": "list", "data": []}
+            if "echo=" in request["path"]:
+                listing["next"] = request["path"]  # a careless pagination link that quotes the query
+            await self._send(writer, 200, "application/json", json.dumps(listing).encode())
             return
         if model.startswith("flaky-"):
             failures = int(model.split("-", 1)[1])
             model = "status-503" if seen <= failures else "ok"
-        if model.startswith("echo-auth"):
-            # A careless upstream that quotes the credentials it rejected.
-            echoed = f"Incorrect API key provided: {request['headers'].get('authorization', '')} " \
-                     f"(x-api-key: {request['headers'].get('x-api-key', '')})"
+        if model.startswith(("echo-auth", "echo-request")):
+            # A careless upstream that quotes the credentials it rejected, or the whole request.
+            if model.startswith("echo-auth"):
+                status, code = 401, "invalid_api_key"
+                echoed = f"Incorrect API key provided: {request['headers'].get('authorization', '')} " \
+                         f"(x-api-key: {request['headers'].get('x-api-key', '')})"
+            else:
+                status, code = 400, "bad_request"
+                echoed = f"Cannot serve {request['method']} {request['path']} with headers " + \
+                         ", ".join(f"{k}: {v}" for k, v in request["headers"].items())
             error = json.dumps({"error": {"message": echoed, "type": "invalid_request_error", "param": None,
-                                          "code": "invalid_api_key"}}).encode()
-            if model == "echo-auth-mid" and stream:
+                                          "code": code}}).encode()
+            if model.endswith("-mid") and stream:
                 await self._start_stream(writer)
                 await self._write(writer, _chunked(chunk_event(OK_PIECES[0])) + _chunked(b"data: " + error + b"\n\n"))
                 await self._write(writer, b"0\r\n\r\n")
             else:
-                await self._send(writer, 401, "application/json", error)
+                await self._send(writer, status, "application/json", error)
             return
         if model == "reset":
             sock = writer.get_extra_info("socket")

@@ -74,7 +74,9 @@ def serve_app(app: web.Application, host: str, port: int, *, name: str, ssl_cont
               handler_cancellation: bool = True) -> ServerThread:
     """Serve an aiohttp ``app`` on ``host:port`` (HTTPS with ``ssl_context``) until
     the returned thread is stopped."""
-    runner = web.AppRunner(app, handler_cancellation=handler_cancellation)
+    # No access log: an upstream sees its own URLs, query secrets included; the secret
+    # scanner watches the gateway's logs, not the fakes'.
+    runner = web.AppRunner(app, handler_cancellation=handler_cancellation, access_log=None)
 
     async def open() -> None:
         await runner.setup()

@@ -6,6 +6,8 @@ Run it as ``python scripted_acp_agent.py [--mode MODE]``. Start-up modes:
 
 - ``normal`` (default): behaves per the session's model (below);
 - ``crash-on-start``: writes to stderr and exits 3 before answering anything;
+- ``envdump-on-start``: writes its environment (PATH aside) on one stderr line
+  and exits 3 before answering anything;
 - ``garbage-on-start``: answers ``initialize`` with a line that is not JSON;
 - ``hang-on-start``: never answers ``initialize``;
 - ``leaky``: like ``normal`` but first starts a grandchild (``sleep``) in its group.
@@ -95,6 +97,10 @@ class Agent:
     def run(self) -> None:
         log({"pid": os.getpid(), "mode": self.mode, "cwd": os.getcwd(),
              "env": {k: os.environ.get(k) for k in ("ANTHROPIC_API_KEY", "SCRIPTED_ACP_EXTRA", "SECRET_KEY")}})
+        if self.mode == "envdump-on-start":
+            sys.stderr.write("env: " + " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k != "PATH") + "\n")
+            sys.stderr.flush()
+            sys.exit(3)
         if self.mode == "crash-on-start":
             sys.stderr.write("fatal: scripted start-up crash\n")
             sys.stderr.flush()

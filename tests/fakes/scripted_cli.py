@@ -13,7 +13,9 @@ environment, so the gateway's argv stays exactly what it sends to the real CLI:
   ``sleep`` in its process group),
   ``stall`` (an init line and one text delta, then sleeps forever),
   ``api-error`` (a failed result with ``api_error_status`` 429),
-  ``silent`` (exits 0 without printing anything);
+  ``silent`` (exits 0 without printing anything),
+  ``envdump`` (an init line, then its environment, PATH aside, on one stderr
+  line, exit status 3: a program that shows its secrets when it fails);
 - ``SCRIPTED_CLI_RECORD``: a file to which it writes, as JSON, its argv, pid,
   the grandchild's pid, the stdin it read, and whether ``ANTHROPIC_API_KEY`` and
   a few other variables were set (values only for the non-secret ones).
@@ -77,6 +79,9 @@ def main() -> int:
     if mode == "crash":
         sys.stderr.write("boom: the scripted CLI crashed\n")
         return 3
+    if mode == "envdump":
+        sys.stderr.write(env_line() + "\n")
+        return 3
     if mode == "hang":
         time.sleep(3600)
         return 0
@@ -103,6 +108,11 @@ def main() -> int:
           "stop_reason": "end_turn", "session_id": "s-1",
           "usage": {"input_tokens": 3, "output_tokens": 4, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}})
     return 0
+
+
+def env_line() -> str:
+    """The environment as one line (PATH left out: long, and no secret)."""
+    return "env: " + " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k != "PATH")
 
 
 def command_for(directory: str) -> str:

@@ -98,3 +98,37 @@ def test_exports_are_scanned_and_hold_no_secret(active, make_provider):
     text = config_io.dump(config_io.export_document(), "yaml")
     assert active.scanned == before + 1
     assert "exported-secret" not in text
+
+
+def test_query_env_and_header_values_are_learned_and_never_read_back(active, make_provider, admin_client):
+    cloud = make_provider(name="stored", base_url="http://127.0.0.1:9/v1",
+                          extra_headers={"X-Api-Key": "hdr-read-back-secret-0007"},
+                          settings={"extra_query": {"version": "v-read-back-0008", "k": "qry-read-back-secret-0009"}})
+    prog = make_provider(name="prog", provider_type="claude_cli",
+                         settings={"command": "claude", "env": {"PLAIN_NAME": "env-read-back-secret-0010"}})
+    # Every query and env value is a secret, whatever its name; headers by their name.
+    assert active.secrets["qry-read-back-secret-0009"] == "provider extra_query value"
+    assert active.secrets["v-read-back-0008"] == "provider extra_query value"
+    assert active.secrets["env-read-back-secret-0010"] == "provider env value"
+    assert active.secrets["hdr-read-back-secret-0007"] == "provider header"
+    before = list(active.findings)
+    for url in ("/api/providers/", f"/api/providers/{cloud.pk}/", f"/api/providers/{prog.pk}/",
+                "/admin/providers/provider/", f"/admin/providers/provider/{cloud.pk}/change/",
+                f"/admin/providers/provider/{prog.pk}/change/"):
+        assert admin_client.get(url).status_code == 200
+    assert active.findings == before
+
+
+def test_canary_query_secret_in_a_v1_error_body_is_caught(active, live_gateway, faulty, make_provider, gateway_key,
+                                                         monkeypatch):
+    # With redaction switched off, an upstream quoting the request URL leaks the query
+    # value into the /v1 error body: the scanner must see it there.
+    from chat import gateway
+
+    make_provider(name="canary", base_url=faulty.base_url, settings={"extra_query": {"k": "qry-canary-v1-secret-11"}})
+    monkeypatch.setattr(gateway, "redact", lambda text: text)
+    resp = httpx.post(f"{live_gateway.url}/v1/chat/completions", headers={"Authorization": f"Bearer {gateway_key}"},
+                      json={"model": "canary/echo-request", "messages": []}, timeout=30)
+    assert "qry-canary-v1-secret-11" in resp.text
+    caught = _withdraw(active, "qry-canary-v1-secret-11")
+    assert caught and all(f.where.startswith("ASGI POST /v1/chat/completions") for f in caught)

@@ -14,6 +14,7 @@ def state() -> dict[str, dict[str, Any]]:
             "type": p.provider_type,
             "base_url": p.base_url,
             "settings": p.settings,
+            "secret_settings": p.secret_settings,
             "enabled": p.enabled,
             "display_name_en": p.display_name_en or "",
             "display_name_vi": p.display_name_vi or "",

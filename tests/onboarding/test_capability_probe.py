@@ -97,5 +97,5 @@ def test_an_upstream_that_echoes_the_key_never_shows_it(db, quirky):
     report = probe.probe_provider(provider)
     stream = next(i for i in report.items if i.key == "stream")
     assert stream.status == "fail"
-    assert stream.message() == "A streamed chat with qwen3-8b failed with HTTP 403: Model not allowed for key [redacted]"
+    assert stream.message() == "A streamed chat with qwen3-8b failed with HTTP 403: Model not allowed for key ***"
     assert secret not in str(report.as_dict())

@@ -40,6 +40,7 @@ def test_yaml_export_then_import_restores_every_provider(db, tmp_path, monkeypat
     monkeypatch.setenv("ROUTER_HEADER_X_TITLE", "hdr-roundtrip-0003")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-roundtrip-0004")
     monkeypatch.setenv("ROUTER_QUERY_TOKEN", "tok-roundtrip-0005")
+    monkeypatch.setenv("ROUTER_QUERY_API_VERSION", "1")  # every query value is exported as a reference
     for provider in Provider.objects.all():
         services.provider_delete(provider=provider)
 
@@ -64,6 +65,7 @@ def test_json_round_trip_through_the_command_is_idempotent(db, tmp_path, monkeyp
     monkeypatch.setenv("ROUTER_HEADER_X_TITLE", "hdr-roundtrip-0003")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-roundtrip-0004")
     monkeypatch.setenv("ROUTER_QUERY_TOKEN", "tok-roundtrip-0005")
+    monkeypatch.setenv("ROUTER_QUERY_API_VERSION", "1")  # every query value is exported as a reference
     before = state()
 
     report = io.StringIO()

@@ -32,7 +32,8 @@ def test_exports_never_contain_a_secret(db, caplog):
     cloud = document["providers"][1]
     assert cloud["api_key"] == {"env": "CLOUD_API_KEY"}
     assert cloud["extra_headers"] == {"X-Api-Key": {"env": "CLOUD_HEADER_X_API_KEY"}}
-    assert cloud["settings"]["extra_query"] == {"api-version": "2024-10-21", "key": {"env": "CLOUD_QUERY_KEY"}}
+    assert cloud["settings"]["extra_query"] == {"api-version": {"env": "CLOUD_QUERY_API_VERSION"},
+                                                "key": {"env": "CLOUD_QUERY_KEY"}}
     assert document["providers"][0]["settings"]["env"] == {"ANTHROPIC_API_KEY": {"env": "ANTHROPIC_API_KEY"}}
 
 

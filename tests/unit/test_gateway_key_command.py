@@ -81,6 +81,7 @@ def test_list_shows_keys_without_secrets(db):
             "created": rows[0]["created"],
             "last_used": None,
             "revoked": None,
+            "all_providers": True,
             "providers": [],
             "rate_limit_rpm": None,
             "rate_limit_tpm": None,

@@ -29,6 +29,7 @@ def key_row(key: GatewayKey) -> dict[str, Any]:
         "created": _iso(key.created_at),
         "last_used": _iso(key.last_used_at),
         "revoked": _iso(key.revoked_at),
+        "all_providers": key.all_providers,
         "providers": sorted(p.name for p in key.providers.all()),
         "rate_limit_rpm": key.rate_limit_rpm,
         "rate_limit_tpm": key.rate_limit_tpm,
@@ -59,7 +60,9 @@ class Command(BaseCommand):
             default=[],
             dest="providers",
             metavar="NAME",
-            help=_("Limit the key to this provider (repeat for several). Default: every provider."),
+            help=_("Restrict the key to this provider (repeat for several). The key then never reaches "
+                   "another provider, and is refused once all of these are deleted. Without --provider the key "
+                   "may use every provider, present and future."),
         )
         create.add_argument("--rpm", type=int, default=None, help=_("Requests per minute for this key."))
         create.add_argument("--tpm", type=int, default=None, help=_("Tokens per minute for this key."))
@@ -92,6 +95,7 @@ class Command(BaseCommand):
             key, raw = services.gateway_key_create(
                 name=options["name"],
                 providers=providers,
+                all_providers=not names,
                 rate_limit_rpm=options["rpm"],
                 rate_limit_tpm=options["tpm"],
             )
@@ -118,7 +122,7 @@ class Command(BaseCommand):
                 (r["created"] or "")[:19],
                 (r["last_used"] or _("never"))[:19],
                 (r["revoked"] or "-")[:19],
-                ", ".join(r["providers"]) or _("all"),
+                _("all") if r["all_providers"] else (", ".join(r["providers"]) or _("no provider left")),
             ]
             for r in rows
         ]

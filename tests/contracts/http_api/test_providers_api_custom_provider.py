@@ -75,7 +75,9 @@ def test_create_custom_provider_persists_and_masks_the_key(api):
         "has_api_key": True,
         "api_key_hint": API_KEY[-4:],
         "extra_header_names": ["X-Tenant"],
+        "extra_header_hints": {"X-Tenant": body["extra_header_hints"]["X-Tenant"]},
         "settings": {"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"},
+        "secret_setting_hints": {},
         "enabled": True,
     }
     stored = Provider.objects.get(pk=body["id"])
