@@ -36,7 +36,7 @@ def test_the_example_file_dry_runs_with_its_secrets_missing(manage):
     out = done.stdout
     assert "Secrets not available here" in out
     assert "“litellm”, field “api_key”: The environment variable LITELLM_MASTER_KEY is not set." in out
-    assert "“fireworks”, field “api_key”: The file /run/secrets/fireworks_api_key cannot be read." in out
+    assert "“fireworks”, field “api_key”: The file secrets/fireworks_api_key cannot be read." in out
     assert "Dry run: nothing was changed. 8 to create, 0 to update, 0 to delete, 0 unchanged." in out
 
 

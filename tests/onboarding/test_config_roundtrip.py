@@ -90,9 +90,9 @@ def test_the_example_files_import_with_their_keys_set(db, tmp_path, monkeypatch)
     monkeypatch.delenv("VLLM_API_KEY", raising=False)
     key_file = tmp_path / "fireworks_api_key"
     key_file.write_text("fw-example-key\n")
-    yaml_text = (root / "providers.yaml").read_text().replace("/run/secrets/fireworks_api_key", str(key_file))
+    yaml_text = (root / "providers.yaml").read_text().replace("secrets/fireworks_api_key", str(key_file))
     (tmp_path / "providers.yaml").write_text(yaml_text)
-    json_text = (root / "providers.json").read_text().replace("/run/secrets/fireworks_api_key", str(key_file))
+    json_text = (root / "providers.json").read_text().replace("secrets/fireworks_api_key", str(key_file))
     (tmp_path / "providers.json").write_text(json_text)
 
     result = config_io.import_file(str(tmp_path / "providers.yaml"))
