@@ -294,6 +294,13 @@ GATEWAY_RATE_LIMIT_TPM = env_int("GATEWAY_RATE_LIMIT_TPM", 0)
 # Base URL policy: metadata/link-local are refused unless allowed; an allowlist restricts hosts.
 GATEWAY_ALLOW_LINK_LOCAL = env_bool("GATEWAY_ALLOW_LINK_LOCAL", False)
 GATEWAY_ALLOWED_UPSTREAMS = env_list("GATEWAY_ALLOWED_UPSTREAMS")
+# Limits that hold under concurrency and against strangers (issue 11, item 5; docs/hardening.md).
+# Tokens reserved at admission for a request that names no max_tokens / max_completion_tokens.
+GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS = env_int("GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS", 256)
+# A /v1 request body must arrive within this time (408 past it, connection closed).
+GATEWAY_BODY_TIMEOUT_SECONDS = env_float("GATEWAY_BODY_TIMEOUT_SECONDS", 30.0)
+# Bytes all request bodies being received may hold in one worker (503 beyond it).
+GATEWAY_MAX_INFLIGHT_BODY_BYTES = env_int("GATEWAY_MAX_INFLIGHT_BODY_BYTES", 64 * 1024 * 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {
