@@ -22,8 +22,11 @@ request only when that stays exactly true, and hands it to Django otherwise:
   language cookie, sessions), and would not be redirected to HTTPS;
 - ``GATEWAY_ASGI_FAST_PATH`` is not set to ``0``.
 
-Like Django, it reads the body before answering, and when the client disconnects
-it cancels the request, which closes the upstream request at once.
+Unlike Django, it checks the gateway key from the headers before it reads the
+body, and receives the body under bounds of size, time and bytes in flight
+(``chat/bodies.py``); /v1 requests it hands to Django get the same treatment in
+front of Django's handler (``_django_v1``). When the client disconnects it
+cancels the request, which closes the upstream request at once.
 """
 from __future__ import annotations
 
