@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests import outside
-from tests.hardening.workers import start_worker
+from tests.hardening.workers import Worker, start_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -49,15 +49,8 @@ def _admin(url: str, sql: str) -> None:
 
 
 @dataclass
-class Gateway:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class Gateway(Worker):
+    name: str = ""
 
     def chat(self, key: str, model: str) -> httpx.Response:
         with httpx.Client(trust_env=False, timeout=20) as client:
@@ -95,7 +88,7 @@ class Cluster:
 
 def _start(name: str, env: dict[str, str], tmp: Path) -> Gateway:
     worker = start_worker(env, tmp, name)
-    return Gateway(name, worker.port, worker.proc, worker.log)
+    return Gateway(worker.port, worker.proc, worker.log, name)
 
 
 @pytest.fixture(scope="module", params=["redis", "database"])
