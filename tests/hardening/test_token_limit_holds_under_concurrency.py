@@ -8,8 +8,8 @@ request reserves 2 tokens (``"hi"``: 1, ``max_tokens: 1``: 1) and the upstream
 reports 2. A request is admitted while its window has budget left before its own
 reservation, so the admitted ones saw 0, 2, 4, 6 and 8 tokens counted before
 them: exactly ceil(10 / 2) = 5 are admitted, whatever the interleaving. Before
-the reservation, tokens were counted only after each answer, and 103 of 200 got
-through."""
+the reservation, tokens were counted only after each answer, and all 200 got
+through (the upstream answers after 1 s)."""
 from __future__ import annotations
 
 import asyncio
