@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,19 +132,47 @@ def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[P
     return config, snap.adapter(config), upstream
 
 
+class _NotFinite(ValueError):
+    """NaN, Infinity or a number too large for a float: not JSON (RFC 8259), and the
+    upstream request re-serialised from it would not be JSON either."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFinite(text[:20])
+    return value
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; any malformed body is a 400 in the OpenAI shape."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise GatewayError(400, _("The request body is not valid UTF-8."), code="invalid_body") from None
     try:
-        body = json.loads(text)
+        body = _loads(text)
     except RecursionError:
         raise GatewayError(400, _("The request body is nested too deeply."), code="invalid_body") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise GatewayError(
             400, _("The request body is not valid JSON: %(reason)s.") % {"reason": exc.msg}, code="invalid_json"
         ) from None
+    except _NotFinite:
+        raise GatewayError(
+            400, _("The request body holds NaN, Infinity or a number too large to represent."), code="invalid_json"
+        ) from None
+    except ValueError:
+        # int() refuses integers of more than sys.get_int_max_str_digits() digits (4,300 by default).
+        raise GatewayError(400, _("The request body holds a number with too many digits."), code="invalid_json") from None
     if not isinstance(body, dict):
         raise GatewayError(400, _("The request body must be a JSON object."), code="invalid_body")
     messages = body.get("messages")
@@ -166,22 +195,61 @@ class Prepared:
     key: routing.KeyInfo
 
 
-async def prepare_chat(authorization: str | None, raw: bytes) -> Prepared:
-    snap, key = await authenticate(authorization)
+async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes) -> Prepared:
+    """Parse, route and admit the body of a request whose key ``authenticate`` accepted
+    (from the headers, before the body was read)."""
     body = parse_body(raw)
     config, adapter, upstream = resolve(snap, key, body.get("model"))
     body["model"] = upstream
-    # Rate limits per key, then the provider's concurrency cap and retries (chat/limits.py).
-    await limits.admit(key)
-    adapter = limits.guard(adapter, key, len(raw))
+    # Rate limits per key (tokens reserved now, settled when the answer ends), then
+    # the provider's concurrency cap and retries (chat/limits.py).
+    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
+    adapter = limits.guard(adapter, key, len(raw), reservation)
     return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key)
 
 
-async def relay(first: bytes, rest: AsyncIterator[bytes], provider: str) -> AsyncIterator[bytes]:
-    """Yield a started stream; a failure after the first byte becomes a final error event."""
+# How often an open stream looks whether its key is still valid (on its next
+# frame; waiting for the configuration version check when one is due). A key
+# revoked in any process ends the streams it has open in every process within
+# GATEWAY_CONFIG_REFRESH_SECONDS plus this (plus one version check), as long as
+# the upstream sends; one that sends nothing ends at its next frame or read_timeout.
+KEY_CHECK_SECONDS = 1.0
+
+_active_ids: tuple[routing.Snapshot | None, frozenset[int]] = (None, frozenset())
+
+
+def _key_active(snap: routing.Snapshot, key_id: int) -> bool:
+    global _active_ids
+    seen, ids = _active_ids
+    if seen is not snap:
+        ids = frozenset(k.id for k in snap.keys.values())
+        _active_ids = (snap, ids)
+    return key_id in ids
+
+
+def _key_revoked_frame() -> bytes:
+    return UpstreamError(
+        _("The gateway API key was revoked while this stream was open."), status=401,
+        type="invalid_request_error", code="key_revoked",
+    ).sse_frame()
+
+
+async def relay(
+    first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None
+) -> AsyncIterator[bytes]:
+    """Yield a started stream; a failure after the first byte becomes a final error
+    event, and so does the revocation of ``key`` while the stream is open."""
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + KEY_CHECK_SECONDS
     try:
         yield first
         async for frame in rest:
+            if key is not None and loop.time() >= next_check:
+                next_check = loop.time() + KEY_CHECK_SECONDS
+                if not _key_active(await routing.get_fresh_snapshot(), key.id):
+                    log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
+                    yield _key_revoked_frame()
+                    return
             yield frame
     except UpstreamError as exc:
         log.warning("provider=%s stream ended with error: %s", provider, exc.cause)
@@ -212,7 +280,7 @@ async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
     except BaseException:
         await agen.aclose()
         raise
-    return relay(first, agen, prepared.config.name)
+    return relay(first, agen, prepared.config.name, prepared.key)
 
 
 MODELS_TIMEOUT = 10.0

@@ -12,9 +12,11 @@
   failures, 429 and 5xx are retried with exponential backoff that honours the
   upstream's ``Retry-After``; once a byte went to the client nothing is retried.
 
-Tokens are counted from the usage the upstream reports (``usage`` of a
-non-streaming answer, the usage chunk of a stream); without one they are
-estimated from the sizes of the request and the answer.
+Tokens are reserved at admission (an estimate: the messages' text plus
+``max_tokens`` or a default) with one atomic increment, so concurrent requests
+in every process see each other, then settled to the usage the upstream reports
+(``usage`` of a non-streaming answer, the usage chunk of a stream); without one
+they are estimated from the sizes of the request and the answer.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -98,38 +101,67 @@ def _local_cache() -> bool:
     return isinstance(caches["default"], LocMemCache)
 
 
-def _admit_sync(key_id: int, rpm: int, tpm: int) -> tuple[str, float] | None:
+@dataclass
+class Reservation:
+    """Tokens counted for a request at admission, in the window it was admitted in;
+    ``settle`` replaces them with the real usage once it is known."""
+
+    key: KeyInfo
+    window: int
+    tokens: int
+
+
+def _give_back(name: str, amount: int) -> None:
+    try:
+        cache.incr(name, -amount)
+    except ValueError:  # the window's counter is gone: nothing left to give back to
+        pass
+
+
+def _admit_sync(key_id: int, rpm: int, tpm: int, tokens: int) -> tuple[str | None, int, float]:
     window, left = _window()
+    tokens_key = _cache_key("t", key_id, window)
     if tpm:
-        used = cache.get(_cache_key("t", key_id, window)) or 0
-        if int(used) >= tpm:
-            return "tokens", left
+        # One atomic increment both reserves and tells what was counted before it,
+        # so concurrent requests (in any process sharing the cache) each see the
+        # reservations of all those admitted before them.
+        after = _add_sync(tokens_key, tokens) if tokens else int(cache.get(tokens_key) or 0)
+        if after - tokens >= tpm:
+            if tokens:
+                _give_back(tokens_key, tokens)
+            return "tokens", window, left
     if rpm:
         count = _add_sync(_cache_key("r", key_id, window), 1)
         if count > rpm:
-            return "requests", left
-    return None
+            if tpm and tokens:
+                _give_back(tokens_key, tokens)
+            return "requests", window, left
+    return None, window, left
 
 
-async def admit(key: KeyInfo) -> None:
-    """Count one request of ``key``; raise ``LimitExceeded`` (429) over a limit."""
+async def admit(key: KeyInfo, tokens: int = 0) -> Reservation | None:
+    """Count one request of ``key`` and reserve ``tokens`` (an estimate of what it
+    will use) against its tokens per minute; raise ``LimitExceeded`` (429) over a
+    limit. A request is admitted while its window has tokens left before its own
+    reservation, so one request may overshoot the limit by at most its own usage.
+    Returns the reservation to ``settle`` (None when the key has no token limit)."""
     rpm, tpm = limits_for(key)
     if not rpm and not tpm:
-        return
+        return None
+    tokens = max(0, int(tokens)) if tpm else 0
     try:
-        refused = await _run(_admit_sync, key.id, rpm, tpm)
+        refused, window, left = await _run(_admit_sync, key.id, rpm, tpm, tokens)
     except Exception as exc:
         # The cache (Redis) is down: serve rather than refuse everyone; say so loudly.
         log.error("key=%s cause=rate limit counters unavailable (%s); request let through", key.name,
                   type(exc).__name__)
-        return
+        return None
     if refused is None:
-        return
-    kind, left = refused
+        return Reservation(key, window, tokens) if tpm else None
     retry_after = float(max(1, math.ceil(left)))
-    log.warning("key=%s cause=rate limit (%s per minute) exceeded", key.name, kind)
-    values = {"limit": rpm if kind == "requests" else tpm, "seconds": int(retry_after)}
-    if kind == "requests":
+    log.warning("key=%s cause=rate limit (%s per minute) exceeded", key.name, refused)
+    values = {"limit": rpm if refused == "requests" else tpm, "seconds": int(retry_after)}
+    if refused == "requests":
         message = _(
             "Rate limit exceeded: at most %(limit)s requests per minute for this key. Retry after %(seconds)s seconds."
         ) % values
@@ -137,18 +169,49 @@ async def admit(key: KeyInfo) -> None:
         message = _(
             "Rate limit exceeded: at most %(limit)s tokens per minute for this key. Retry after %(seconds)s seconds."
         ) % values
-    raise LimitExceeded(message, code="rate_limit_exceeded", retry_after=retry_after, cause=f"{kind} per minute")
+    raise LimitExceeded(message, code="rate_limit_exceeded", retry_after=retry_after, cause=f"{refused} per minute")
 
 
-async def record_tokens(key: KeyInfo, tokens: int) -> None:
-    """Add ``tokens`` to ``key``'s current window (after a response)."""
-    if tokens <= 0 or not limits_for(key)[1]:
+def _settle_sync(name: str, delta: int) -> None:
+    if delta > 0:
+        _add_sync(name, delta)
+    else:
+        _give_back(name, -delta)
+
+
+async def settle(reservation: Reservation | None, used: int | None) -> None:
+    """Replace ``reservation`` by the tokens really ``used`` (None: unknown, the
+    estimate stays counted). Runs once per request, however it ended."""
+    if reservation is None or used is None:
         return
-    window, _left = _window()
+    delta = int(used) - reservation.tokens
+    reservation.tokens = int(used)
+    if not delta:
+        return
     try:
-        await _run(_add_sync, _cache_key("t", key.id, window), int(tokens))
+        await _run(_settle_sync, _cache_key("t", reservation.key.id, reservation.window), delta)
     except Exception:  # accounting must never break a finished response
-        log.exception("key=%s token accounting failed", key.name)
+        log.exception("key=%s token accounting failed", reservation.key.name)
+
+
+def reservation_tokens(body: dict[str, Any]) -> int:
+    """What a chat request is expected to use: its messages' text (every string but
+    the roles) at about four characters a token, plus ``max_completion_tokens``/``max_tokens`` or, when the
+    client names neither, ``GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS``."""
+    completion = body.get("max_completion_tokens", body.get("max_tokens"))
+    if not isinstance(completion, int) or isinstance(completion, bool) or completion < 0:
+        completion = settings.GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS
+    chars = 0
+    pending: list[Any] = [body.get("messages")]
+    while pending:  # iterative: a deeply nested body must not exhaust the stack
+        item = pending.pop()
+        if isinstance(item, str):
+            chars += len(item)
+        elif isinstance(item, dict):
+            pending.extend(v for k, v in item.items() if k != "role")  # "user", "assistant": not text
+        elif isinstance(item, list):
+            pending.extend(item)
+    return -(-chars // 4) + int(completion)
 
 
 def usage_tokens(payload: bytes) -> int | None:
@@ -234,16 +297,19 @@ async def _pause_or_raise(config: ProviderConfig, exc: UpstreamError, attempt: i
 class GuardedAdapter(Adapter):
     """Wraps any adapter with the concurrency cap, retries and token accounting."""
 
-    def __init__(self, inner: Adapter, key: KeyInfo, request_bytes: int) -> None:
+    def __init__(self, inner: Adapter, key: KeyInfo, request_bytes: int,
+                 reservation: Reservation | None = None) -> None:
         super().__init__(inner.config)
         self.inner = inner
         self.key = key
         self.request_bytes = request_bytes
         self.retries = int(inner.config.setting("retries", 0) or 0)
-        self.count_tokens = bool(limits_for(key)[1])
+        self.reservation = reservation
 
     async def complete(self, body: dict[str, Any]) -> bytes:
         slot = _acquire(self.config)
+        # Unknown until an answer or a refusal comes: a cancelled call keeps its estimate.
+        used: int | None = None
         try:
             attempt = 0
             while True:
@@ -252,13 +318,15 @@ class GuardedAdapter(Adapter):
                     payload = await self.inner.complete(body)
                     break
                 except UpstreamError as exc:
+                    if not exc.retryable or attempt > self.retries:
+                        used = 0  # refused upstream: nothing was generated
                     await _pause_or_raise(self.config, exc, attempt, self.retries)
+            tokens = usage_tokens(payload)
+            used = tokens if tokens is not None else estimate_tokens(self.request_bytes + len(payload))
         finally:
             if slot is not None:
                 slot.release()
-        if self.count_tokens:
-            tokens = usage_tokens(payload)
-            await record_tokens(self.key, tokens if tokens is not None else estimate_tokens(self.request_bytes + len(payload)))
+            await settle(self.reservation, used)
         return payload
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -266,6 +334,8 @@ class GuardedAdapter(Adapter):
         agen: Any = None
         sent = 0
         tokens: int | None = None
+        refused = False
+        count = self.reservation is not None
         try:
             attempt = 0
             while True:
@@ -277,14 +347,15 @@ class GuardedAdapter(Adapter):
                 except UpstreamError as exc:
                     await agen.aclose()
                     agen = None
+                    refused = not exc.retryable or attempt > self.retries
                     await _pause_or_raise(self.config, exc, attempt, self.retries)
             # From here on bytes reach the client: never a retry.
             sent += len(first)
-            if self.count_tokens:
+            if count:
                 tokens = usage_tokens(first) or tokens
             yield first
             async for frame in agen:
-                if self.count_tokens:
+                if count:
                     sent += len(frame)
                     tokens = usage_tokens(frame) or tokens
                 yield frame
@@ -293,8 +364,14 @@ class GuardedAdapter(Adapter):
                 await agen.aclose()
             if slot is not None:
                 slot.release()
-            if self.count_tokens and sent:
-                await record_tokens(self.key, tokens if tokens is not None else estimate_tokens(self.request_bytes + sent))
+            if count:
+                # Reported usage, else an estimate from what went through; a refusal
+                # before any byte used nothing; a client gone before the first byte
+                # keeps the estimate reserved at admission (the upstream may have worked).
+                used = tokens if tokens is not None else (
+                    estimate_tokens(self.request_bytes + sent) if sent else (0 if refused else None)
+                )
+                await settle(self.reservation, used)
 
     def __getattr__(self, name: str) -> Any:
         # Anything else an adapter offers (passthroughs, helpers) is the inner one's.
@@ -309,9 +386,9 @@ class GuardedAdapter(Adapter):
         return self.inner.configured_models()
 
 
-def guard(adapter: Adapter, key: KeyInfo, request_bytes: int) -> Adapter:
+def guard(adapter: Adapter, key: KeyInfo, request_bytes: int, reservation: Reservation | None = None) -> Adapter:
     """``adapter`` wrapped with whatever limits apply; unchanged when none do."""
     config = adapter.config
-    if not config.setting("max_concurrency") and not config.setting("retries") and not limits_for(key)[1]:
+    if not config.setting("max_concurrency") and not config.setting("retries") and reservation is None:
         return adapter
-    return GuardedAdapter(adapter, key, request_bytes)
+    return GuardedAdapter(adapter, key, request_bytes, reservation)

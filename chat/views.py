@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
-from . import gateway
+from . import bodies, gateway
 from .gateway import GatewayError
 
 log = logging.getLogger("gateway.chat")
@@ -38,19 +38,33 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
     return response
 
 
+def _refused_body(request: HttpRequest) -> JsonResponse | None:
+    """The answer gateway/asgi.py decided for a body it would not receive (408, 413, 503)."""
+    refused = getattr(request, "scope", {}).get("gateway.body_refused")
+    return error_response(refused.error()) if refused is not None else None
+
+
 @csrf_exempt
 async def chat_completions(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed("POST")
+    try:
+        # The key first, from the headers (the body is only touched below).
+        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
+    except GatewayError as exc:
+        return error_response(exc)
+    refused = _refused_body(request)
+    if refused is not None:
+        return refused
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > settings.GATEWAY_MAX_BODY_BYTES:
-        return error_response(GatewayError(413, _("The request body is too large."), code="request_too_large"))
+        return error_response(bodies.too_large())
     try:
         raw = request.body
     except Exception:  # RequestDataTooBig and friends
-        return error_response(GatewayError(413, _("The request body is too large."), code="request_too_large"))
+        return error_response(bodies.too_large())
     try:
-        prepared = await gateway.prepare_chat(request.headers.get("Authorization"), raw)
+        prepared = await gateway.prepare_chat(snap, key, raw)
         if prepared.stream:
             frames = await gateway.start_stream(prepared)
             response = StreamingHttpResponse(frames, content_type="text/event-stream")
@@ -73,7 +87,7 @@ async def models(request: HttpRequest) -> HttpResponse:
         snap, key = await gateway.authenticate(request.headers.get("Authorization"))
     except GatewayError as exc:
         return error_response(exc)
-    return JsonResponse(await gateway.list_models(snap, key))
+    return _refused_body(request) or JsonResponse(await gateway.list_models(snap, key))
 
 
 @csrf_exempt
@@ -82,7 +96,7 @@ async def model_detail(request: HttpRequest, model: str) -> HttpResponse:
         return _method_not_allowed("GET")
     try:
         snap, key = await gateway.authenticate(request.headers.get("Authorization"))
-        return JsonResponse(await gateway.retrieve_model(snap, key, model))
+        return _refused_body(request) or JsonResponse(await gateway.retrieve_model(snap, key, model))
     except GatewayError as exc:
         return error_response(exc)
 
@@ -95,6 +109,9 @@ async def unknown_endpoint(request: HttpRequest, rest: str) -> HttpResponse:
         await gateway.authenticate(request.headers.get("Authorization"))
     except GatewayError as exc:
         return error_response(exc)
+    refused = _refused_body(request)
+    if refused is not None:
+        return refused
     return error_response(
         GatewayError(
             404,

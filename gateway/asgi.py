@@ -22,8 +22,11 @@ request only when that stays exactly true, and hands it to Django otherwise:
   language cookie, sessions), and would not be redirected to HTTPS;
 - ``GATEWAY_ASGI_FAST_PATH`` is not set to ``0``.
 
-Like Django, it reads the body before answering, and when the client disconnects
-it cancels the request, which closes the upstream request at once.
+Unlike Django, it checks the gateway key from the headers before it reads the
+body, and receives the body under bounds of size, time and bytes in flight
+(``chat/bodies.py``); /v1 requests it hands to Django get the same treatment in
+front of Django's handler (``_django_v1``). When the client disconnects it
+cancels the request, which closes the upstream request at once.
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ from django.utils import translation  # noqa: E402
 from django.utils.cache import patch_vary_headers  # noqa: E402
 from django.utils.translation import gettext as _  # noqa: E402
 
-from chat import gateway, views  # noqa: E402
+from chat import bodies, gateway, views  # noqa: E402
 from chat.gateway import GatewayError  # noqa: E402
 from providers.adapters.base import UpstreamError  # noqa: E402
 
@@ -239,33 +242,6 @@ async def _send_django_response(send: Any, policy: _Policy, req: _Request, respo
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
-    """The whole request body; None if the client went away, ``b""`` sentinel handled by caller."""
-    first = await receive()
-    if first["type"] == "http.disconnect":
-        return None
-    body = first.get("body", b"")
-    if not first.get("more_body"):
-        return body
-    parts = [body]
-    size = len(body)
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        parts.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(parts)
-
-
-class _TooLarge(Exception):
-    pass
-
-
 class _Watch:
     """Cancel the request task when the client disconnects (as Django's handler does)."""
 
@@ -314,24 +290,30 @@ async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy,
     if scope["method"] != "POST":
         await _send_django_response(send, policy, req, views._method_not_allowed("POST"))
         return
-    limit = settings.GATEWAY_MAX_BODY_BYTES
-    length = req.content_length
+    budget = bodies.Budget()
     try:
-        if length and length.isdigit() and int(length) > limit:
-            raise _TooLarge
-        raw = await _read_body(receive, limit)
-    except _TooLarge:
-        await _send_django_response(send, policy, req, views.error_response(
-            GatewayError(413, _("The request body is too large."), code="request_too_large")
-        ))
+        # The key first, from the headers: a stranger's body is never read.
+        snap, key = await gateway.authenticate(req.authorization)
+        raw = await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget)
+    except GatewayError as exc:
+        await _send_django_response(send, policy, req, views.error_response(exc))
         return
+    except bodies.BodyRefused as refused:
+        await _send_django_response(send, policy, req, views.error_response(refused.error()))
+        return
+    finally:
+        budget.release()
     if raw is None:
         return  # the client went away before it finished sending
+    await _answer(receive, send, policy, req, snap, key, raw)
+
+
+async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap: Any, key: Any, raw: bytes) -> None:
     watch = _Watch(receive)
     frames = None
     try:
         try:
-            prepared = await gateway.prepare_chat(req.authorization, raw)
+            prepared = await gateway.prepare_chat(snap, key, raw)
             if prepared.stream:
                 frames = await gateway.start_stream(prepared)
             else:
@@ -364,15 +346,22 @@ async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Polic
     if scope["method"] != "GET":
         await _send_django_response(send, policy, req, views._method_not_allowed("GET"))
         return
-    if await _read_body(receive, settings.GATEWAY_MAX_BODY_BYTES) is None:
+    budget = bodies.Budget()
+    try:
+        snap, key = await gateway.authenticate(req.authorization)
+        # A GET has no body to speak of; whatever comes is received under the same bounds, then dropped.
+        if await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget) is None:
+            return
+    except GatewayError as exc:
+        await _send_django_response(send, policy, req, views.error_response(exc))
         return
+    except bodies.BodyRefused as refused:
+        await _send_django_response(send, policy, req, views.error_response(refused.error()))
+        return
+    finally:
+        budget.release()
     watch = _Watch(receive)
     try:
-        try:
-            snap, key = await gateway.authenticate(req.authorization)
-        except GatewayError as exc:
-            await _send_django_response(send, policy, req, views.error_response(exc))
-            return
         from django.http import JsonResponse
 
         await _send_django_response(send, policy, req, JsonResponse(await gateway.list_models(snap, key)))
@@ -383,9 +372,11 @@ async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Polic
 
 
 async def _server_error(send: Any, policy: _Policy, req: _Request) -> None:
-    from django.views.defaults import server_error
-
-    await _send_django_response(send, policy, req, server_error(None))
+    # Built from nothing that could fail again (no template, no request object):
+    # the answer to a bug must not be a second crash.
+    error = GatewayError(500, _("The gateway failed to handle this request."), type="server_error",
+                         code="internal_error")
+    await _send_django_response(send, policy, req, views.error_response(error))
 
 
 FAST_ROUTES = {"/v1/chat/completions": _chat, "/v1/models": _models}
@@ -406,7 +397,13 @@ class Application:
         return self._policy
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if self.fast and scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            await self._v1(scope, receive, send)
+            return
+        await self.django_app(scope, receive, send)
+
+    async def _v1(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.fast:
             handler = FAST_ROUTES.get(scope["path"])
             if handler is not None:
                 policy = self.policy
@@ -422,7 +419,61 @@ class Application:
                         except Exception:
                             pass  # the response had already started
                     return
-        await self.django_app(scope, receive, send)
+        await _django_v1(self.django_app, scope, receive, send)
+
+
+def _no_body(receive: Any) -> Any:
+    """A receive that gives Django an empty body, then only the client's disconnect
+    (body bytes still arriving are dropped, never held)."""
+    delivered = False
+
+    async def empty() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+
+    return empty
+
+
+def _replay(raw: bytes, receive: Any) -> Any:
+    """A receive that gives Django the body already received, then the client's own events."""
+    pending = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def replay() -> dict[str, Any]:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+async def _django_v1(django_app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """/v1 requests the fast path does not take (cookies, unknown middleware...) keep
+    its order: the key from the headers first, then the body under the same bounds
+    (chat/bodies.py). Django's views answer: a stranger's request reaches them with
+    an empty body (they authenticate first and answer 401), a refused body with
+    the reason in ``scope["gateway.body_refused"]``."""
+    authorization = b",".join(v for n, v in scope["headers"] if n == b"authorization").decode("latin1") or None
+    length = next((v for n, v in scope["headers"] if n == b"content-length"), None)
+    try:
+        await gateway.authenticate(authorization)
+    except GatewayError:
+        await django_app(scope, _no_body(receive), send)
+        return
+    budget = bodies.Budget()
+    try:
+        raw = await bodies.receive_body(receive, bodies.declared_length(length), budget)
+    except bodies.BodyRefused as refused:
+        await django_app({**scope, "gateway.body_refused": refused}, _no_body(receive), send)
+        return
+    finally:
+        budget.release()
+    if raw is None:
+        return
+    await django_app(scope, _replay(raw, receive), send)
 
 
 application = Application(django_application)

@@ -321,6 +321,13 @@ GATEWAY_ALLOWED_UPSTREAMS = env_list("GATEWAY_ALLOWED_UPSTREAMS")
 # references only inside this directory (after resolving symlinks). Empty: the
 # directory of the imported file; a file from standard input may then use none.
 GATEWAY_SECRETS_DIR = env("GATEWAY_SECRETS_DIR", "")
+# Limits that hold under concurrency and against strangers (issue 11, item 5; docs/hardening.md).
+# Tokens reserved at admission for a request that names no max_tokens / max_completion_tokens.
+GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS = env_int("GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS", 256)
+# A /v1 request body must arrive within this time (408 past it, connection closed).
+GATEWAY_BODY_TIMEOUT_SECONDS = env_float("GATEWAY_BODY_TIMEOUT_SECONDS", 30.0)
+# Bytes all request bodies being received may hold in one worker (503 beyond it).
+GATEWAY_MAX_INFLIGHT_BODY_BYTES = env_int("GATEWAY_MAX_INFLIGHT_BODY_BYTES", 64 * 1024 * 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

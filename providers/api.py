@@ -419,7 +419,7 @@ class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
 
 
 class GatewayKeyRevokeView(APIView):
-    """Revoke a key: it stops working at once and cannot be restored."""
+    """Revoke a key for good: refused within GATEWAY_CONFIG_REFRESH_SECONDS, its open streams end 1 s later."""
 
     @extend_schema(summary="Revoke a gateway key", tags=["gateway keys"], request=None,
                    responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES})

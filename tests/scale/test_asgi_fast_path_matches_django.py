@@ -15,9 +15,8 @@ from gateway.asgi import Application, django_application
 HOST = "127.0.0.1:8000"
 
 
-async def call(app: Any, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> tuple[
-    int, list[tuple[str, str]], bytes
-]:
+async def call(app: Any, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
+               receive: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
     raw_headers = [(b"host", HOST.encode())] + [
         (k.lower().encode("latin1"), v.encode("latin1")) for k, v in (headers or {}).items()
     ]
@@ -30,7 +29,7 @@ async def call(app: Any, method: str, path: str, headers: dict[str, str] | None 
     }
     delivered = False
 
-    async def receive() -> dict[str, Any]:
+    async def body_once() -> dict[str, Any]:
         nonlocal delivered
         if not delivered:
             delivered = True
@@ -38,6 +37,7 @@ async def call(app: Any, method: str, path: str, headers: dict[str, str] | None 
         await asyncio.Event().wait()  # the client never leaves
         raise AssertionError("unreachable")
 
+    receive = receive or body_once
     messages: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -161,3 +161,70 @@ async def test_requests_the_fast_path_cannot_answer_alike_go_to_django(apps, tra
     status, _headers, _body = await call(fast, "GET", "/v1/models", {**auth, "Host": "evil.example"})
     assert behind.calls == 2
     assert status == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"model": "local/text", "messages": [], "seed": ' + b"9" * 5000 + b"}",
+     b'{"model": "local/text", "messages": [], "temperature": NaN}',
+     b'{"model": "local/text", "messages": [], "temperature": 1e999}'],
+    ids=["int-5000-digits", "nan", "float-overflow"],
+)
+async def test_malformed_numbers_match_django(apps, transactional_db, gateway_key, body):
+    got, expected = await both(apps, "POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}"}, body)
+    assert got == expected
+    assert got[0] == 400
+
+
+def _doors(apps: tuple[Application, Recorder]) -> tuple[Application, Application]:
+    """The fast path, and the Django door as deployed (gateway/asgi.py in front of Django)."""
+    return apps[0], Application(django_application, fast=False)
+
+
+class EndlessBody:
+    """A client sending a body that never ends: only a server that checks the key
+    before reading the body can answer it."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.chunks += 1
+        await asyncio.sleep(0)
+        return {"type": "http.request", "body": b" " * 65536, "more_body": True}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/anything"])
+async def test_a_bad_key_is_answered_before_the_body_is_read_on_both_doors(apps, transactional_db, path):
+    headers = {"Authorization": "Bearer gwk_not-a-key", "Content-Length": str(10 * 1024 * 1024)}
+    fast, django_door = _doors(apps)
+    expected = await call(django_door, "POST", path, headers, receive=EndlessBody())
+    assert expected[0] == 401
+    assert json.loads(expected[2])["error"]["code"] == "invalid_api_key"
+    if path.endswith("completions"):
+        body = EndlessBody()
+        assert await call(fast, "POST", path, headers, receive=body) == expected
+        assert body.chunks == 0  # the fast path did not even ask for it
+
+
+async def test_bodies_over_the_in_flight_cap_match_on_both_doors(apps, transactional_db, gateway_key, settings):
+    settings.GATEWAY_MAX_INFLIGHT_BODY_BYTES = 64
+    fast, django_door = _doors(apps)
+    args = ("POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}"}, chat_body("local/text"))
+    got, expected = await call(fast, *args), await call(django_door, *args)
+    assert got == expected
+    assert got[0] == 503 and ("retry-after", "1") in got[1]
+
+
+async def test_bodies_too_slow_match_on_both_doors(apps, transactional_db, gateway_key, settings):
+    settings.GATEWAY_BODY_TIMEOUT_SECONDS = 0.2
+
+    async def stalled() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    fast, django_door = _doors(apps)
+    args = ("POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}", "Content-Length": "100"})
+    got, expected = await call(fast, *args, receive=stalled), await call(django_door, *args, receive=stalled)
+    assert got == expected
+    assert got[0] == 408 and ("connection", "close") in got[1]

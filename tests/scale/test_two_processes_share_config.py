@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests import outside
-from tests.conftest import free_port
+from tests.hardening.workers import Worker, start_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -49,15 +49,8 @@ def _admin(url: str, sql: str) -> None:
 
 
 @dataclass
-class Gateway:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class Gateway(Worker):
+    name: str = ""
 
     def chat(self, key: str, model: str) -> httpx.Response:
         with httpx.Client(trust_env=False, timeout=20) as client:
@@ -94,25 +87,8 @@ class Cluster:
 
 
 def _start(name: str, env: dict[str, str], tmp: Path) -> Gateway:
-    port = free_port()
-    log = tmp / f"gateway-{name}.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "gateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1, trust_env=False).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gateway {name} did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
-    return Gateway(name, port, proc, log)
+    worker = start_worker(env, tmp, name)
+    return Gateway(worker.port, worker.proc, worker.log, name)
 
 
 @pytest.fixture(scope="module", params=["redis", "database"])
