@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from . import catalog, services
 from .models import GatewayKey, Provider
+from .permissions import ModelPermissions, Requires
 
 LANGUAGE_CODES: list[str] = [code for code, _name in django_settings.LANGUAGES]
 
@@ -86,7 +87,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 ERROR_RESPONSES = {
     401: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not authenticated.")),
-    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user.")),
+    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user, or lacks the permission.")),
 }
 VALIDATION_RESPONSE = OpenApiResponse(
     OpenApiTypes.OBJECT,
@@ -222,6 +223,7 @@ class ProviderTypeSerializer(serializers.Serializer):
                        responses={201: ProviderSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
 )
 class ProviderListCreateView(generics.ListCreateAPIView):
+    permission_classes = [ModelPermissions]
     queryset = Provider.objects.all().order_by("name")
     serializer_class = ProviderSerializer
 
@@ -239,6 +241,7 @@ class ProviderListCreateView(generics.ListCreateAPIView):
                          responses={204: None, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
 )
 class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
+    permission_classes = [ModelPermissions]
     queryset = Provider.objects.all()
     serializer_class = ProviderSerializer
 
@@ -248,6 +251,8 @@ class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
 
 class ProviderTypeListView(APIView):
     """The provider catalog: every type the gateway knows, with its label in the request's language."""
+
+    permission_classes = [Requires.of(Provider, "view")]
 
     @extend_schema(summary="List provider types", tags=["providers"],
                    responses={200: ProviderTypeSerializer(many=True), **ERROR_RESPONSES})
@@ -303,6 +308,7 @@ class GatewayKeyCreatedSerializer(GatewayKeySerializer):
                        responses={201: GatewayKeyCreatedSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
 )
 class GatewayKeyListCreateView(generics.ListCreateAPIView):
+    permission_classes = [ModelPermissions]
     queryset = GatewayKey.objects.all().prefetch_related("providers").order_by("name")
     serializer_class = GatewayKeySerializer
 
@@ -333,12 +339,15 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
                       responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
 )
 class GatewayKeyDetailView(generics.RetrieveAPIView):
+    permission_classes = [ModelPermissions]
     queryset = GatewayKey.objects.all().prefetch_related("providers")
     serializer_class = GatewayKeySerializer
 
 
 class GatewayKeyRevokeView(APIView):
     """Revoke a key: it stops working at once and cannot be restored."""
+
+    permission_classes = [Requires.of(GatewayKey, "change")]
 
     @extend_schema(summary="Revoke a gateway key", tags=["gateway keys"], request=None,
                    responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES})
