@@ -78,3 +78,35 @@ def django_path_server() -> Iterator[DjangoPathGateway]:
 def any_gateway(request, live_gateway, django_path_server):
     """The live gateway on both request paths (the raw ASGI /v1 fast path and Django's handler)."""
     return live_gateway if request.param == "fast-path" else django_path_server
+
+
+# Staff users as an operator hands them out: the access-control tests run each
+# operation as every one of them (never only as a superuser).
+ROLES: dict[str, tuple[str, ...] | None] = {
+    "no-permissions": (),
+    "view-only": ("view_provider", "view_gatewaykey"),
+    "change-not-add": ("change_provider", "change_gatewaykey"),
+    "superuser": None,
+}
+
+
+def role_allows(role: str, action: str) -> bool:
+    """What Django's admin grants each role (``view`` is also granted by ``change``)."""
+    perms = ROLES[role]
+    if perms is None:
+        return True
+    return any(p.startswith(f"{action}_") or (action == "view" and p.startswith("change_")) for p in perms)
+
+
+def make_role_user(role: str, *, is_staff: bool = True):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    User = get_user_model()
+    name = f"{role}-user"
+    if ROLES[role] is None:
+        return User.objects.create_superuser(name, f"{name}@example.com", "a-long-password-789")
+    user = User.objects.create_user(name, password="a-long-password-789", is_staff=is_staff)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="providers",
+                                                        codename__in=ROLES[role]))
+    return user
