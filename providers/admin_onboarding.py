@@ -135,6 +135,14 @@ class ProviderOnboardingAdminMixin(_AdminBase):
                 actions["test_connection_action"] = action
         return actions
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "can_use_playground": permissions.can_use_playground(request.user)}
+        return super().changelist_view(request, extra)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context["can_use_playground"] = permissions.can_use_playground(request.user)
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def _url(self, name: str, *args: Any) -> str:
         info = (self.opts.app_label, self.opts.model_name)
         return reverse(f"{self.admin_site.name}:%s_%s_{name}" % info, args=args)

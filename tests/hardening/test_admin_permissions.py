@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
@@ -143,8 +144,6 @@ def test_each_admin_action_needs_its_permission(role, name, model, action, extra
 
 
 def test_the_playground_needs_view_provider_and_add_gatewaykey(objects):
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.create_user("tester", password="a-long-password-789", is_staff=True)
     client = Client()
     client.force_login(user)
@@ -156,3 +155,19 @@ def test_the_playground_needs_view_provider_and_add_gatewaykey(objects):
         assert client.get(provider_url("playground")).status_code == status
         assert client.post(provider_url("playground")).status_code == status
     assert GatewayKey.objects.filter(name__startswith="playground-").count() == 1
+
+
+def test_the_playground_button_shows_only_for_users_who_may_use_it(objects):
+    provider, _key = objects
+    user = get_user_model().objects.create_user("viewer", password="a-long-password-2", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_provider"))
+    client = Client()
+    client.force_login(user)
+    pages = (reverse("admin:providers_provider_changelist"), reverse("admin:providers_provider_change",
+                                                                        args=[provider.pk]))
+    for page in pages:
+        assert 'id="onboarding-playground"' not in client.get(page).content.decode()
+    user.user_permissions.add(Permission.objects.get(codename="add_gatewaykey"))
+    client.force_login(get_user_model().objects.get(pk=user.pk))
+    for page in pages:
+        assert 'id="onboarding-playground"' in client.get(page).content.decode()

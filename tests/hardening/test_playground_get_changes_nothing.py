@@ -25,3 +25,4 @@ def test_opening_the_playground_keeps_a_revoked_key_revoked(db):
         page = client.get(PLAYGROUND + query)
         assert page.status_code == 200 and "gwk_" not in page.content.decode()
     assert GatewayKey.objects.values_list("revoked_at", "key_hash", "prefix").get() == revoked
+
