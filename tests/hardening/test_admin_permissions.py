@@ -12,7 +12,6 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from providers import services
 from providers.models import GatewayKey, Provider
 from tests.hardening.conftest import ROLES, make_role_user
 
@@ -86,15 +85,6 @@ def allows(role: str, permission: str) -> bool:
     return has(model, action)
 
 
-@pytest.fixture
-def objects(db, upstream):
-    provider = services.provider_create(name="p", provider_type="custom", base_url=upstream.base_url,
-                                        api_key="sk-admin-perm-secret-0002")
-    key, _raw = services.gateway_key_create(name="k")
-    upstream.requests.clear()
-    return provider, key
-
-
 def _state() -> list[Any]:
     return [list(Provider.objects.order_by("pk").values_list("name", "base_url", "settings", "enabled")),
             list(GatewayKey.objects.order_by("pk").values_list("name", "revoked_at", "key_hash"))]
@@ -108,8 +98,8 @@ def _client(role: str) -> Client:
 
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize(("name", "method", "path", "data", "permission", "status"), VIEWS, ids=[v[0] for v in VIEWS])
-def test_each_admin_view_needs_its_permission(role, name, method, path, data, permission, status, objects, upstream):
-    provider, key = objects
+def test_each_admin_view_needs_its_permission(role, name, method, path, data, permission, status, role_objects, upstream):
+    provider, key = role_objects
     before = _state()
     target = path(provider.pk, key.pk)
     response = getattr(_client(role), method)(target, data(upstream.base_url) if data else {})
@@ -124,9 +114,9 @@ def test_each_admin_view_needs_its_permission(role, name, method, path, data, pe
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize(("name", "model", "action", "extra", "permission", "effect"), ACTIONS,
                          ids=[a[0] for a in ACTIONS])
-def test_each_admin_action_needs_its_permission(role, name, model, action, extra, permission, effect, objects,
+def test_each_admin_action_needs_its_permission(role, name, model, action, extra, permission, effect, role_objects,
                                                 upstream):
-    provider, key = objects
+    provider, key = role_objects
     before = _state()
     selected = provider.pk if model == "provider" else key.pk
     changelist = reverse(f"admin:providers_{model}_changelist")
@@ -143,7 +133,7 @@ def test_each_admin_action_needs_its_permission(role, name, model, action, extra
     assert upstream.requests == []
 
 
-def test_the_playground_needs_view_provider_and_add_gatewaykey(objects):
+def test_the_playground_needs_view_provider_and_add_gatewaykey(role_objects):
     user = get_user_model().objects.create_user("tester", password="a-long-password-789", is_staff=True)
     client = Client()
     client.force_login(user)
@@ -157,8 +147,8 @@ def test_the_playground_needs_view_provider_and_add_gatewaykey(objects):
     assert GatewayKey.objects.filter(name__startswith="playground-").count() == 1
 
 
-def test_the_playground_button_shows_only_for_users_who_may_use_it(objects):
-    provider, _key = objects
+def test_the_playground_button_shows_only_for_users_who_may_use_it(role_objects):
+    provider, _key = role_objects
     user = get_user_model().objects.create_user("viewer", password="a-long-password-2", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename="view_provider"))
     client = Client()

@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from providers import services
 from providers.models import GatewayKey, Provider
 from tests.hardening.conftest import ROLES, make_role_user, role_allows
 
@@ -36,15 +35,6 @@ OPERATIONS: list[tuple[str, str, Any, str, int]] = [
 IDS = [f"{method} {path}" for method, path, *_ in OPERATIONS]
 
 
-@pytest.fixture
-def objects(db, upstream):
-    provider = services.provider_create(name="p", provider_type="custom", base_url=upstream.base_url,
-                                        api_key="sk-perm-test-secret-0001")
-    key, _raw = services.gateway_key_create(name="k")
-    upstream.requests.clear()
-    return provider, key
-
-
 def _state() -> list[Any]:
     return [list(Provider.objects.order_by("pk").values_list("name", "enabled", "base_url")),
             list(GatewayKey.objects.order_by("pk").values_list("name", "revoked_at"))]
@@ -61,8 +51,8 @@ def _call(client: Client, operation: tuple, provider: Provider, key: GatewayKey,
 
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize("operation", OPERATIONS, ids=IDS)
-def test_each_operation_needs_the_permission_the_admin_needs(role, operation, objects, upstream):
-    provider, key = objects
+def test_each_operation_needs_the_permission_the_admin_needs(role, operation, role_objects, upstream):
+    provider, key = role_objects
     token = Token.objects.create(user=make_role_user(role))
     action, allowed_status = operation[3], operation[4]
     before = _state()
@@ -78,8 +68,8 @@ def test_each_operation_needs_the_permission_the_admin_needs(role, operation, ob
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=IDS)
-def test_anonymous_and_non_staff_users_get_nothing(operation, objects, upstream):
-    provider, key = objects
+def test_anonymous_and_non_staff_users_get_nothing(operation, role_objects, upstream):
+    provider, key = role_objects
     before = _state()
     assert _call(Client(), operation, provider, key, upstream).status_code in (401, 403)
     # Every permission, but not staff: still refused, as in the admin.
@@ -94,8 +84,8 @@ def test_anonymous_and_non_staff_users_get_nothing(operation, objects, upstream)
     assert upstream.requests == []
 
 
-def test_a_session_user_sees_the_same_answers_as_a_token_user(objects, upstream):
-    provider, key = objects
+def test_a_session_user_sees_the_same_answers_as_a_token_user(role_objects, upstream):
+    provider, key = role_objects
     client = Client()
     client.force_login(make_role_user("view-only"))
     assert client.get("/api/providers/").status_code == 200

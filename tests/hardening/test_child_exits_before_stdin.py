@@ -4,9 +4,7 @@ program's cause (exit status and the end of its stderr), not a 500. Under uvloop
 already exited raises RuntimeError ("the handler is closed"), not BrokenPipeError."""
 from __future__ import annotations
 
-import asyncio
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -18,7 +16,7 @@ from providers import services
 from providers.adapters.base import ProviderConfig, UpstreamError
 from providers.adapters.claude_cli import ClaudeCliAdapter
 from providers.adapters.subprocess_util import spawn
-from tests.conftest import free_port
+from tests.hardening.conftest import DjangoPathGateway
 
 PROMPT = "x" * (1024 * 1024)
 
@@ -61,39 +59,12 @@ def test_claude_cli_reports_the_exit_of_a_program_that_never_read_its_prompt(tmp
     assert error.message == "The Claude Code CLI failed (exit status 3). cannot start: no licence here"
 
 
-class UvloopGateway:
-    """The gateway under uvicorn with uvloop and httptools, in a thread."""
-
-    def __init__(self) -> None:
-        import uvicorn
-
-        from gateway.asgi import application
-
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(
-            application, host="127.0.0.1", port=self.port, loop="uvloop", http="httptools", lifespan="off",
-            log_level="warning", timeout_graceful_shutdown=1,
-        ))
-        self.thread = threading.Thread(target=self.server.run, name="uvloop-gateway", daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> UvloopGateway:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
-def gateway(transactional_db) -> Iterator[UvloopGateway]:
-    with UvloopGateway() as gw:
-        yield gw
+def gateway(transactional_db) -> Iterator[DjangoPathGateway]:
+    """The gateway as docs/deployment.md serves it: uvloop, httptools, the /v1 fast path."""
+    gw = DjangoPathGateway(fast=True, loop="uvloop", http="httptools").start()
+    yield gw
+    gw.stop()
 
 
 @pytest.mark.parametrize("stream", [False, True])
