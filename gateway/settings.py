@@ -264,7 +264,9 @@ REST_FRAMEWORK = {
         "providers.authentication.TokenOrBearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Staff plus Django's model permissions, reads needing "view", as in the admin
+    # (providers/permissions.py; views that are no model list/detail name their own).
+    "DEFAULT_PERMISSION_CLASSES": ["providers.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -328,6 +330,17 @@ GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS = env_int("GATEWAY_RATE_LIMIT_DEFAU
 GATEWAY_BODY_TIMEOUT_SECONDS = env_float("GATEWAY_BODY_TIMEOUT_SECONDS", 30.0)
 # Bytes all request bodies being received may hold in one worker (503 beyond it).
 GATEWAY_MAX_INFLIGHT_BODY_BYTES = env_int("GATEWAY_MAX_INFLIGHT_BODY_BYTES", 64 * 1024 * 1024)
+# Programs run by provider types (claude_cli, acp): decided by the deployment, never by a
+# row staff can edit (providers/program_policy.py). Absolute paths or names looked up on
+# PATH; a provider's command must be, or resolve to, one of them.
+GATEWAY_ALLOWED_COMMANDS = env_list("GATEWAY_ALLOWED_COMMANDS", "claude,claude-agent-acp")
+# Arguments, settings and variables that give an agent its own tools, bypass its
+# permission prompts or choose where it reads its configuration (and so its hooks).
+GATEWAY_ALLOW_AGENT_TOOLS = env_bool("GATEWAY_ALLOW_AGENT_TOOLS", False)
+# Remove the gateway's own secrets from its environment once read, and make the serving
+# process non-dumpable so that its children cannot read /proc/<pid>/environ or its memory
+# (gateway/process_guard.py). Off under the test runner, whose processes start others.
+GATEWAY_GUARD_PROCESS = env_bool("GATEWAY_GUARD_PROCESS", not TESTING)
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

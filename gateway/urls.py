@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
+from rest_framework.permissions import IsAdminUser
 
 from chat import views as chat_views
 from gateway.api_docs import SchemaView
@@ -12,8 +13,10 @@ urlpatterns = [
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),
-    path("api/schema/", SchemaView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Staff only, like the rest of /api/ (the schema names every operation and field).
+    path("api/schema/", SchemaView.as_view(permission_classes=[IsAdminUser]), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAdminUser]),
+         name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -192,7 +192,7 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     def status(self, obj: GatewayKey) -> str:
         return gettext("Active") if obj.is_active else gettext("Revoked")
 
-    @admin.action(description=_("Revoke the selected gateway keys"))
+    @admin.action(description=_("Revoke the selected gateway keys"), permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[GatewayKey]) -> None:
         count = 0
         for key in queryset.filter(revoked_at__isnull=True):

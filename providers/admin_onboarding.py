@@ -24,7 +24,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,7 +32,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import probe, services
+from . import permissions, probe, services
 from .models import GatewayKey, Provider
 
 APPLY_SALT = "providers.admin.apply-probe"
@@ -64,7 +64,7 @@ def playground_key_name(user: Any) -> str:
 def playground_key_issue(*, user: Any) -> str:
     """Give ``user`` a fresh secret for their internal playground key and return it.
 
-    One key row per staff user, rotated on every playground visit: the raw secret
+    One key row per staff user, rotated each time the playground page asks (a POST): the raw secret
     exists only in the page just rendered for that user, never in a log, a session
     or the database (which keeps only its hash)."""
     name = playground_key_name(user)
@@ -135,6 +135,14 @@ class ProviderOnboardingAdminMixin(_AdminBase):
             if action is not None:
                 actions["test_connection_action"] = action
         return actions
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "can_use_playground": permissions.can_use_playground(request.user)}
+        return super().changelist_view(request, extra)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context["can_use_playground"] = permissions.can_use_playground(request.user)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def _url(self, name: str, *args: Any) -> str:
         info = (self.opts.app_label, self.opts.model_name)
@@ -276,18 +284,23 @@ class ProviderOnboardingAdminMixin(_AdminBase):
     # -- playground -----------------------------------------------------------
 
     def playground_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
+        if not permissions.can_use_playground(request.user):
             raise PermissionDenied
+        if request.method == "POST":
+            # The page asks for its key with a POST once it has loaded: a GET changes
+            # nothing (it neither creates, rotates nor restores a revoked key).
+            response: HttpResponse = JsonResponse({"key": playground_key_issue(user=request.user)})
+            response["Cache-Control"] = "no-store"
+            return response
         initial = ""
         wanted = request.GET.get("provider", "")
         provider = Provider.objects.filter(name=wanted).first() if wanted else None
         if provider is not None:
             default = (provider.settings or {}).get("default_model")
             initial = f"{provider.name}/{default}" if default else f"{provider.name}/"
-        raw_key = playground_key_issue(user=request.user)
         context = self._context(
             request, None, gettext("Playground"),
-            gateway_key=raw_key, initial_model=initial, strings=playground_strings(),
+            key_url=request.path, initial_model=initial, strings=playground_strings(),
             chat_url=reverse("v1-chat-completions"), models_url=reverse("v1-models"),
         )
         response = TemplateResponse(request, "admin/providers/provider/playground.html", context)

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from . import catalog, secret_settings, services
 from .api_strict import StrictModelSerializer, StrictSerializer
 from .models import GatewayKey, Provider
+from .permissions import ModelPermissions, Requires
 
 LANGUAGE_CODES: list[str] = [code for code, _name in django_settings.LANGUAGES]
 
@@ -87,7 +88,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 ERROR_RESPONSES = {
     401: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not authenticated.")),
-    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user.")),
+    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user, or lacks the permission.")),
 }
 VALIDATION_RESPONSE = OpenApiResponse(
     OpenApiTypes.OBJECT,
@@ -245,6 +246,7 @@ class ProviderTypeSerializer(serializers.Serializer):
                        responses={201: ProviderSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
 )
 class ProviderListCreateView(generics.ListCreateAPIView):
+    permission_classes = [ModelPermissions]
     queryset = Provider.objects.all().order_by("name")
     serializer_class = ProviderSerializer
 
@@ -262,6 +264,7 @@ class ProviderListCreateView(generics.ListCreateAPIView):
                          responses={204: None, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
 )
 class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
+    permission_classes = [ModelPermissions]
     queryset = Provider.objects.all()
     serializer_class = ProviderSerializer
 
@@ -271,6 +274,8 @@ class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
 
 class ProviderTypeListView(APIView):
     """The provider catalog: every type the gateway knows, with its label in the request's language."""
+
+    permission_classes = [Requires.of(Provider, "view")]
 
     @extend_schema(summary="List provider types", tags=["providers"],
                    responses={200: ProviderTypeSerializer(many=True), **ERROR_RESPONSES})
@@ -336,6 +341,7 @@ class GatewayKeyCreatedSerializer(GatewayKeySerializer):
                        responses={201: GatewayKeyCreatedSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
 )
 class GatewayKeyListCreateView(generics.ListCreateAPIView):
+    permission_classes = [ModelPermissions]
     queryset = GatewayKey.objects.all().prefetch_related("providers").order_by("name")
     serializer_class = GatewayKeySerializer
 
@@ -404,6 +410,7 @@ class GatewayKeyScopeSerializer(serializers.ModelSerializer):
                                    **ERROR_RESPONSES}),
 )
 class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
+    permission_classes = [ModelPermissions]
     queryset = GatewayKey.objects.all().prefetch_related("providers")
     serializer_class = GatewayKeySerializer
     http_method_names = ["get", "patch", "head", "options"]
@@ -420,6 +427,8 @@ class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
 
 class GatewayKeyRevokeView(APIView):
     """Revoke a key for good: refused within GATEWAY_CONFIG_REFRESH_SECONDS, its open streams end 1 s later."""
+
+    permission_classes = [Requires.of(GatewayKey, "change")]
 
     @extend_schema(summary="Revoke a gateway key", tags=["gateway keys"], request=None,
                    responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES})

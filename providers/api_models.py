@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from . import catalog, routing
 from .adapters.base import Adapter, UpstreamError
 from .api import ERROR_RESPONSES
 from .models import Provider
+from .permissions import Requires
 from .redact import redact_for
 
 
@@ -42,7 +42,7 @@ async def _fetch(adapter: Adapter) -> tuple[int, Any]:
 
 
 class ProviderModelsView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [Requires.of(Provider, "view")]
 
     @extend_schema(
         summary=gettext_lazy("Models the backend reports"),

@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from . import probe
 from .api import ERROR_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE
 from .api_strict import StrictSerializer
 from .models import Provider
+from .permissions import Requires
 
 
 class ProviderTestInput(StrictSerializer):
@@ -50,7 +50,7 @@ ConnectionOutput = inline_serializer(
 
 
 class ProviderTestView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [Requires.of(Provider, "view")]
 
     @extend_schema(
         summary=gettext_lazy("Test a provider's connection"),

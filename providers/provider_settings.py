@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from . import program_policy
 from .catalog import ProviderType
 
 Checker = Callable[[Any], str | None]
@@ -141,6 +142,10 @@ def validate_settings(ptype: ProviderType, value: Any) -> dict[str, Any]:
     default = value.get("default_model")
     if "default_model" not in errors and isinstance(allowed, list) and allowed and default and default not in allowed:
         errors["default_model"] = _("The default model must be one of the allowed models.")
+    if ptype.transport == "subprocess":
+        # What the deployment lets a program-based provider run (GATEWAY_ALLOWED_COMMANDS...).
+        for key, problem in program_policy.problems(ptype.key, effective_settings(ptype, value)).items():
+            errors.setdefault(key, problem)
     if errors:
         raise ValidationError([f"{k}: {v}" for k, v in sorted(errors.items())], code="invalid_settings")
     return value

@@ -135,6 +135,19 @@ def make_provider(transactional_db: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def allow_programs(settings: Any) -> Callable[..., None]:
+    """As an operator would: list programs in GATEWAY_ALLOWED_COMMANDS and, with
+    ``tools=True``, set GATEWAY_ALLOW_AGENT_TOOLS (needed for a ``cwd`` setting)."""
+
+    def allow(*commands: str, tools: bool = False) -> None:
+        settings.GATEWAY_ALLOWED_COMMANDS = [*settings.GATEWAY_ALLOWED_COMMANDS, *commands]
+        if tools:
+            settings.GATEWAY_ALLOW_AGENT_TOOLS = True
+
+    return allow
+
+
+@pytest.fixture
 def gateway_key(transactional_db: Any) -> str:
     from providers import services
 

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from . import acp_translate as tr
 from .base import DONE_FRAME, Adapter, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkMaker, ChunkSource, completion_from_chunks, frame, wants_usage
-from .subprocess_util import Child, ChildLimiter, child_env, mask, secrets_of, spawn
+from .subprocess_util import Child, ChildLimiter, check_program, child_env, mask, secrets_of, spawn
 
 log = logging.getLogger("gateway.subprocess")
 
@@ -167,6 +167,7 @@ class AcpAdapter(Adapter):
     async def _turn(self, body: dict[str, Any], *, include_usage: bool) -> ChunkSource:
         """Run one prompt turn in a fresh agent; yield lists of chunk dicts as updates arrive."""
         config = self.config
+        check_program(config)
         timeout = float(config.setting("timeout") or settings.GATEWAY_READ_TIMEOUT)
         deadline = time.monotonic() + timeout
         argv = [config.setting("command") or "", *(config.setting("args") or [])]

@@ -19,8 +19,11 @@ turns the JSON lines it prints into OpenAI chunks as they arrive.
   ``DISABLE_AUTOUPDATER=1``, the settings' ``env`` (e.g. ``ANTHROPIC_BASE_URL``),
   and the provider's key as ``ANTHROPIC_API_KEY``. The key never goes into argv
   or logs, and is masked in anything read back from the child.
-- ``cwd``: the setting, or else an empty per-process directory (so no project
-  ``CLAUDE.md`` is picked up by accident).
+- ``cwd``: the setting (only where ``GATEWAY_ALLOW_AGENT_TOOLS`` allows one), or
+  else a fresh empty directory per request, removed afterwards: no project
+  ``CLAUDE.md`` is picked up, and no client sees files another client's run left.
+- Only programs, arguments and variables the deployment allows run
+  (``providers.program_policy``), checked again before each run.
 - ``timeout`` (default 600 s) bounds the whole run; then the child is killed and
   the client gets a 504 (or a final error event mid-stream). A client disconnect
   kills the child (its whole process group) at once.
@@ -34,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -45,7 +49,7 @@ from .anthropic_translate import StreamError, TranslationError
 from .base import Adapter, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .claude_cli_translate import CliError, CliTranslator, render_prompt
-from .subprocess_util import Child, child_env, limiter_for, mask, secrets_of, spawn
+from .subprocess_util import Child, check_program, child_env, limiter_for, mask, secrets_of, spawn
 
 log = logging.getLogger("gateway.subprocess")
 
@@ -56,16 +60,6 @@ ARGV_PROMPT_LIMIT = 64 * 1024  # longer system prompts go through a file (argv s
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
-
-_default_cwd: str | None = None
-
-
-def default_cwd() -> str:
-    global _default_cwd
-    if _default_cwd is None or not os.path.isdir(_default_cwd):
-        _default_cwd = tempfile.mkdtemp(prefix="gateway-claude-cli-")
-    return _default_cwd
-
 
 class ClaudeCliAdapter(Adapter):
     def __init__(self, config: Any) -> None:
@@ -99,16 +93,19 @@ class ClaudeCliAdapter(Adapter):
         except TranslationError as exc:
             raise UpstreamError(exc.message, status=400, type="invalid_request_error", code="invalid_request",
                                 param=exc.param, cause="untranslatable request") from None
+        check_program(self.config)
         deadline = time.monotonic() + self.timeout
         system_file = None
         async with limiter_for(self.config, DEFAULT_CONCURRENCY).slot(min(QUEUE_WAIT, self.timeout)):
+            workdir = self.config.setting("cwd")
+            tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-claude-cli-")
             if system and len(system.encode()) > ARGV_PROMPT_LIMIT:
                 fd, system_file = tempfile.mkstemp(prefix="gateway-system-", suffix=".txt")
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(system)
             try:
                 child = await spawn(self.argv(model, system, system_file), env=self.env(),
-                                    cwd=self.config.setting("cwd") or default_cwd(), secrets=self.secrets)
+                                    cwd=workdir or tempdir, secrets=self.secrets)
                 try:
                     async for item in self._run(child, model, prompt, deadline, include_usage):
                         yield item
@@ -118,6 +115,8 @@ class ClaudeCliAdapter(Adapter):
                 if system_file:
                     with contextlib.suppress(OSError):
                         os.unlink(system_file)
+                if tempdir:
+                    shutil.rmtree(tempdir, ignore_errors=True)
 
     async def _run(self, child: Child, model: str, prompt: str, deadline: float,
                    include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:

@@ -14,9 +14,15 @@ A small API shared by those adapters:
   proxies, ``TMPDIR``...), never the whole environment (which holds the gateway's
   own secrets), plus the provider's ``env`` setting and, when the provider has a
   key, the key under ``key_var``.
+- ``check_program(config)``: the provider's settings against what the deployment
+  allows (``providers.program_policy``: ``GATEWAY_ALLOWED_COMMANDS``,
+  ``GATEWAY_ALLOW_AGENT_TOOLS``), again at run time, so a row saved under an older
+  policy is refused: a 502 ``UpstreamError`` (code ``program_not_allowed``).
 - ``spawn(argv, env=..., cwd=..., secrets=...)``: starts the child in its own
-  process group with stdin/stdout/stderr pipes and returns a ``Child``. A missing
-  or non-executable command becomes a 502 ``UpstreamError`` (code
+  process group with stdin/stdout/stderr pipes and returns a ``Child``. The
+  command is resolved on the child's ``PATH`` and run by that absolute path only
+  if ``GATEWAY_ALLOWED_COMMANDS`` allows it (else 502, ``program_not_allowed``).
+  A missing or non-executable command becomes a 502 ``UpstreamError`` (code
   ``command_not_found``).
 - ``Child``: ``write(data)``/``close_stdin()``, ``readline(deadline)`` (one line
   of stdout; raises a 504 ``UpstreamError`` once the monotonic ``deadline``
@@ -45,6 +51,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from .. import program_policy
 from ..redact import mask as redact_mask
 from ..redact import secret_values
 from .base import ProviderConfig, UpstreamError
@@ -68,6 +75,19 @@ def child_env(config: ProviderConfig, *, key_var: str | None = None) -> dict[str
     if key_var and config.api_key:
         env[key_var] = config.api_key
     return env
+
+
+def _not_allowed(message: str, cause: str) -> UpstreamError:
+    return UpstreamError(message, status=502, type="upstream_error", code="program_not_allowed", cause=cause)
+
+
+def check_program(config: ProviderConfig) -> None:
+    """Refuse to run a provider whose settings the deployment does not allow (any more)."""
+    found = program_policy.problems(config.provider_type, config.settings)
+    if found:
+        key, message = sorted(found.items())[0]
+        log.warning("provider=%s cause=setting %s not allowed by the deployment", config.name, key)
+        raise _not_allowed(f"{key}: {message}", f"{key} not allowed")
 
 
 def secrets_of(config: ProviderConfig) -> tuple[str, ...]:
@@ -182,6 +202,10 @@ class Child:
             await self.proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the child exited early; its exit status tells what happened
+        except RuntimeError:
+            # uvloop's form of the same: its pipe transport is already closed ("the handler
+            # is closed") once the child has exited without reading its input.
+            log.info("child %s pid=%s exited before reading its input", self.argv0, self.pid)
 
     def close_stdin(self) -> None:
         if self.proc.stdin is not None and not self.proc.stdin.is_closing():
@@ -261,6 +285,12 @@ class Child:
 async def spawn(
     argv: list[str], *, env: dict[str, str], cwd: str | None = None, secrets: tuple[str, ...] = ()
 ) -> Child:
+    path = env.get("PATH", os.defpath)
+    if not program_policy.command_allowed(argv[0], path):
+        log.warning("command %s refused: not in GATEWAY_ALLOWED_COMMANDS", argv[0])
+        raise _not_allowed(program_policy.command_refused_message(argv[0]), "command not allowed")
+    # Run the file that was checked, not whatever PATH finds a moment later.
+    argv = [program_policy.resolve(argv[0], path) or argv[0], *argv[1:]]
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,

@@ -25,11 +25,20 @@ def _report() -> None:
 
 
 def _load_schema():
-    # WSGIHandler, not get_wsgi_application(): that would run django.setup() again,
-    # which reconfigures logging in the middle of the test session.
-    from django.core.handlers.wsgi import WSGIHandler
+    # /api/schema/ is staff-only, and no user exists at import time: the document is
+    # generated as that view would render it. WSGIHandler, not get_wsgi_application():
+    # that would run django.setup() again, which reconfigures logging mid-session.
+    import json
 
-    return schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
+    from django.core.handlers.wsgi import WSGIHandler
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    document = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+    loaded = schemathesis.openapi.from_dict(document)
+    loaded.app = WSGIHandler()
+    loaded.location = "/api/schema/"
+    return loaded
 
 
 @pytest.fixture

@@ -119,7 +119,8 @@ def test_the_endpoint_is_for_staff_only(db, quirky):
     assert client.post(f"/api/providers/{provider.pk}/test/", {}, format="json").status_code == 403
 
 
-def test_subprocess_types_check_that_their_command_exists(db):
+def test_subprocess_types_check_that_their_command_exists(db, allow_programs):
+    allow_programs("h-onboard-no-such-program", "sh")
     provider = services.provider_create(name="cli", provider_type="claude_cli",
                                         settings={"command": "h-onboard-no-such-program"})
     result = probe.check_connection(provider)

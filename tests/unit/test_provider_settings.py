@@ -81,7 +81,8 @@ def test_default_model_must_be_allowed():
     assert validate_settings(CUSTOM, {"allowed_models": ["a"], "default_model": "a"})
 
 
-def test_subprocess_types_take_command_settings_not_http_ones():
+def test_subprocess_types_take_command_settings_not_http_ones(allow_programs):
+    allow_programs(tools=True)  # a cwd needs GATEWAY_ALLOW_AGENT_TOOLS
     value = {"command": "claude", "args": ["--verbose"], "cwd": "/tmp", "env": {"A": "b"}, "timeout": 60}
     assert validate_settings(CLAUDE_CLI, value) is value
     [message] = messages(CLAUDE_CLI, {"read_timeout": 5})

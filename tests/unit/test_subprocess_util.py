@@ -10,6 +10,12 @@ from providers.adapters.base import ProviderConfig, UpstreamError
 from providers.adapters.subprocess_util import ChildLimiter, child_env, mask, pid_alive, spawn
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs):
+    """The operator lists the programs these tests start."""
+    allow_programs(sys.executable, "/nonexistent/program")
+
+
 def _config(**settings):
     return ProviderConfig(id=1, name="p", provider_type="claude_cli", base_url="", api_key="sk-secret-abcdef",
                           settings=settings)

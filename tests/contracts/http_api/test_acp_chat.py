@@ -13,6 +13,12 @@ from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
 from tests.contracts.http_api.helpers import agent_log, sdk_client  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs):
+    """The operator lists the test's program."""
+    allow_programs(sys.executable)
+
+
 @pytest.fixture
 def acp(make_provider, agent_log):
     return make_provider(

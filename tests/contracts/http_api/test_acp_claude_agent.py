@@ -16,6 +16,12 @@ from tests.outside import npm_program
 PROVIDER_KEY = "sk-ant-provider-key-for-acp-4242"
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs, agent_program):
+    """The operator lists the test's program and lets the agent read its own HOME."""
+    allow_programs(agent_program, tools=True)
+
+
 @pytest.fixture
 def agent_program():
     return npm_program("claude-agent-acp")

@@ -13,7 +13,8 @@ from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
 
 
 def test_acp_client_disconnect_cancels_the_session_and_stops_the_agent(make_provider, live_gateway, gateway_key,
-                                                                       tmp_path):
+                                                                       tmp_path, allow_programs):
+    allow_programs(sys.executable)
     log = tmp_path / "agent.jsonl"
     make_provider(name="agent", provider_type="acp",
                   settings={"command": sys.executable, "args": [AGENT], "env": {"SCRIPTED_ACP_LOG": str(log)}})

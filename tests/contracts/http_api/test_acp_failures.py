@@ -16,6 +16,12 @@ from tests.contracts.http_api.helpers import agent_log, ask, chunks_before_error
 SECRET = "sk-ant-provider-secret-7777"
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs):
+    """The operator lists the test's program."""
+    allow_programs(sys.executable, "/nonexistent/agent-binary")
+
+
 @pytest.fixture
 def make_agent(make_provider, agent_log):
     def make(mode="normal", timeout=30, command=sys.executable):

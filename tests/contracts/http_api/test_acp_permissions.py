@@ -19,7 +19,9 @@ def client(live_gateway, gateway_key):
 
 @pytest.mark.parametrize(("policy", "answer"), [(None, "permission: selected no"), ("deny", "permission: selected no"),
                                                 ("allow", "permission: selected yes")])
-def test_acp_permission_requests_follow_the_policy(make_provider, client, tmp_path, policy, answer):
+def test_acp_permission_requests_follow_the_policy(make_provider, client, tmp_path, policy, answer, allow_programs):
+    # "allow" lets the agent use its tools: only where the deployment says so.
+    allow_programs(sys.executable, tools=policy == "allow")
     log = tmp_path / "agent.jsonl"
     settings = {"command": sys.executable, "args": [AGENT], "env": {"SCRIPTED_ACP_LOG": str(log)}}
     if policy:

@@ -13,6 +13,12 @@ from tests.fakes.scripted_cli import command_for, processes_in
 SECRET = "sk-ant-scripted-secret-777"
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs, tmp_path):
+    """The operator lists the test's program and a working directory."""
+    allow_programs(command_for(str(tmp_path)), "/nonexistent/claude-nowhere", tools=True)
+
+
 @pytest.fixture
 def scripted(make_provider, tmp_path):
     work = tmp_path / "work"

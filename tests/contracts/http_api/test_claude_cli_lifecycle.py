@@ -25,9 +25,10 @@ def _wait_for(predicate, seconds=15.0):
 
 
 @pytest.fixture
-def setup(make_provider, tmp_path):
+def setup(make_provider, tmp_path, allow_programs):
     work = tmp_path / "work"
     work.mkdir()
+    allow_programs(command_for(str(tmp_path)), tools=True)  # the program, and a working directory
     record = tmp_path / "record.json"
 
     def make(name, mode, **settings):

@@ -12,6 +12,12 @@ from tests.outside import npm_program
 SECRET = "sk-ant-cli-secret-4242"
 
 
+@pytest.fixture(autouse=True)
+def _programs_allowed(allow_programs):
+    """The operator lists the test's program and a working directory."""
+    allow_programs(npm_program("claude"), tools=True)
+
+
 @pytest.fixture
 def cli(make_provider, anthropic_upstream, tmp_path):
     command = npm_program("claude")

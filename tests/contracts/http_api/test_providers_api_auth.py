@@ -34,7 +34,11 @@ def plain_user(django_user_model):
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(username="ops", password="a-long-password-456", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="ops", password="a-long-password-456", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="providers"))
+    return user
 
 
 @pytest.mark.parametrize(("method", "url"), ENDPOINTS)
