@@ -92,9 +92,10 @@ def test_the_export_writes_references_never_values(echo_provider, make_provider)
 
 
 @pytest.fixture
-def env_printing(make_provider, tmp_path):
+def env_printing(make_provider, tmp_path, allow_programs):
     """A claude_cli and an acp provider whose programs print their environment to
     stderr, then fail."""
+    allow_programs(command_for(str(tmp_path)), sys.executable)
     make_provider(name="cli", provider_type="claude_cli", api_key=API_KEY,
                   settings={"command": command_for(str(tmp_path)), "timeout": 30,
                             "env": {"SCRIPTED_CLI_MODE": "envdump", "CLI_TOKEN": ENV_SECRET}})
