@@ -317,6 +317,9 @@ GATEWAY_RATE_LIMIT_TPM = env_int("GATEWAY_RATE_LIMIT_TPM", 0)
 # Base URL policy: metadata/link-local are refused unless allowed; an allowlist restricts hosts.
 GATEWAY_ALLOW_LINK_LOCAL = env_bool("GATEWAY_ALLOW_LINK_LOCAL", False)
 GATEWAY_ALLOWED_UPSTREAMS = env_list("GATEWAY_ALLOWED_UPSTREAMS")
+# Inbound surfaces (issue 17): client model ids mapped to "<provider>/<model>" targets,
+# a JSON object or "pattern=target,..." with fnmatch patterns (chat/aliases.py).
+GATEWAY_MODEL_ALIASES = env("GATEWAY_MODEL_ALIASES")
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

@@ -3,12 +3,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from chat import views as chat_views
+from chat.inbound import messages as messages_views
 from gateway.api_docs import SchemaView
 
 urlpatterns = [
     path("v1/chat/completions", chat_views.chat_completions, name="v1-chat-completions"),
     path("v1/models", chat_views.models, name="v1-models"),
     path("v1/models/<path:model>", chat_views.model_detail, name="v1-model-detail"),
+    path("v1/messages", messages_views.messages, name="v1-messages"),
+    path("v1/messages/count_tokens", messages_views.count_tokens, name="v1-messages-count-tokens"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),

@@ -160,6 +160,42 @@ class AnthropicAdapter(Adapter):
                 retryable=exc.etype in ("overloaded_error", "rate_limit_error", "api_error"),
             ) from None
 
+    # -- native passthrough for the inbound /v1/messages surface (issue 17) ----------
+
+    native_messages = True
+
+    def _native(self, body: dict[str, Any], beta: str | None) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if beta:
+            headers["anthropic-beta"] = beta
+        return json.dumps(shape_request(body, self.config.settings), ensure_ascii=False).encode(), headers
+
+    async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        data, headers = self._native(body, beta)
+        return await post_for_body(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
+
+    async def count_message_tokens(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        data, headers = self._native(body, beta)
+        return await post_for_body(self.config, f"{self.messages_url}/count_tokens", data, headers=headers,
+                                   timeout=self.timeout)
+
+    async def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+        data, headers = self._native(body, beta)
+        resp = await open_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
+        finished = False
+        try:
+            try:
+                async for raw in resp.iter_any():
+                    yield raw
+            except Exception as exc:
+                raise errors.from_transport(self.config.name, exc, mid_stream=True) from None
+            finished = True
+        finally:
+            if finished:
+                resp.release()
+            else:
+                resp.close()
+
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """All pages of ``GET /models`` as one ``{"data": [...]}`` (or the first failing answer)."""
         items: list[Any] = []
