@@ -17,7 +17,9 @@ The requested ``model`` picks the behaviour, so one server serves every case:
 - ``status-NNN``: answers HTTP NNN with an OpenAI error body; ``plain-NNN``: with a text body;
 - ``garbage``: 200 with ``text/event-stream`` but lines that are not JSON;
 - ``empty``: 200 with ``text/event-stream`` and no body at all;
-- ``ignores-stream``: answers a whole JSON completion even to ``stream: true``.
+- ``ignores-stream``: answers a whole JSON completion even to ``stream: true``;
+- ``bash-echo``: an agent turn: a ``Bash`` tool call (``echo tool-ran-42``) until the
+  conversation holds a tool result, then "Tool said: <that result>" (streamed only).
 
 Like DashScope, a non-streaming request with ``enable_thinking: true`` gets a 400.
 
@@ -63,10 +65,30 @@ def usage_chunk(model: str) -> dict[str, Any]:
     }
 
 
-def script_for(model: str, include_usage: bool) -> list[dict[str, Any]]:
+BASH_CALL = {"index": 0, "id": "call_bash1", "type": "function",
+             "function": {"name": "Bash", "arguments": json.dumps({"command": "echo tool-ran-42",
+                                                                    "description": "Print a marker"})}}
+
+
+def tool_result(body: dict[str, Any] | None) -> str | None:
+    """The content of the last ``tool`` message of a request, if any."""
+    for message in reversed((body or {}).get("messages") or []):
+        if message.get("role") == "tool":
+            content = message.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return None
+
+
+def script_for(model: str, include_usage: bool, body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The chunks a streamed answer for ``model`` consists of."""
     base = model.split(":")[0]
-    if base == "tools":
+    if base == "bash-echo" and tool_result(body) is None:
+        events = [chunk(model, {"role": "assistant", "content": None, "tool_calls": [BASH_CALL]}),
+                  chunk(model, {}, "tool_calls")]
+    elif base == "bash-echo":
+        events = [chunk(model, {"role": "assistant", "content": ""}),
+                  chunk(model, {"content": f"Tool said: {tool_result(body).strip()}"}), chunk(model, {}, "stop")]
+    elif base == "tools":
         events = [
             chunk(model, {"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, "id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
@@ -178,14 +200,15 @@ class FakeUpstream(AppFake):
         if not body.get("stream") or base == "ignores-stream":
             return web.json_response(completion_for(model))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return await self._stream(request, model, base, include_usage)
+        return await self._stream(request, model, base, include_usage, body)
 
-    async def _stream(self, request: web.Request, model: str, base: str, include_usage: bool) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, model: str, base: str, include_usage: bool,
+                      body: dict[str, Any] | None = None) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         sep = b"\r\n" if base == "crlf" else b"\n"
         prefix = b"data:" if base == "nospace" else b"data: "
-        frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage)]
+        frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage, body)]
         done = prefix + b"[DONE]" + sep + sep
         try:
             if base == "empty":
