@@ -1,0 +1,101 @@
+"""``POST /v1/responses``: the OpenAI Responses API (stateless) for any provider.
+An adapter that speaks it natively (``native_responses``, the ``codex`` type)
+gets the request untranslated; every other one is called through chat
+completions, translated both ways (``responses_translate``, ``responses_stream``).
+Errors are OpenAI-shaped."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.adapters.base import UpstreamError
+from providers.redact import redact
+
+from .. import gateway
+from ..gateway import GatewayError
+from ..views import _method_not_allowed, error_response
+from . import common
+from .responses_stream import ResponsesStream, encode
+from .responses_translate import ResponsesInputError, refuse_stored_state, to_chat_request, to_response
+
+log = logging.getLogger("gateway.chat")
+
+
+async def _translated(frames: AsyncIterator[bytes], state: ResponsesStream) -> AsyncIterator[bytes]:
+    try:
+        async for data in frames:
+            events = state.feed(data)
+            if events:
+                yield encode(events)
+            if state.done:
+                return
+        yield encode(state.close())
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
+
+
+async def _native(first: bytes, rest: AsyncIterator[bytes], provider: str) -> AsyncIterator[bytes]:
+    """A native Responses stream relayed as is; a failure after it started becomes an ``error`` event."""
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    except UpstreamError as exc:
+        log.warning("provider=%s responses stream ended with error: %s", provider, exc.cause)
+        error = {"type": "error", "code": exc.code or exc.type, "message": redact(exc.message), "param": exc.param}
+        yield b"\n\nevent: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+async def _answer(routed: common.Routed) -> HttpResponse:
+    body, adapter = routed.body, routed.adapter
+    if adapter.native_responses:
+        if body.get("stream"):
+            agen = adapter.responses_native_stream(body)
+            first = await common.first_frame(agen)
+            return common.sse_response(_native(first, agen, routed.config.name))
+        return HttpResponse(await adapter.responses_native(body), content_type="application/json")
+    chat = to_chat_request(body)
+    prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
+                                stream=bool(chat.get("stream")), key=routed.key)
+    if prepared.stream:
+        state = ResponsesStream(body, routed.requested)
+        return common.sse_response(_translated(await gateway.start_stream(prepared), state))
+    completion = json.loads(await routed.guarded.complete(chat))
+    return JsonResponse(to_response(completion, body, routed.requested))
+
+
+def _input_error(exc: ResponsesInputError) -> GatewayError:
+    return GatewayError(400, exc.message, param=exc.param, code=exc.code)
+
+
+def _stateless(raw: bytes) -> dict:
+    body = common.parse_object(raw)
+    try:
+        refuse_stored_state(body)  # before any upstream is chosen, for native providers too
+    except ResponsesInputError as exc:
+        raise _input_error(exc) from None
+    stream = body.get("stream", False)
+    if stream is not None and not isinstance(stream, bool):
+        raise GatewayError(400, _("“stream” must be a boolean."), param="stream", code="invalid_type")
+    return body
+
+
+@csrf_exempt
+async def responses(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    try:
+        return await _answer(await common.route(request, _stateless))
+    except ResponsesInputError as exc:
+        return error_response(_input_error(exc))
+    except GatewayError as exc:
+        return error_response(exc)
+    except UpstreamError as exc:
+        return error_response(GatewayError.from_upstream(exc))
