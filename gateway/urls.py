@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from chat import views as chat_views
+from chat.inbound import embeddings as embeddings_views
 from chat.inbound import messages as messages_views
 from chat.inbound import responses as responses_views
 from gateway.api_docs import SchemaView
@@ -14,6 +15,7 @@ urlpatterns = [
     path("v1/messages", messages_views.messages, name="v1-messages"),
     path("v1/messages/count_tokens", messages_views.count_tokens, name="v1-messages-count-tokens"),
     path("v1/responses", responses_views.responses, name="v1-responses"),
+    path("v1/embeddings", embeddings_views.embeddings, name="v1-embeddings"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),

@@ -21,6 +21,9 @@ The requested ``model`` picks the behaviour, so one server serves every case:
 - ``bash-echo``: an agent turn: a ``Bash`` tool call (``echo tool-ran-42``) until the
   conversation holds a tool result, then "Tool said: <that result>" (streamed only).
 
+``POST /v1/embeddings`` answers one 3-dimensional vector per input (``[index, length, 0.5]``,
+or base64 floats with ``encoding_format: base64``), with usage; model ``status-NNN`` fails as above.
+
 Like DashScope, a non-streaming request with ``enable_thinking: true`` gets a 400.
 
 ``/models`` answers the OpenAI list shape, or a bare array when ``models_shape``
@@ -32,7 +35,9 @@ Pass ``ssl_context`` to serve HTTPS (for TLS verification tests).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,6 +255,25 @@ class FakeUpstream(AppFake):
             raise
         return resp
 
+    async def embeddings(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self._record(request, body)
+        model = str(body.get("model", ""))
+        if model.startswith("status-"):
+            status = int(model.split("-")[1])
+            return web.json_response({"error": {"message": f"fake says {status}", "type": "fake_error", "param": None,
+                                                 "code": f"fake_{status}"}}, status=status)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = []
+        for i, text in enumerate(inputs):
+            vector = [float(i), float(len(text)), 0.5]
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(struct.pack("<3f", *vector)).decode()  # type: ignore[assignment]
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        tokens = sum(len(str(t).split()) for t in inputs)
+        return web.json_response({"object": "list", "data": data, "model": model,
+                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     def _record(self, request: web.Request, body: Any) -> None:
         self.requests.append(seen(request, body))
 
@@ -259,6 +283,7 @@ class FakeUpstream(AppFake):
         app = web.Application()
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/embeddings", self.embeddings)
         return app
 
     def last(self) -> Seen:
