@@ -4,6 +4,7 @@ model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits`
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +13,14 @@ from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import Adapter, ProviderConfig
+from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.redact import redact
 
 from .. import gateway, limits
 from ..gateway import GatewayError
 from ..views import SSE_HEADERS
+
+log = logging.getLogger("gateway.chat")
 
 
 def authorization(request: HttpRequest) -> str | None:
@@ -92,3 +96,33 @@ async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
     except BaseException:
         await agen.aclose()  # type: ignore[attr-defined]
         raise
+
+
+async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+    """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
+    try:
+        async for data in frames:
+            events = state.feed(data)
+            if events:
+                yield encode(events)
+            if state.done:
+                return
+        yield encode(state.close())
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
+
+
+async def relay_native(first: bytes, rest: AsyncIterator[bytes], provider: str,
+                       error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
+    """A backend's own stream relayed as is; a failure after it started ends it with
+    ``error_frame`` (after a blank line, in case the failure cut an event short)."""
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    except UpstreamError as exc:
+        log.warning("provider=%s native stream ended with error: %s", provider, exc.cause)
+        exc.message = redact(exc.message)
+        yield b"\n\n" + error_frame(exc)
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]

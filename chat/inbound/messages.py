@@ -6,23 +6,18 @@ Errors are in Anthropic's shape."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
-from providers.redact import redact
 
 from .. import gateway
 from ..gateway import GatewayError
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
 from .messages_translate import MessagesInputError, estimate_input_tokens, to_chat_request, to_message
-
-log = logging.getLogger("gateway.chat")
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -52,32 +47,8 @@ def _stream_error_type(etype: object) -> str:
     return etype if isinstance(etype, str) and etype in ANTHROPIC_TYPES else "api_error"
 
 
-async def _translated(frames: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
-    """Chat completion frames (already made safe by ``gateway.relay``) as Messages events."""
-    state = MessagesStream(model, error_type=_stream_error_type)
-    try:
-        async for data in frames:
-            events = state.feed(data)
-            if events:
-                yield encode(events)
-            if state.done:
-                return
-        yield encode(state.close())
-    finally:
-        await frames.aclose()  # type: ignore[attr-defined]
-
-
-async def _native(first: bytes, rest: AsyncIterator[bytes], provider: str) -> AsyncIterator[bytes]:
-    """A native Messages stream relayed as is; a failure after it started becomes an ``error`` event."""
-    try:
-        yield first
-        async for chunk in rest:
-            yield chunk
-    except UpstreamError as exc:
-        log.warning("provider=%s messages stream ended with error: %s", provider, exc.cause)
-        yield b"\n\n" + encode([error_event(error_type(exc.status), redact(exc.message))])
-    finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+def _error_frame(exc: UpstreamError) -> bytes:
+    return encode([error_event(error_type(exc.status), exc.message)])
 
 
 def _method_not_allowed() -> JsonResponse:
@@ -93,13 +64,14 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
         if body.get("stream"):
             agen = adapter.messages_native_stream(body, beta=beta)
             first = await common.first_frame(agen)
-            return common.sse_response(_native(first, agen, routed.config.name))
+            return common.sse_response(common.relay_native(first, agen, routed.config.name, _error_frame))
         return HttpResponse(await adapter.messages_native(body, beta=beta), content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key)
     if prepared.stream:
-        return common.sse_response(_translated(await gateway.start_stream(prepared), routed.requested))
+        state = MessagesStream(routed.requested, error_type=_stream_error_type)
+        return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
     completion = json.loads(await routed.guarded.complete(chat))
     return JsonResponse(to_message(completion, routed.requested))
 

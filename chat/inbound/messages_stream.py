@@ -15,8 +15,7 @@ import json
 import uuid
 from typing import Any
 
-from chat.sse import SSEDecoder
-
+from .chunk_machine import ChunkMachine
 from .messages_translate import message_usage, new_message_id, stop_reason
 
 Event = tuple[str, dict[str, Any]]
@@ -32,43 +31,25 @@ def error_event(etype: str, message: str) -> Event:
     return "error", {"type": "error", "error": {"type": etype, "message": message}}
 
 
-class MessagesStream:
+class MessagesStream(ChunkMachine):
     """Feed adapter bytes with ``feed``; call ``close`` when the adapter ends."""
 
     def __init__(self, model: str, *, error_type: Any = None) -> None:
+        super().__init__()
         self.model = model
-        self.decoder = SSEDecoder()
         self.started = False
-        self.done = False
         self.index = -1
         self.block: str | None = None  # "text", "thinking" or "tool_use"
         self.tool_blocks: dict[int, int] = {}  # OpenAI tool call index -> our block index
-        self.finish: str | None = None
-        self.usage: dict[str, Any] | None = None
         # the adapter's error type -> Anthropic's, for error events mid-stream
         self.error_type = error_type or (lambda etype: "api_error")
-
-    def feed(self, data: bytes) -> list[Event]:
-        out: list[Event] = []
-        for event in self.decoder.feed(data):
-            if self.done:
-                break
-            out.extend(self._event(event.data))
-        return out
-
-    def close(self) -> list[Event]:
-        """The end of the adapter's stream (``[DONE]`` or not)."""
-        out: list[Event] = []
-        for event in self.decoder.flush():
-            if not self.done:
-                out.extend(self._event(event.data))
-        if not self.done:
-            out.extend(self._finish())
-        return out
 
     def fail(self, etype: str, message: str) -> list[Event]:
         self.done = True
         return [*self._start(), error_event(etype, message)]
+
+    def _failed(self, error: dict[str, Any]) -> list[Event]:
+        return self.fail(self.error_type(error.get("type")), str(error.get("message") or "The upstream reported an error."))
 
     # -- internals ---------------------------------------------------------------
 
@@ -100,30 +81,8 @@ class MessagesStream:
     def _delta(self, delta: dict[str, Any]) -> Event:
         return "content_block_delta", {"type": "content_block_delta", "index": self.index, "delta": delta}
 
-    def _event(self, data: bytes) -> list[Event]:
-        if data.strip() == b"[DONE]":
-            return self._finish()
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return self.fail("api_error", "The upstream sent a malformed stream event.")
-        if not isinstance(chunk, dict):
-            return []
-        if "error" in chunk:
-            error = chunk.get("error") or {}
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            etype = error.get("type") if isinstance(error, dict) else None
-            return self.fail(self.error_type(etype), str(message or "The upstream reported an error."))
-        out = self._start()
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            out.extend(self._choice(choice))
-        return out
-
-    def _choice(self, choice: dict[str, Any]) -> list[Event]:
+    def _choice(self, delta: dict[str, Any]) -> list[Event]:
         out: list[Event] = []
-        delta = choice.get("delta") or {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             if self.block != "thinking":
@@ -135,8 +94,6 @@ class MessagesStream:
             out.append(self._delta({"type": "text_delta", "text": delta["content"]}))
         for call in delta.get("tool_calls") or []:
             out.extend(self._tool_call(call))
-        if choice.get("finish_reason"):
-            self.finish = choice["finish_reason"]
         return out
 
     def _tool_call(self, call: dict[str, Any]) -> list[Event]:

@@ -6,15 +6,12 @@ Errors are OpenAI-shaped."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
-from providers.redact import redact
 
 from .. import gateway
 from ..gateway import GatewayError
@@ -23,34 +20,10 @@ from . import common
 from .responses_stream import ResponsesStream, encode
 from .responses_translate import ResponsesInputError, refuse_stored_state, to_chat_request, to_response
 
-log = logging.getLogger("gateway.chat")
 
-
-async def _translated(frames: AsyncIterator[bytes], state: ResponsesStream) -> AsyncIterator[bytes]:
-    try:
-        async for data in frames:
-            events = state.feed(data)
-            if events:
-                yield encode(events)
-            if state.done:
-                return
-        yield encode(state.close())
-    finally:
-        await frames.aclose()  # type: ignore[attr-defined]
-
-
-async def _native(first: bytes, rest: AsyncIterator[bytes], provider: str) -> AsyncIterator[bytes]:
-    """A native Responses stream relayed as is; a failure after it started becomes an ``error`` event."""
-    try:
-        yield first
-        async for chunk in rest:
-            yield chunk
-    except UpstreamError as exc:
-        log.warning("provider=%s responses stream ended with error: %s", provider, exc.cause)
-        error = {"type": "error", "code": exc.code or exc.type, "message": redact(exc.message), "param": exc.param}
-        yield b"\n\nevent: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
-    finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+def _error_frame(exc: UpstreamError) -> bytes:
+    error = {"type": "error", "code": exc.code or exc.type, "message": exc.message, "param": exc.param}
+    return b"event: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
 
 
 async def _answer(routed: common.Routed) -> HttpResponse:
@@ -59,14 +32,14 @@ async def _answer(routed: common.Routed) -> HttpResponse:
         if body.get("stream"):
             agen = adapter.responses_native_stream(body)
             first = await common.first_frame(agen)
-            return common.sse_response(_native(first, agen, routed.config.name))
+            return common.sse_response(common.relay_native(first, agen, routed.config.name, _error_frame))
         return HttpResponse(await adapter.responses_native(body), content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
-        return common.sse_response(_translated(await gateway.start_stream(prepared), state))
+        return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
     completion = json.loads(await routed.guarded.complete(chat))
     return JsonResponse(to_response(completion, body, routed.requested))
 

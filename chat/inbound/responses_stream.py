@@ -12,8 +12,7 @@ import json
 import time
 from typing import Any
 
-from chat.sse import SSEDecoder
-
+from .chunk_machine import ChunkMachine
 from .responses_translate import call_item, message_item, new_id, reasoning_item, response_object, response_usage
 
 Event = dict[str, Any]
@@ -25,45 +24,28 @@ def encode(events: list[Event]) -> bytes:
     )
 
 
-class ResponsesStream:
+class ResponsesStream(ChunkMachine):
+    """Feed adapter bytes with ``feed``; call ``close`` when the adapter ends."""
+
     def __init__(self, request: dict[str, Any], model: str) -> None:
+        super().__init__()
         self.request = request
         self.model = model
         self.id = new_id("resp")
         self.created_at = int(time.time())
-        self.decoder = SSEDecoder()
         self.seq = 0
         self.started = False
-        self.done = False
         self.output: list[dict[str, Any]] = []  # finished items
         self.item: dict[str, Any] | None = None  # the open one
         self.text = ""  # of the open item
         self.calls: dict[int, int] = {}  # chat tool call index -> output index
-        self.finish: str | None = None
-        self.usage: dict[str, Any] | None = None
 
-    def feed(self, data: bytes) -> list[Event]:
-        out: list[Event] = []
-        for event in self.decoder.feed(data):
-            if self.done:
-                break
-            out.extend(self._event(event.data))
-        return out
-
-    def close(self) -> list[Event]:
-        out: list[Event] = []
-        for event in self.decoder.flush():
-            if not self.done:
-                out.extend(self._event(event.data))
-        if not self.done:
-            out.extend(self._finish())
-        return out
-
-    def fail(self, code: str, message: str) -> list[Event]:
+    def _failed(self, error: dict[str, Any]) -> list[Event]:
         out = self._start()
         self.done = True
-        error = {"code": code, "message": message}
-        out.append(self._e("response.failed", response=self._response("failed", error=error)))
+        failure = {"code": str(error.get("code") or error.get("type") or "server_error"),
+                   "message": str(error.get("message") or "The upstream reported an error.")}
+        out.append(self._e("response.failed", response=self._response("failed", error=failure)))
         return out
 
     # -- internals ---------------------------------------------------------------
@@ -130,30 +112,8 @@ class ResponsesStream:
         self.text += delta
         return self._e(kind, item_id=self.item["id"], output_index=self._index(), delta=delta, **extra)
 
-    def _event(self, data: bytes) -> list[Event]:
-        if data.strip() == b"[DONE]":
-            return self._finish()
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return self.fail("server_error", "The upstream sent a malformed stream event.")
-        if not isinstance(chunk, dict):
-            return []
-        if "error" in chunk:
-            error = chunk.get("error") or {}
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            code = (error.get("code") or error.get("type")) if isinstance(error, dict) else None
-            return self.fail(str(code or "server_error"), str(message or "The upstream reported an error."))
-        out = self._start()
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            out.extend(self._choice(choice))
-        return out
-
-    def _choice(self, choice: dict[str, Any]) -> list[Event]:
+    def _choice(self, delta: dict[str, Any]) -> list[Event]:
         out: list[Event] = []
-        delta = choice.get("delta") or {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             if not self.item or self.item["type"] != "reasoning":
@@ -172,8 +132,6 @@ class ResponsesStream:
                 self.calls[position] = self._index()
             if function.get("arguments") and self.calls[position] == self._index():
                 out.append(self._delta("response.function_call_arguments.delta", function["arguments"]))
-        if choice.get("finish_reason"):
-            self.finish = choice["finish_reason"]
         return out
 
     def _finish(self) -> list[Event]:

@@ -27,6 +27,7 @@ from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .http_common import CachedModels, get_json, open_stream, post_for_body, request_timeout
 from .openai_compat import shape_request
+from .passthrough import relay_stream
 
 log = logging.getLogger("gateway.upstream")
 
@@ -179,22 +180,9 @@ class AnthropicAdapter(Adapter):
         return await post_for_body(self.config, f"{self.messages_url}/count_tokens", data, headers=headers,
                                    timeout=self.timeout)
 
-    async def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
         data, headers = self._native(body, beta)
-        resp = await open_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
-        finished = False
-        try:
-            try:
-                async for raw in resp.iter_any():
-                    yield raw
-            except Exception as exc:
-                raise errors.from_transport(self.config.name, exc, mid_stream=True) from None
-            finished = True
-        finally:
-            if finished:
-                resp.release()
-            else:
-                resp.close()
+        return relay_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """All pages of ``GET /models`` as one ``{"data": [...]}`` (or the first failing answer)."""

@@ -23,6 +23,7 @@ from .base import Adapter, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .http_common import open_stream, query_suffix, request_timeout
 from .openai_compat import shape_request
+from .passthrough import relay_stream
 from .responses_translate import ResponsesStream, error_from, parse_event_data, to_responses_request
 
 log = logging.getLogger("gateway.upstream")
@@ -101,24 +102,11 @@ class ResponsesAdapter(Adapter):
 
     native_responses = True
 
-    async def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         request = shape_request(body, self.config.settings)
-        request["stream"] = True
+        request["stream"] = True  # the backend only streams
         data = json.dumps(request, ensure_ascii=False).encode()
-        resp = await open_stream(self.config, self.url, data, headers=self.headers, timeout=self.timeout)
-        finished = False
-        try:
-            try:
-                async for raw in resp.iter_any():
-                    yield raw
-            except Exception as exc:
-                raise errors.from_transport(self.config.name, exc, mid_stream=True) from None
-            finished = True
-        finally:
-            if finished:
-                resp.release()
-            else:
-                resp.close()
+        return relay_stream(self.config, self.url, data, headers=self.headers, timeout=self.timeout)
 
     async def responses_native(self, body: dict[str, Any]) -> bytes:
         """The backend only streams: the final ``response`` object of its stream."""

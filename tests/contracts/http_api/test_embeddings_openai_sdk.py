@@ -6,6 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 
+from tests.contracts.http_api.helpers import sdk_client
+
 
 @pytest.fixture
 def local(make_provider, upstream):
@@ -14,7 +16,7 @@ def local(make_provider, upstream):
 
 @pytest.fixture
 def client(live_gateway, gateway_key):
-    with openai.OpenAI(base_url=f"{live_gateway.url}/v1", api_key=gateway_key, max_retries=0, timeout=20) as sdk:
+    with sdk_client(live_gateway, gateway_key, timeout=20) as sdk:
         yield sdk
 
 
