@@ -18,7 +18,7 @@ from ..gateway import GatewayError
 from ..views import _method_not_allowed, error_response
 from . import common
 from .responses_stream import ResponsesStream, encode
-from .responses_translate import ResponsesInputError, refuse_stored_state, to_chat_request, to_response
+from .responses_translate import ResponsesInputError, hosted_tools, refuse_stored_state, to_chat_request, to_response
 
 
 def _error_frame(exc: UpstreamError) -> bytes:
@@ -39,9 +39,14 @@ async def _answer(routed: common.Routed) -> HttpResponse:
                                 stream=bool(chat.get("stream")), key=routed.key)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
-        return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
-    completion = json.loads(await routed.guarded.complete(chat))
-    return JsonResponse(to_response(completion, body, routed.requested))
+        response = common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
+    else:
+        completion = json.loads(await routed.guarded.complete(chat))
+        response = JsonResponse(to_response(completion, body, routed.requested))
+    dropped = hosted_tools(body)
+    if dropped:
+        response["X-Gateway-Dropped-Tools"] = ", ".join(dropped)
+    return response
 
 
 def _input_error(exc: ResponsesInputError) -> GatewayError:

@@ -86,18 +86,33 @@ def _messages(items: Any) -> list[dict[str, Any]]:
     return out
 
 
+def hosted_tools(body: dict[str, Any]) -> list[str]:
+    """Types of the request's hosted tools (``web_search``, ``file_search``...): they
+    run at OpenAI only, so a chat completions backend is not offered them. The
+    view names them in the ``X-Gateway-Dropped-Tools`` header."""
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in ("function", "namespace", "custom")]
+
+
+def _function(tool: Any, param: str) -> dict[str, Any]:
+    if not isinstance(tool, dict) or tool.get("type") != "function" or not tool.get("name"):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        raise ResponsesInputError(
+            _("Only function tools can be used with this provider (got “%(type)s”).") % {"type": kind}, param)
+    function = {k: tool[k] for k in ("name", "description", "parameters", "strict") if tool.get(k) is not None}
+    return {"type": "function", "function": function}
+
+
 def _tools(tools: Any) -> list[dict[str, Any]]:
     if not isinstance(tools, list):
         raise ResponsesInputError(_("“tools” must be an array."), "tools")
     out = []
     for i, tool in enumerate(tools):
-        if not isinstance(tool, dict) or tool.get("type") != "function" or not tool.get("name"):
-            kind = tool.get("type") if isinstance(tool, dict) else None
-            raise ResponsesInputError(
-                _("Only function tools can be used with this provider (got “%(type)s”).") % {"type": kind},
-                f"tools[{i}]")
-        function = {k: tool[k] for k in ("name", "description", "parameters", "strict") if tool.get(k) is not None}
-        out.append({"type": "function", "function": function})
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind == "namespace":  # a group of function tools (Codex CLI): offered one by one
+            out.extend(_function(inner, f"tools[{i}].tools[{j}]") for j, inner in enumerate(tool.get("tools") or []))
+        elif kind == "function" or kind == "custom" or not isinstance(tool, dict):
+            out.append(_function(tool, f"tools[{i}]"))
     return out
 
 

@@ -67,6 +67,16 @@ def test_function_call_round_trip(client, local, upstream):
     ]
 
 
+def test_hosted_tools_are_left_out_and_named_in_a_header(client, local, upstream):
+    raw = client.responses.with_raw_response.create(model="local/text", input="hi",
+                                                    tools=[*TOOLS, {"type": "web_search"}])
+    assert raw.headers["x-gateway-dropped-tools"] == "web_search"
+    assert [t["function"]["name"] for t in upstream.last().body["tools"]] == ["get_weather"]
+    with pytest.raises(openai.BadRequestError) as info:
+        client.responses.create(model="local/text", input="hi", tools=[{"type": "custom", "name": "apply_patch"}])
+    assert info.value.param == "tools[0]"
+
+
 def test_reasoning_becomes_a_reasoning_item(client, local):
     with client.responses.stream(model="local/reasoning", input="6*7?", reasoning={"effort": "low"}) as stream:
         final = stream.get_final_response()
