@@ -55,3 +55,15 @@ def test_count_tokens_is_exact_from_the_upstream(client, claude):
     assert raw.headers["x-gateway-token-count"] == "exact"
     assert raw.parse().input_tokens == USAGE_IN
     assert claude.requests[-1].path == "/v1/messages/count_tokens"
+
+
+def test_upstream_dropping_mid_stream_ends_with_an_error_event(live_gateway, gateway_key, claude):
+    import httpx
+
+    with httpx.Client(base_url=live_gateway.url, timeout=20) as http:
+        resp = http.post("/v1/messages", headers={"x-api-key": gateway_key, "anthropic-version": "2023-06-01"},
+                         json={"model": "claude/drop", "max_tokens": 8, "stream": True, "messages": HI})
+    assert resp.status_code == 200
+    assert resp.text.startswith("event: message_start")
+    last = resp.text.strip().split("\n\n")[-1]
+    assert last.startswith("event: error\ndata: ") and '"type": "error"' in last
