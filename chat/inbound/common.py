@@ -7,18 +7,20 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.redact import redact
 
 from .. import gateway, limits
 from ..gateway import GatewayError
-from ..views import SSE_HEADERS
+from ..views import SSE_HEADERS, _method_not_allowed, error_response
 
 log = logging.getLogger("gateway.chat")
 
@@ -126,3 +128,21 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], provider: str,
         yield b"\n\n" + error_frame(exc)
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
+
+
+def openai_post_view(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI shape."""
+
+    @csrf_exempt
+    @wraps(handler)
+    async def view(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return _method_not_allowed("POST")
+        try:
+            return await handler(request)
+        except GatewayError as exc:
+            return error_response(exc)
+        except UpstreamError as exc:
+            return error_response(GatewayError.from_upstream(exc))
+
+    return view

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
-
-from providers.adapters.base import UpstreamError
 
 from .. import limits
 from ..gateway import GatewayError
-from ..views import _method_not_allowed, error_response
 from . import common
 
 
@@ -26,24 +22,17 @@ def _embeddings_body(raw: bytes) -> dict:
     return body
 
 
-@csrf_exempt
+@common.openai_post_view
 async def embeddings(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed("POST")
-    try:
-        routed = await common.route(request, _embeddings_body)
-        if not routed.adapter.embeddings:
-            raise GatewayError(
-                400,
-                _("The provider “%(name)s” (type %(type)s) does not offer embeddings.")
-                % {"name": routed.config.name, "type": routed.config.provider_type},
-                param="model", code="embeddings_unsupported",
-            )
-        payload = await routed.adapter.embed(routed.body)
-    except GatewayError as exc:
-        return error_response(exc)
-    except UpstreamError as exc:
-        return error_response(GatewayError.from_upstream(exc))
+    routed = await common.route(request, _embeddings_body)
+    if not routed.adapter.embeddings:
+        raise GatewayError(
+            400,
+            _("The provider “%(name)s” (type %(type)s) does not offer embeddings.")
+            % {"name": routed.config.name, "type": routed.config.provider_type},
+            param="model", code="embeddings_unsupported",
+        )
+    payload = await routed.adapter.embed(routed.body)
     if limits.limits_for(routed.key)[1]:
         used = limits.usage_tokens(payload)
         await limits.record_tokens(routed.key, used if used is not None else limits.estimate_tokens(len(payload)))

@@ -9,13 +9,11 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
 from .. import gateway
 from ..gateway import GatewayError
-from ..views import _method_not_allowed, error_response
 from . import common
 from .responses_stream import ResponsesStream, encode
 from .responses_translate import ResponsesInputError, hosted_tools, refuse_stored_state, to_chat_request, to_response
@@ -65,15 +63,9 @@ def _stateless(raw: bytes) -> dict:
     return body
 
 
-@csrf_exempt
+@common.openai_post_view
 async def responses(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed("POST")
     try:
         return await _answer(await common.route(request, _stateless))
     except ResponsesInputError as exc:
-        return error_response(_input_error(exc))
-    except GatewayError as exc:
-        return error_response(exc)
-    except UpstreamError as exc:
-        return error_response(GatewayError.from_upstream(exc))
+        raise _input_error(exc) from None
