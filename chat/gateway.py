@@ -17,7 +17,7 @@ from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.redact import redact
 from providers.services import hash_gateway_key
 
-from . import limits
+from . import aliases, limits
 
 log = logging.getLogger("gateway.chat")
 
@@ -110,6 +110,7 @@ def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
 
 
 def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
+    model = aliases.apply(model)  # the operator's alias table (issue 17), for every /v1 surface
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(
             400, _("“model” is required: “<provider>/<model>”."), param="model", code="missing_model"

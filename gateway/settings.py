@@ -341,6 +341,9 @@ GATEWAY_ALLOW_AGENT_TOOLS = env_bool("GATEWAY_ALLOW_AGENT_TOOLS", False)
 # process non-dumpable so that its children cannot read /proc/<pid>/environ or its memory
 # (gateway/process_guard.py). Off under the test runner, whose processes start others.
 GATEWAY_GUARD_PROCESS = env_bool("GATEWAY_GUARD_PROCESS", not TESTING)
+# Inbound surfaces (issue 17): client model ids mapped to "<provider>/<model>" targets,
+# a JSON object or "pattern=target,..." with fnmatch patterns (chat/aliases.py).
+GATEWAY_MODEL_ALIASES = env("GATEWAY_MODEL_ALIASES")
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

@@ -4,12 +4,19 @@ from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import IsAdminUser
 
 from chat import views as chat_views
+from chat.inbound import embeddings as embeddings_views
+from chat.inbound import messages as messages_views
+from chat.inbound import responses as responses_views
 from gateway.api_docs import SchemaView
 
 urlpatterns = [
     path("v1/chat/completions", chat_views.chat_completions, name="v1-chat-completions"),
     path("v1/models", chat_views.models, name="v1-models"),
     path("v1/models/<path:model>", chat_views.model_detail, name="v1-model-detail"),
+    path("v1/messages", messages_views.messages, name="v1-messages"),
+    path("v1/messages/count_tokens", messages_views.count_tokens, name="v1-messages-count-tokens"),
+    path("v1/responses", responses_views.responses, name="v1-responses"),
+    path("v1/embeddings", embeddings_views.embeddings, name="v1-embeddings"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),

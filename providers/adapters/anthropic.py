@@ -27,6 +27,7 @@ from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .http_common import CachedModels, get_json, open_stream, post_for_body, request_timeout
 from .openai_compat import shape_request
+from .passthrough import relay_stream
 
 log = logging.getLogger("gateway.upstream")
 
@@ -159,6 +160,29 @@ class AnthropicAdapter(Adapter):
                 type=exc.etype, code=exc.etype, cause="error event in stream",
                 retryable=exc.etype in ("overloaded_error", "rate_limit_error", "api_error"),
             ) from None
+
+    # -- native passthrough for the inbound /v1/messages surface (issue 17) ----------
+
+    native_messages = True
+
+    def _native(self, body: dict[str, Any], beta: str | None) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if beta:
+            headers["anthropic-beta"] = beta
+        return json.dumps(shape_request(body, self.config.settings), ensure_ascii=False).encode(), headers
+
+    async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        data, headers = self._native(body, beta)
+        return await post_for_body(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
+
+    async def count_message_tokens(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        data, headers = self._native(body, beta)
+        return await post_for_body(self.config, f"{self.messages_url}/count_tokens", data, headers=headers,
+                                   timeout=self.timeout)
+
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+        data, headers = self._native(body, beta)
+        return relay_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """All pages of ``GET /models`` as one ``{"data": [...]}`` (or the first failing answer)."""

@@ -134,6 +134,34 @@ class Adapter:
             raw=None,
         )
 
+    # -- optional capabilities of the inbound surfaces (issue 17) ---------------------
+    # An adapter whose backend speaks a surface's wire itself says so, and the
+    # surface passes the client's request through untranslated. ``body`` has
+    # ``model`` set to the upstream model id; the answer is the backend's, as bytes.
+
+    native_messages = False  # the Anthropic Messages API: /v1/messages, /v1/messages/count_tokens
+    native_responses = False  # the OpenAI Responses API: /v1/responses
+    embeddings = False  # OpenAI /embeddings
+
+    async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        raise NotImplementedError
+
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+        """Raw Messages SSE bytes, relayed as they arrive."""
+        raise NotImplementedError
+
+    async def count_message_tokens(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        raise NotImplementedError
+
+    async def responses_native(self, body: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    async def embed(self, body: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
     async def aclose(self) -> None:
         """Release long-lived resources (pooled agents); called when the provider changes."""
         return None

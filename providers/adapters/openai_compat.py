@@ -150,6 +150,18 @@ class OpenAICompatAdapter(Adapter):
     async def list_models(self) -> ModelListing:
         return await self.models.get()
 
+    # -- /v1/embeddings (issue 17): an OpenAI-compatible backend serves /embeddings itself --
+
+    embeddings = True
+
+    async def embed(self, body: dict[str, Any]) -> bytes:
+        """The backend's ``/embeddings`` answer, relayed as is (no chat request shaping)."""
+        url = f"{self.config.base_url}/embeddings{query_suffix(self.config)}"
+        data = json.dumps(body, ensure_ascii=False).encode()
+        payload = await post_for_body(self.config, url, data, headers=self.headers, timeout=self.timeout)
+        errors.check_json_body(self.config.name, payload)
+        return payload
+
 
 def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None:
     """Re-frame a whole ``chat.completion`` (from a server that ignored

@@ -14,6 +14,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from chat.sse import SSEDecoder
 
 from . import errors
@@ -21,7 +23,8 @@ from .base import Adapter, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .http_common import open_stream, query_suffix, request_timeout
 from .openai_compat import shape_request
-from .responses_translate import ResponsesStream, parse_event_data, to_responses_request
+from .passthrough import relay_stream
+from .responses_translate import ResponsesStream, error_from, parse_event_data, to_responses_request
 
 log = logging.getLogger("gateway.upstream")
 
@@ -94,3 +97,35 @@ class ResponsesAdapter(Adapter):
 
     async def complete(self, body: dict[str, Any]) -> bytes:
         return await completion_from_chunks(self._chunks(body, include_usage=True))
+
+    # -- native passthrough for the inbound /v1/responses surface (issue 17) ----------
+
+    native_responses = True
+
+    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        request = shape_request(body, self.config.settings)
+        request["stream"] = True  # the backend only streams
+        data = json.dumps(request, ensure_ascii=False).encode()
+        return relay_stream(self.config, self.url, data, headers=self.headers, timeout=self.timeout)
+
+    async def responses_native(self, body: dict[str, Any]) -> bytes:
+        """The backend only streams: the final ``response`` object of its stream."""
+        decoder = SSEDecoder()
+        final: Any = None
+        agen = self.responses_native_stream(body)
+        try:
+            async for raw in agen:
+                for event in decoder.feed(raw):
+                    parsed = parse_event_data(event.data) if event.data != b"[DONE]" else {}
+                    if parsed.get("type") in ("response.completed", "response.incomplete", "response.failed"):
+                        final = parsed.get("response")
+                    elif parsed.get("type") == "error":
+                        raise error_from(parsed, cause="error event in stream")
+        finally:
+            await agen.aclose()
+        if not isinstance(final, dict):
+            raise UpstreamError(_("The upstream closed the stream before the answer was complete."),
+                                code="upstream_incomplete_stream", cause="stream ended before response.completed")
+        if final.get("status") == "failed":
+            raise error_from(final.get("error") or {}, cause="response.failed")
+        return json.dumps(final, ensure_ascii=False).encode()

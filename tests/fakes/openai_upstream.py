@@ -17,7 +17,12 @@ The requested ``model`` picks the behaviour, so one server serves every case:
 - ``status-NNN``: answers HTTP NNN with an OpenAI error body; ``plain-NNN``: with a text body;
 - ``garbage``: 200 with ``text/event-stream`` but lines that are not JSON;
 - ``empty``: 200 with ``text/event-stream`` and no body at all;
-- ``ignores-stream``: answers a whole JSON completion even to ``stream: true``.
+- ``ignores-stream``: answers a whole JSON completion even to ``stream: true``;
+- ``bash-echo``: an agent turn: a ``Bash`` tool call (``echo tool-ran-42``) until the
+  conversation holds a tool result, then "Tool said: <that result>" (streamed only).
+
+``POST /v1/embeddings`` answers one 3-dimensional vector per input (``[index, length, 0.5]``,
+or base64 floats with ``encoding_format: base64``), with usage; model ``status-NNN`` fails as above.
 
 Like DashScope, a non-streaming request with ``enable_thinking: true`` gets a 400.
 
@@ -30,7 +35,9 @@ Pass ``ssl_context`` to serve HTTPS (for TLS verification tests).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,10 +70,30 @@ def usage_chunk(model: str) -> dict[str, Any]:
     }
 
 
-def script_for(model: str, include_usage: bool) -> list[dict[str, Any]]:
+BASH_CALL = {"index": 0, "id": "call_bash1", "type": "function",
+             "function": {"name": "Bash", "arguments": json.dumps({"command": "echo tool-ran-42",
+                                                                    "description": "Print a marker"})}}
+
+
+def tool_result(body: dict[str, Any] | None) -> str | None:
+    """The content of the last ``tool`` message of a request, if any."""
+    for message in reversed((body or {}).get("messages") or []):
+        if message.get("role") == "tool":
+            content = message.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return None
+
+
+def script_for(model: str, include_usage: bool, body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The chunks a streamed answer for ``model`` consists of."""
     base = model.split(":")[0]
-    if base == "tools":
+    if base == "bash-echo" and tool_result(body) is None:
+        events = [chunk(model, {"role": "assistant", "content": None, "tool_calls": [BASH_CALL]}),
+                  chunk(model, {}, "tool_calls")]
+    elif base == "bash-echo":
+        events = [chunk(model, {"role": "assistant", "content": ""}),
+                  chunk(model, {"content": f"Tool said: {tool_result(body).strip()}"}), chunk(model, {}, "stop")]
+    elif base == "tools":
         events = [
             chunk(model, {"role": "assistant", "content": None, "tool_calls": [
                 {"index": 0, "id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
@@ -178,14 +205,15 @@ class FakeUpstream(AppFake):
         if not body.get("stream") or base == "ignores-stream":
             return web.json_response(completion_for(model))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return await self._stream(request, model, base, include_usage)
+        return await self._stream(request, model, base, include_usage, body)
 
-    async def _stream(self, request: web.Request, model: str, base: str, include_usage: bool) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, model: str, base: str, include_usage: bool,
+                      body: dict[str, Any] | None = None) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         sep = b"\r\n" if base == "crlf" else b"\n"
         prefix = b"data:" if base == "nospace" else b"data: "
-        frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage)]
+        frames = [prefix + json.dumps(c).encode() + sep + sep for c in script_for(model, include_usage, body)]
         done = prefix + b"[DONE]" + sep + sep
         try:
             if base == "empty":
@@ -227,6 +255,25 @@ class FakeUpstream(AppFake):
             raise
         return resp
 
+    async def embeddings(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self._record(request, body)
+        model = str(body.get("model", ""))
+        if model.startswith("status-"):
+            status = int(model.split("-")[1])
+            return web.json_response({"error": {"message": f"fake says {status}", "type": "fake_error", "param": None,
+                                                 "code": f"fake_{status}"}}, status=status)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = []
+        for i, text in enumerate(inputs):
+            vector = [float(i), float(len(text)), 0.5]
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(struct.pack("<3f", *vector)).decode()  # type: ignore[assignment]
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        tokens = sum(len(str(t).split()) for t in inputs)
+        return web.json_response({"object": "list", "data": data, "model": model,
+                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     def _record(self, request: web.Request, body: Any) -> None:
         self.requests.append(seen(request, body))
 
@@ -236,6 +283,7 @@ class FakeUpstream(AppFake):
         app = web.Application()
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/embeddings", self.embeddings)
         return app
 
     def last(self) -> Seen:

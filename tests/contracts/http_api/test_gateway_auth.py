@@ -101,7 +101,7 @@ def test_last_used_time_is_recorded(live_gateway, local, transactional_db):
     assert ConfigVersion.objects.get(pk=1).version == version
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/embeddings"), ("POST", "/v1/completions"), ("GET", "/v1/files")])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/audio/speech"), ("POST", "/v1/completions"), ("GET", "/v1/files")])
 def test_unknown_v1_endpoints_need_a_key_then_answer_an_openai_404(live_gateway, local, gateway_key, method, path):
     assert_401(httpx.request(method, f"{live_gateway.url}{path}", json={}))
     resp = httpx.request(method, f"{live_gateway.url}{path}", json={}, headers={"Authorization": f"Bearer {gateway_key}"})

@@ -1,0 +1,148 @@
+"""What the inbound surfaces (/v1/messages, /v1/responses, /v1/embeddings) share
+with chat completions: reading the body, the gateway key (also as ``x-api-key``),
+model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.redact import redact
+
+from .. import gateway, limits
+from ..gateway import GatewayError
+from ..views import SSE_HEADERS, _method_not_allowed, error_response
+
+log = logging.getLogger("gateway.chat")
+
+
+def authorization(request: HttpRequest) -> str | None:
+    """``Authorization``, or the Anthropic clients' ``x-api-key`` as a Bearer value."""
+    header = request.headers.get("Authorization")
+    if header:
+        return header
+    api_key = request.headers.get("x-api-key")
+    return f"Bearer {api_key.strip()}" if api_key and api_key.strip() else None
+
+
+def read_body(request: HttpRequest) -> bytes:
+    length = request.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > settings.GATEWAY_MAX_BODY_BYTES:
+        raise GatewayError(413, _("The request body is too large."), code="request_too_large")
+    try:
+        return request.body
+    except Exception:  # RequestDataTooBig and friends
+        raise GatewayError(413, _("The request body is too large."), code="request_too_large") from None
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body (``gateway.parse_body`` is the chat-specific one)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise GatewayError(400, _("The request body is not valid JSON."), code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise GatewayError(400, _("The request body must be a JSON object."), code="invalid_body")
+    return body
+
+
+@dataclass
+class Routed:
+    """A request after the key checks, resolution and rate limits. ``adapter`` is
+    the provider's own adapter (native passthroughs call it); ``guarded`` adds the
+    concurrency cap, retries and token accounting for chat completions calls."""
+
+    config: ProviderConfig
+    adapter: Adapter
+    guarded: Adapter
+    body: dict[str, Any]
+    requested: str
+    key: Any
+
+
+async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
+    raw = read_body(request)
+    snap, key = await gateway.authenticate(authorization(request))
+    body = parse(raw)
+    requested = body.get("model")
+    config, adapter, upstream = gateway.resolve(snap, key, requested)
+    await limits.admit(key)
+    body["model"] = upstream
+    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw)), body=body,
+                  requested=str(requested), key=key)
+
+
+def sse_response(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
+    for name, value in SSE_HEADERS.items():
+        response[name] = value
+    return response
+
+
+async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
+    """Wait for a stream's first frame, so a failure before it gets a real HTTP status."""
+    try:
+        return await agen.__anext__()
+    except StopAsyncIteration:
+        raise GatewayError(502, _("The upstream closed the stream without data."), type="upstream_error",
+                           code="upstream_empty_stream") from None
+    except BaseException:
+        await agen.aclose()  # type: ignore[attr-defined]
+        raise
+
+
+async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+    """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
+    try:
+        async for data in frames:
+            events = state.feed(data)
+            if events:
+                yield encode(events)
+            if state.done:
+                return
+        yield encode(state.close())
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
+
+
+async def relay_native(first: bytes, rest: AsyncIterator[bytes], provider: str,
+                       error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
+    """A backend's own stream relayed as is; a failure after it started ends it with
+    ``error_frame`` (after a blank line, in case the failure cut an event short)."""
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    except UpstreamError as exc:
+        log.warning("provider=%s native stream ended with error: %s", provider, exc.cause)
+        exc.message = redact(exc.message)
+        yield b"\n\n" + error_frame(exc)
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+def openai_post_view(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI shape."""
+
+    @csrf_exempt
+    @wraps(handler)
+    async def view(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return _method_not_allowed("POST")
+        try:
+            return await handler(request)
+        except GatewayError as exc:
+            return error_response(exc)
+        except UpstreamError as exc:
+            return error_response(GatewayError.from_upstream(exc))
+
+    return view

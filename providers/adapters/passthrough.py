@@ -1,0 +1,30 @@
+"""A backend's own stream relayed untranslated, for the inbound surfaces' native
+passthroughs (issue 17: ``anthropic`` for /v1/messages, ``codex`` for /v1/responses)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from .. import http
+from . import errors
+from .base import ProviderConfig
+from .http_common import open_stream
+
+
+async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
+                       timeout: http.Timeouts) -> AsyncIterator[bytes]:
+    """The raw bytes of a streamed ``POST`` as they arrive. Closing early drops the
+    connection, so the backend stops generating when the client goes away."""
+    resp = await open_stream(config, url, data, headers=headers, timeout=timeout)
+    finished = False
+    try:
+        try:
+            async for raw in resp.iter_any():
+                yield raw
+        except Exception as exc:
+            raise errors.from_transport(config.name, exc, mid_stream=True) from None
+        finished = True
+    finally:
+        if finished:
+            resp.release()
+        else:
+            resp.close()
