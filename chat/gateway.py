@@ -53,6 +53,15 @@ def _unauthorized(message: str) -> GatewayError:
     return GatewayError(401, message, type="invalid_request_error", code="invalid_api_key")
 
 
+def credential(authorization: str | None, api_key: str | None = None) -> str | None:
+    """The ``Authorization`` value to check: the header, else an Anthropic client's
+    ``x-api-key`` as a Bearer value (Claude Code sends either)."""
+    if authorization:
+        return authorization
+    api_key = api_key.strip() if api_key else ""
+    return f"Bearer {api_key}" if api_key else None
+
+
 async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, routing.KeyInfo]:
     if not authorization:
         raise _unauthorized(_("Missing gateway API key. Send it as “Authorization: Bearer <key>”."))

@@ -460,7 +460,10 @@ async def _django_v1(django_app: Any, scope: dict[str, Any], receive: Any, send:
     (chat/bodies.py). Django's views answer: a stranger's request reaches them with
     an empty body (they authenticate first and answer 401), a refused body with
     the reason in ``scope["gateway.body_refused"]``."""
-    authorization = b",".join(v for n, v in scope["headers"] if n == b"authorization").decode("latin1") or None
+    authorization = gateway.credential(
+        b",".join(v for n, v in scope["headers"] if n == b"authorization").decode("latin1") or None,
+        next((v for n, v in scope["headers"] if n == b"x-api-key"), b"").decode("latin1"),
+    )
     length = next((v for n, v in scope["headers"] if n == b"content-length"), None)
     try:
         await gateway.authenticate(authorization)

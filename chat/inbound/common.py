@@ -27,11 +27,7 @@ log = logging.getLogger("gateway.chat")
 
 def authorization(request: HttpRequest) -> str | None:
     """``Authorization``, or the Anthropic clients' ``x-api-key`` as a Bearer value."""
-    header = request.headers.get("Authorization")
-    if header:
-        return header
-    api_key = request.headers.get("x-api-key")
-    return f"Bearer {api_key.strip()}" if api_key and api_key.strip() else None
+    return gateway.credential(request.headers.get("Authorization"), request.headers.get("x-api-key"))
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -67,18 +63,33 @@ class Routed:
     body: dict[str, Any]
     requested: str
     key: Any
+    reservation: limits.Reservation | None = None
+
+
+def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
+    """What an inbound request is expected to use, reserved at admission: its size at
+    about four bytes a token, plus the answer's cap as the surface names it."""
+    cap = next((body[name] for name in ("max_tokens", "max_output_tokens", "max_completion_tokens")
+                if isinstance(body.get(name), int) and not isinstance(body.get(name), bool) and body[name] >= 0),
+               settings.GATEWAY_RATE_LIMIT_DEFAULT_COMPLETION_TOKENS)
+    return limits.estimate_tokens(len(raw)) + int(cap)
 
 
 async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
-    raw = read_body(request)
+    # The key first, from the headers; the body only after it (gateway/asgi.py received
+    # it under the same bounds as chat completions, or recorded why it would not).
     snap, key = await gateway.authenticate(authorization(request))
+    refused = getattr(request, "scope", {}).get("gateway.body_refused")
+    if refused is not None:
+        raise refused.error()
+    raw = read_body(request)
     body = parse(raw)
     requested = body.get("model")
     config, adapter, upstream = gateway.resolve(snap, key, requested)
-    await limits.admit(key)
+    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.limits_for(key)[1] else 0)
     body["model"] = upstream
-    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw)), body=body,
-                  requested=str(requested), key=key)
+    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation),
+                  body=body, requested=str(requested), key=key, reservation=reservation)
 
 
 def sse_response(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from providers.adapters.base import UpstreamError
+
 from .. import limits
 from ..gateway import GatewayError
 from . import common
@@ -32,8 +34,11 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
             % {"name": routed.config.name, "type": routed.config.provider_type},
             param="model", code="embeddings_unsupported",
         )
-    payload = await routed.adapter.embed(routed.body)
-    if limits.limits_for(routed.key)[1]:
-        used = limits.usage_tokens(payload)
-        await limits.record_tokens(routed.key, used if used is not None else limits.estimate_tokens(len(payload)))
+    try:
+        payload = await routed.adapter.embed(routed.body)
+    except UpstreamError:
+        await limits.settle(routed.reservation, 0)  # refused upstream: nothing was used
+        raise
+    used = limits.usage_tokens(payload)
+    await limits.settle(routed.reservation, used if used is not None else limits.estimate_tokens(len(payload)))
     return HttpResponse(payload, content_type="application/json")
