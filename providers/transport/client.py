@@ -48,7 +48,10 @@ from yarl import URL
 from .. import url_policy
 from ..adapters.base import ProviderConfig
 from . import errors
-from .decode import Decoder, decoder_for
+from .decode import STEP, Decoder, decoder_for
+from .headers import allowed_extra_headers
+
+__all__ = ["Response", "Timeouts", "allowed_extra_headers", "close_all", "request", "timeouts_for"]
 
 KEEPALIVE_SECONDS = 30.0
 DNS_TTL_SECONDS = 10.0
@@ -81,25 +84,6 @@ def timeouts_for(config: ProviderConfig) -> Timeouts:
         first_byte=_number(config.setting("first_byte_timeout"), read or settings.GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT),
         idle=_number(config.setting("idle_read_timeout"), read or settings.GATEWAY_UPSTREAM_IDLE_TIMEOUT),
     )
-
-
-# Headers a provider's extra headers may not set: framing and hop-by-hop headers
-# belong to the client (a second Host or Content-Length would desync the upstream).
-FORBIDDEN_HEADERS = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer",
-    "expect",
-})
-
-
-def forbidden_header(name: str) -> bool:
-    lowered = name.strip().lower()
-    return lowered in FORBIDDEN_HEADERS or lowered.startswith("proxy-")
-
-
-def allowed_extra_headers(extra: Mapping[str, str] | None) -> dict[str, str]:
-    """A provider's extra headers without those it may not set (rows saved before
-    the save-time check refused them)."""
-    return {k: v for k, v in (extra or {}).items() if not forbidden_header(k)}
 
 
 # The environment's proxy -------------------------------------------------------------
@@ -203,7 +187,7 @@ def _ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
 
 def new_session(key: SessionKey) -> aiohttp.ClientSession:
     """A fresh session for these options (the caller closes it)."""
-    _id, _name, verify, ca_bundle, _direct, proxy, proxy_auth, cap = key
+    _id, _name, verify, ca_bundle, _direct, proxy, _proxy_auth, cap = key
     connector = PolicyConnector(
         limit=cap, limit_per_host=0, resolver=PolicyResolver(), use_dns_cache=False,
         ssl=_ssl_context(verify, ca_bundle), keepalive_timeout=KEEPALIVE_SECONDS,
@@ -211,8 +195,7 @@ def new_session(key: SessionKey) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=connector,
         trust_env=False,  # the proxy is resolved by session_key (none in direct mode)
-        proxy=proxy,
-        proxy_auth=proxy_auth,
+        proxy=proxy,  # its credentials go with each request (proxy_headers)
         auto_decompress=False,  # decode.py decodes, bounded
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent", "Accept-Encoding"),
@@ -264,14 +247,20 @@ def _loop_state(loop: asyncio.AbstractEventLoop) -> _LoopSessions:
     return state
 
 
-def session_for(config: ProviderConfig) -> aiohttp.ClientSession:
+def _session(config: ProviderConfig) -> tuple[aiohttp.ClientSession, dict[str, str] | None]:
+    """The provider's session, and the proxy's credentials to send with each request."""
     key = session_key(config)
     state = _loop_state(asyncio.get_running_loop())
     session = state.sessions.get(key)
     if session is None or session.closed:
         session = new_session(key)
         state.sessions[key] = session
-    return session
+    auth = key[6]
+    return session, ({"Proxy-Authorization": auth.encode()} if auth is not None else None)
+
+
+def session_for(config: ProviderConfig) -> aiohttp.ClientSession:
+    return _session(config)[0]
 
 
 async def close_all() -> None:
@@ -416,7 +405,10 @@ class Response:
         decoder = self._decoder
         while True:
             if decoder is not None and decoder.pending:
-                out = decoder.decode(b"", cap - total + 1)
+                # A small body may inflate a lot: decode in steps, letting other
+                # streams of this worker run between them.
+                await asyncio.sleep(0)
+                out = decoder.decode(b"", min(STEP, cap - total + 1))
             else:
                 data = await self._raw()
                 if not data:
@@ -426,7 +418,7 @@ class Response:
                 raw_total += len(data)
                 if raw_total > cap:
                     raise errors.LimitExceeded("body", cap)
-                out = decoder.decode(data, cap - total + 1) if decoder is not None else data
+                out = decoder.decode(data, min(STEP, cap - total + 1)) if decoder is not None else data
             total += len(out)
             if total > cap:
                 raise errors.LimitExceeded("decoded_body", cap)
@@ -445,7 +437,12 @@ async def request(config: ProviderConfig, method: str, url: str, *, headers: Map
                   body: bytes | None = None, timeout: Timeouts) -> Response:
     """Send a request; return the ``Response`` once its head arrived (redirects are
     not followed). Raises an ``errors.TransportError``."""
-    session = session_for(config)
+    session, proxy_headers = _session(config)
+    if proxy_headers is not None and not url.startswith("https:"):
+        # Plain HTTP through a proxy: the request itself (absolute-form) carries the
+        # proxy's credentials; aiohttp sends proxy_headers only with a CONNECT.
+        headers = {**headers, **proxy_headers}
+        proxy_headers = None
     loop = asyncio.get_running_loop()
     deadline = None
     if timeout.first_byte is not None:
@@ -454,7 +451,7 @@ async def request(config: ProviderConfig, method: str, url: str, *, headers: Map
     try:
         async with asyncio.timeout_at(deadline) as scope:
             resp = await session._request(method, url, data=body, headers=headers, allow_redirects=False,
-                                          timeout=client_timeout)
+                                          timeout=client_timeout, proxy_headers=proxy_headers)
     except TimeoutError as exc:
         if scope.expired():
             raise errors.ReadTimeout("head") from None

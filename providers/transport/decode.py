@@ -20,19 +20,20 @@ STEP = 256 * 1024
 class Decoder:
     """Incremental decoder for one ``Content-Encoding`` (``gzip``, ``x-gzip``, ``deflate``)."""
 
-    __slots__ = ("encoding", "_inflate", "_tail", "_started", "_done")
+    __slots__ = ("encoding", "_inflate", "_tail", "_held", "_more", "_done")
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
         self._inflate: zlib._Decompress | None = None
         self._tail = b""  # input not yet turned into output (decoding is stepped)
-        self._started = False
+        self._held = b""  # the first byte of a deflate body: its kind shows in two
+        self._more = False  # the last step stopped at its limit: output may be waiting inside zlib
         self._done = False
 
     @property
     def pending(self) -> bool:
         """Input is waiting to be decoded (call ``decode(b"")`` for more)."""
-        return bool(self._tail)
+        return bool(self._tail) or self._more
 
     def _new(self, first: bytes) -> zlib._Decompress:
         if self.encoding == "deflate":
@@ -47,7 +48,13 @@ class Decoder:
         ``pending``). Raises ``ProtocolError`` for a corrupt body."""
         data = self._tail + data if self._tail else data
         self._tail = b""
-        if not data:
+        if self._held:
+            data, self._held = self._held + data, b""
+        more, self._more = self._more, False
+        if not data and not (more and self._inflate is not None):
+            return b""
+        if self._inflate is None and len(data) < 2 and self.encoding == "deflate" and not self._done:
+            self._held = data
             return b""
         try:
             if self._inflate is None:
@@ -56,7 +63,6 @@ class Decoder:
                         return b""  # padding after the end is tolerated
                     self._done = False
                 self._inflate = self._new(data)
-                self._started = True
             out = self._inflate.decompress(data, max_out)
             if self._inflate.eof:
                 rest = self._inflate.unused_data
@@ -66,15 +72,14 @@ class Decoder:
                     self._tail = rest
             else:
                 self._tail = self._inflate.unconsumed_tail
+                self._more = len(out) >= max_out
         except zlib.error as exc:
             raise ProtocolError(f"corrupt {self.encoding} body: {exc}") from None
         return out
 
     def finish(self) -> None:
         """End of the body: a body that stopped mid-stream is corrupt."""
-        if self._tail or (self._inflate is not None) or not self._started:
-            if not self._started and not self._tail:
-                return  # an empty body is an empty body
+        if self._tail or self._held or self._inflate is not None:
             raise ProtocolError(f"truncated {self.encoding} body")
 
 
