@@ -37,6 +37,7 @@ from chat.sse import SSEDecoder
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
 from .transport import client as transport
+from .transport import errors as transport_errors
 from .transport.sync import SyncClient
 from .adapters.openai_compat import normalise_model_list, shape_request
 
@@ -68,6 +69,7 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "http_error": _("The backend answered HTTP %(status)s."),
         "invalid_response": _("The answer of %(url)s is not a model list."),
         "unreachable": _("The backend could not be reached (%(detail)s)."),
+        "too_large": _("The backend's answer is larger than the gateway accepts (%(limit)s bytes)."),
         "blocked": _("This address is not allowed: %(detail)s"),
         "no_base_url": _("The provider has no base URL."),
         "ca_bundle": _("The CA bundle %(path)s cannot be read or is not a certificate file."),
@@ -335,6 +337,8 @@ def classify(exc: BaseException, url: str, timeout: float) -> tuple[str, dict[st
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if isinstance(exc, TimeoutError):
         return "timeout", {"seconds": f"{timeout:g}"}
+    if isinstance(exc, transport_errors.LimitExceeded):
+        return "too_large", {"limit": exc.limit}
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain)
     for e in chain:
