@@ -62,8 +62,9 @@ ERROR_BODY_LIMIT = 64 * 1024
 class Timeouts:
     """``connect``: to open a connection (DNS, TCP, proxy tunnel, TLS).
     ``first_byte``: from the request's start (connecting included) to its whole
-    head (interim answers included) and to the first byte of its body. ``idle``: the longest silence
-    between two chunks of the body after that. ``None``: no limit."""
+    head (interim answers included) and to the first byte of its body.
+    ``idle``: the longest silence between two chunks of the body after that.
+    ``None``: no limit."""
 
     connect: float | None
     first_byte: float | None
@@ -308,7 +309,7 @@ def _translate(exc: BaseException) -> errors.TransportError:
         if isinstance(exc.os_error, url_policy.UpstreamAddressRefused):
             return errors.ConnectError("refused by the base URL policy", exc.os_error)
         return errors.ConnectError("cannot connect to the upstream", exc.os_error)
-    if isinstance(exc, aiohttp.ServerTimeoutError):
+    if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
         return errors.ReadTimeout("idle")
     if isinstance(exc, aiohttp.ClientResponseError):  # the head could not be parsed
         text = str(exc.message)
@@ -433,6 +434,9 @@ class Response:
         self._resp.close()
 
 
+_client_timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+
+
 async def request(config: ProviderConfig, method: str, url: str, *, headers: Mapping[str, str],
                   body: bytes | None = None, timeout: Timeouts) -> Response:
     """Send a request; return the ``Response`` once its head arrived (redirects are
@@ -447,11 +451,15 @@ async def request(config: ProviderConfig, method: str, url: str, *, headers: Map
     deadline = None
     if timeout.first_byte is not None:
         deadline = loop.time() + timeout.first_byte
-    client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeout.connect, sock_read=None)
+    client_timeout = _client_timeouts.get(timeout.connect)
+    if client_timeout is None:
+        # Only the connect phase is aiohttp's to time; the rest is ours (see Timeouts).
+        client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeout.connect, sock_read=None)
+        _client_timeouts[timeout.connect] = client_timeout
     try:
         async with asyncio.timeout_at(deadline) as scope:
-            resp = await session._request(method, url, data=body, headers=headers, allow_redirects=False,
-                                          timeout=client_timeout, proxy_headers=proxy_headers)
+            resp = await session.request(method, url, data=body, headers=headers, allow_redirects=False,
+                                         timeout=client_timeout, proxy_headers=proxy_headers)
     except TimeoutError as exc:
         if scope.expired():
             raise errors.ReadTimeout("head") from None

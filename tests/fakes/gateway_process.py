@@ -34,8 +34,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
-def gateway_process(tmp_path: Path, setup: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+def gateway_process(tmp_path: Path, setup: str, env: dict[str, str] | None = None,
+                    args: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
     """Migrate, run ``setup`` (Python after ``django.setup()``; its last printed line
     is yielded as ``setup_output``), start uvicorn. Yields url, pid, setup_output."""
     environ = {
@@ -57,7 +66,7 @@ def gateway_process(tmp_path: Path, setup: str, env: dict[str, str] | None = Non
     port = free_port()
     gateway = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", *args],
         cwd=ROOT, env=environ,
     )
     try:
@@ -73,11 +82,7 @@ def gateway_process(tmp_path: Path, setup: str, env: dict[str, str] | None = Non
         yield {"url": f"http://127.0.0.1:{port}", "pid": gateway.pid,
                "setup_output": output.strip().splitlines()[-1] if output.strip() else ""}
     finally:
-        gateway.terminate()
-        try:
-            gateway.wait(15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
+        stop(gateway)
 
 
 @contextmanager
@@ -88,8 +93,4 @@ def script_server(module: str) -> Iterator[int]:
     try:
         yield int(proc.stdout.readline())  # type: ignore[union-attr]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
