@@ -214,6 +214,28 @@ def test_first_byte_and_idle_timeouts_are_separate():
     asyncio.run(main())
 
 
+def test_a_slow_reader_is_not_an_idle_upstream():
+    """The idle timeout measures the upstream: while the gateway itself does not
+    read (its own client is slow), silence on the wire is not the upstream's."""
+    async def handler(reader, writer, n):
+        writer.write(SSE_HEAD + chunk(b'data: {"n":0}\n\n') + chunk(b'data: {"n":1}\n\n'))
+        await writer.drain()
+        await asyncio.sleep(0.7)  # silent while the gateway's consumer is busy
+        writer.write(chunk(b'data: {"n":2}\n\n') + b"0\r\n\r\n")
+
+    async def main():
+        async with Scripted(handler) as server:
+            resp = await post(server.url(), timeout=client.Timeouts(connect=5, first_byte=2, idle=0.2))
+            body = await resp.readany()
+            await asyncio.sleep(0.6)  # the consumer is busy for three idle timeouts
+            while piece := await resp.readany():
+                body += piece
+            assert body.count(b"data: ") == 3
+            resp.release()
+
+    asyncio.run(main())
+
+
 def test_a_declared_body_over_the_cap_is_refused_before_it_is_read(settings):
     settings.GATEWAY_UPSTREAM_MAX_BODY_BYTES = 1000
 
