@@ -101,12 +101,17 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
 
 
 async def read_error_body(resp: Response) -> bytes:
-    """The start of an error answer's body; empty if even that cannot be read
-    (or if it is longer than ``ERROR_BODY_LIMIT``: nobody needs more of an error)."""
+    """The first ``ERROR_BODY_LIMIT`` bytes of an error answer's body (nobody needs
+    more of an error; the caller closes the answer); empty if even that cannot be read."""
+    parts: list[bytes] = []
+    size = 0
     try:
-        return await resp.read(ERROR_BODY_LIMIT)
+        while size < ERROR_BODY_LIMIT and (piece := await resp.readany()):
+            parts.append(piece)
+            size += len(piece)
     except Exception:
         return b""
+    return b"".join(parts)[:ERROR_BODY_LIMIT]
 
 
 def redirected(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:

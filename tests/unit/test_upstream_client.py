@@ -403,3 +403,81 @@ def test_a_dead_proxy_is_a_proxy_error(proxy_env):
         await client.close_all()
 
     asyncio.run(main())
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_without_an_error():
+    async def handler(reader, writer, n):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # the server ends keep-alive without saying so (no Connection: close)
+
+    async def main():
+        async with Scripted(handler) as server:
+            for _ in range(3):
+                resp = await post(server.url())
+                assert await resp.read() == b"ok"
+                resp.release()
+                await asyncio.sleep(0.05)
+            assert server.connections == 3 and len(server.heads) == 3
+
+    asyncio.run(main())
+
+
+def test_header_values_with_line_breaks_are_refused_before_anything_is_sent():
+    async def handler(reader, writer, n):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def main():
+        async with Scripted(handler) as server:
+            with pytest.raises(errors.InvalidRequest):
+                await client.request(config(server.url("/v1")), "POST", server.url(),
+                                     headers={"X-Evil": "a\r\nInjected: yes"}, body=b"{}", timeout=T)
+            assert server.heads == []
+
+    asyncio.run(main())
+
+
+def test_models_lookup_follows_same_origin_redirects_and_never_sends_credentials_elsewhere():
+    from providers.adapters.http_common import get_json
+
+    async def other(reader, writer, n):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"data\":[]}")
+
+    async def main():
+        async with Scripted(other) as elsewhere:
+            async def handler(reader, writer, n):
+                if n == 1:  # moved, on the same server
+                    writer.write(b"HTTP/1.1 308 Permanent Redirect\r\nLocation: /v2/models\r\nContent-Length: 0\r\n\r\n")
+                elif n == 2:  # then off to another origin
+                    location = elsewhere.url("/v1/models").encode()
+                    writer.write(b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % location)
+
+            async with Scripted(handler) as server:
+                cfg = config(server.url("/v1"))
+                status, body = await get_json(cfg, server.url("/v1/models"), headers={"Authorization": "Bearer sk-x"})
+                assert (status, body) == (302, None)  # the cross-origin answer is reported, not followed
+                assert [h.split(b" ")[1] for h in server.heads] == [b"/v1/models", b"/v2/models"]
+                assert elsewhere.heads == []  # the key never went to the other origin
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Split: a\rHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+])
+def test_framing_attacks_are_refused_cleanly(answer):
+    """Negative or duplicate Content-Length, Content-Length with chunked, a bare CR
+    splitting the head: an error, never a body taken from the wrong bytes."""
+    async def handler(reader, writer, n):
+        writer.write(answer)
+
+    async def main():
+        async with Scripted(handler) as server:
+            with pytest.raises(errors.TransportError):
+                resp = await post(server.url())
+                await resp.read()
+
+    asyncio.run(main())
