@@ -23,7 +23,6 @@ import shutil
 import socket
 import ssl
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -292,20 +291,14 @@ def _url(base: str, path: str, config: ProviderConfig) -> str:
     return f"{base.rstrip('/')}{path}" + (("?" + urlencode(query)) if query else "")
 
 
-def _uses_proxy(url: str) -> bool:
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    return bool(proxies.get(parts.scheme)) and not urllib.request.proxy_bypass(parts.hostname or "")
-
-
 def _address_problem(url: str, config: ProviderConfig) -> ConnectionResult | None:
     """Resolve the host once: a DNS failure gets its own cause, and the resolved
     addresses must pass the same policy as saved URLs (no metadata endpoints)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if not config.setting("direct", False) and _uses_proxy(url):
-        return None  # the proxy resolves the name
+    if not config.setting("direct", False) and transport.env_proxy(url)[0] is not None:
+        return None  # the proxy resolves the name (the same choice of proxy as the client's)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
