@@ -156,7 +156,9 @@ class PolicyConnector(aiohttp.TCPConnector):
     and literal addresses alike, cached or not (the policy may have changed since).
     Behind a proxy the gateway connects only to the proxy: its address is checked."""
 
-    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:  # type: ignore[override]
+    async def _resolve_host(  # type: ignore[override]
+        self, host: str, port: int, traces: Any = None
+    ) -> list[ResolveResult]:
         results = await super()._resolve_host(host, port, traces=traces)
         url_policy.check_resolved(host, [str(r["host"]) for r in results])
         return results

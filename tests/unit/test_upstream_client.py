@@ -255,7 +255,8 @@ def test_a_declared_body_over_the_cap_is_refused_before_it_is_read(settings):
 
 def test_a_redirect_is_returned_not_followed_and_only_same_origin_is_joined():
     async def handler(reader, writer, n):
-        writer.write(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://elsewhere.test/x\r\nContent-Length: 0\r\n\r\n")
+        writer.write(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://elsewhere.test/x\r\n"
+                     b"Content-Length: 0\r\n\r\n")
 
     async def main():
         async with Scripted(handler) as server:
@@ -447,7 +448,8 @@ def test_models_lookup_follows_same_origin_redirects_and_never_sends_credentials
         async with Scripted(other) as elsewhere:
             async def handler(reader, writer, n):
                 if n == 1:  # moved, on the same server
-                    writer.write(b"HTTP/1.1 308 Permanent Redirect\r\nLocation: /v2/models\r\nContent-Length: 0\r\n\r\n")
+                    writer.write(b"HTTP/1.1 308 Permanent Redirect\r\nLocation: /v2/models\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
                 elif n == 2:  # then off to another origin
                     location = elsewhere.url("/v1/models").encode()
                     writer.write(b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % location)
