@@ -309,7 +309,7 @@ GATEWAY_UPSTREAM_MAX_BODY_BYTES = env_int("GATEWAY_UPSTREAM_MAX_BODY_BYTES", 32 
 # One server-sent event (its lines together) in a stream.
 GATEWAY_UPSTREAM_MAX_EVENT_BYTES = env_int("GATEWAY_UPSTREAM_MAX_EVENT_BYTES", 4 * 1024 * 1024)
 # Connections one provider may hold open at once (its "max_connections" setting overrides it).
-GATEWAY_UPSTREAM_MAX_CONNECTIONS = env_int("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 512)
+GATEWAY_UPSTREAM_MAX_CONNECTIONS = env_int("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

@@ -119,7 +119,7 @@ def test_sessions_are_per_provider_and_options_and_close_at_loop_shutdown():
         d = client.session_for(config(direct=True))
         e = client.session_for(config(name="other", id=2))  # its own connection cap
         f = client.session_for(config(max_connections=3))
-        assert f.connector.limit == 3 and a.connector.limit == 512
+        assert f.connector.limit == 3 and a.connector.limit == 1024
         return a, b, c, d, e
 
     a, b, c, d, e = asyncio.run(main())
