@@ -5,9 +5,11 @@ upstream and relay the answer's bytes back, with no authentication, routing,
 parsing or SSE handling, each run under the gateway's production uvicorn flags
 with the same pinning and load client as ``manage.py bench``:
 
-- ``aiohttp``: the relay through aiohttp's client (what the gateway used before);
-- ``protocol``: the relay through a raw asyncio protocol with httptools (what
-  ``providers/h1.py`` does, without its timeouts, pooling rules or checks).
+- ``aiohttp``: the relay through aiohttp's client (the library the gateway's
+  upstream client, ``providers/transport/``, is built on);
+- ``protocol``: the relay through a raw asyncio protocol with httptools (the
+  gateway's own HTTP/1.1 client before issue 12, without its timeouts, pooling
+  rules or checks): what owning the wire could still save, for comparison.
 
 Prints, for the paced profile streamed, requests/s and the relay process's CPU per
 request at each concurrency, to set beside the gateway's figures::

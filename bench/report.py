@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("Django", "uvicorn", "uvloop", "httptools", "asgiref", "httpx")
+PACKAGES = ("Django", "uvicorn", "uvloop", "httptools", "asgiref", "aiohttp")
 
 
 def fingerprint() -> dict[str, Any]:

@@ -344,6 +344,22 @@ GATEWAY_GUARD_PROCESS = env_bool("GATEWAY_GUARD_PROCESS", not TESTING)
 # Inbound surfaces (issue 17): client model ids mapped to "<provider>/<model>" targets,
 # a JSON object or "pattern=target,..." with fnmatch patterns (chat/aliases.py).
 GATEWAY_MODEL_ALIASES = env("GATEWAY_MODEL_ALIASES")
+# Upstream client bounds (issue 12): what one hostile or broken backend may cost a worker.
+# Time to first byte: from the request sent to its whole head (interim 1xx answers
+# included; a deadline, not an idle timer) and to the first byte of its body. A provider's
+# "first_byte_timeout" (or its older "read_timeout") overrides it: long-thinking models need more.
+GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT = env_float("GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT", GATEWAY_READ_TIMEOUT)
+# The longest silence between two chunks of an answer after its first byte ("idle_read_timeout").
+GATEWAY_UPSTREAM_IDLE_TIMEOUT = env_float("GATEWAY_UPSTREAM_IDLE_TIMEOUT", 300.0)
+# The answer head: the longest status line / header line, and how many header lines.
+GATEWAY_UPSTREAM_MAX_HEADER_BYTES = env_int("GATEWAY_UPSTREAM_MAX_HEADER_BYTES", 16 * 1024)
+GATEWAY_UPSTREAM_MAX_HEADERS = env_int("GATEWAY_UPSTREAM_MAX_HEADERS", 100)
+# A non-streamed answer (chat, /models), as received and as decoded.
+GATEWAY_UPSTREAM_MAX_BODY_BYTES = env_int("GATEWAY_UPSTREAM_MAX_BODY_BYTES", 32 * 1024 * 1024)
+# One server-sent event (its lines together) in a stream.
+GATEWAY_UPSTREAM_MAX_EVENT_BYTES = env_int("GATEWAY_UPSTREAM_MAX_EVENT_BYTES", 4 * 1024 * 1024)
+# Connections one provider may hold open at once (its "max_connections" setting overrides it).
+GATEWAY_UPSTREAM_MAX_CONNECTIONS = env_int("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

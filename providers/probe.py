@@ -7,7 +7,8 @@ answer as a checklist item (ok / warn / fail) with a one-line explanation in the
 active language and, where the gateway can compensate, a settings change that
 staff can apply in one click.
 
-Everything here is synchronous (httpx), so the admin, the REST API and the
+Everything here is synchronous (the one upstream client through its synchronous
+entry, ``providers.transport.sync``), so the admin, the REST API and the
 management command call it the same way. Results carry cause codes and
 parameters; messages are rendered with ``gettext`` when asked for, so one result
 can be shown in the language of whoever looks at it. Nothing here ever puts a
@@ -22,19 +23,21 @@ import shutil
 import socket
 import ssl
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import httpx
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
 
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
+from .transport import client as transport
+from .transport import errors as transport_errors
+from .transport.sync import SyncClient
 from .adapters.openai_compat import normalise_model_list, shape_request
 from .redact import redact_for
 
@@ -66,6 +69,7 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "http_error": _("The backend answered HTTP %(status)s."),
         "invalid_response": _("The answer of %(url)s is not a model list."),
         "unreachable": _("The backend could not be reached (%(detail)s)."),
+        "too_large": _("The backend's answer is larger than the gateway accepts (%(limit)s bytes)."),
         "blocked": _("This address is not allowed: %(detail)s"),
         "no_base_url": _("The provider has no base URL."),
         "ca_bundle": _("The CA bundle %(path)s cannot be read or is not a certificate file."),
@@ -262,24 +266,16 @@ def _timeout(config: ProviderConfig, timeout: float | None) -> float:
     return limit
 
 
-def _client(config: ProviderConfig, timeout: float) -> httpx.Client:
-    verify: Any = True
-    if config.setting("verify_tls", True) is False:
-        verify = False
-    elif config.setting("ca_bundle"):
-        verify = ssl.create_default_context(cafile=config.setting("ca_bundle"))
-    return httpx.Client(
-        # The base URL policy again at connect time (providers/url_policy.py).
-        transport=url_policy.policy_transport(verify=verify),
-        trust_env=not config.setting("direct", False),
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=False,
-    )
+def _client(config: ProviderConfig, timeout: float) -> SyncClient:
+    """The upstream client for a check, every wait bounded by ``timeout``. Raises
+    ``OSError``/``ssl.SSLError`` for an unreadable or invalid ``ca_bundle``."""
+    if config.setting("verify_tls", True) is not False and config.setting("ca_bundle"):
+        ssl.create_default_context(cafile=config.setting("ca_bundle"))
+    return SyncClient(config, transport.Timeouts(connect=timeout, first_byte=timeout, idle=timeout))
 
 
 def _headers(config: ProviderConfig, *, stream: bool = False) -> dict[str, str]:
-    headers = {"Content-Type": "application/json"}
-    headers.update(config.extra_headers or {})
+    headers = {"Content-Type": "application/json", **transport.allowed_extra_headers(config.extra_headers)}
     if config.api_key:
         if config.provider_type == "anthropic":
             headers["x-api-key"] = config.api_key
@@ -296,20 +292,14 @@ def _url(base: str, path: str, config: ProviderConfig) -> str:
     return f"{base.rstrip('/')}{path}" + (("?" + urlencode(query)) if query else "")
 
 
-def _uses_proxy(url: str) -> bool:
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    return bool(proxies.get(parts.scheme)) and not urllib.request.proxy_bypass(parts.hostname or "")
-
-
 def _address_problem(url: str, config: ProviderConfig) -> ConnectionResult | None:
     """Resolve the host once: a DNS failure gets its own cause, and the resolved
     addresses must pass the same policy as saved URLs (no metadata endpoints)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if not config.setting("direct", False) and _uses_proxy(url):
-        return None  # the proxy resolves the name
+    if not config.setting("direct", False) and transport.env_proxy(url)[0] is not None:
+        return None  # the proxy resolves the name (the same choice of proxy as the client's)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
@@ -339,8 +329,10 @@ def classify(exc: BaseException, url: str, timeout: float) -> tuple[str, dict[st
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return "timeout", {"seconds": f"{timeout:g}"}
+    if isinstance(exc, transport_errors.LimitExceeded):
+        return "too_large", {"limit": exc.limit}
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain)
     for e in chain:
@@ -388,15 +380,15 @@ def base_url_variants(base_url: str) -> list[str]:
     return out
 
 
-def _get_models(client: httpx.Client, base: str, config: ProviderConfig) -> tuple[int, Any, float]:
+def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[int, Any, float]:
     started = time.perf_counter()
-    response = client.get(_url(base, "/models", config), headers=_headers(config))
+    status, body = client.get(_url(base, "/models", config), headers=_headers(config))
     elapsed = (time.perf_counter() - started) * 1000
     try:
-        payload = response.json()
+        payload = json.loads(body)
     except ValueError:
         payload = None
-    return response.status_code, payload, elapsed
+    return status, payload, elapsed
 
 
 def _model_ids(payload: Any, config: ProviderConfig) -> list[str] | None:
@@ -569,20 +561,20 @@ def _upstream_detail(body: str) -> str:
     return body.strip()[:200]
 
 
-def _stream_chat(client: httpx.Client, base: str, config: ProviderConfig, body: dict[str, Any], timeout: float) -> StreamOutcome:
+def _stream_chat(client: SyncClient, base: str, config: ProviderConfig, body: dict[str, Any],
+                 timeout: float) -> StreamOutcome:
     out = StreamOutcome()
     # The provider's request shaping applies, so the probe sees what clients get.
     payload = shape_request(body, config.settings)
     try:
-        with client.stream(
-            "POST", _url(base, "/chat/completions", config), headers=_headers(config, stream=True),
-            content=json.dumps(payload).encode(),
-        ) as response:
-            out.status = response.status_code
-            if response.status_code >= 300:
-                out.body = response.read()[:4096].decode("utf-8", "replace")
+        response = client.open("POST", _url(base, "/chat/completions", config), headers=_headers(config, stream=True),
+                               body=json.dumps(payload).encode())
+        try:
+            out.status = response.status
+            if response.status >= 300:
+                out.body = response.read(transport.ERROR_BODY_LIMIT)[:4096].decode("utf-8", "replace")
                 return out
-            decoder = SSEDecoder()
+            decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             for raw in response.iter_bytes():
                 for event in decoder.feed(raw):
                     if event.data == b"[DONE]":
@@ -603,6 +595,8 @@ def _stream_chat(client: httpx.Client, base: str, config: ProviderConfig, body: 
                                 out.finished = True
                     if len(out.chunks) > MAX_EVENTS:
                         return out
+        finally:
+            response.close()
     except Exception as exc:
         cause, params = classify(exc, base, timeout)
         out.error = describe(cause, params)

@@ -81,6 +81,9 @@ COMMON: dict[str, Checker] = {
 HTTP: dict[str, Checker] = {
     "connect_timeout": _positive_number,
     "read_timeout": _positive_number,
+    "first_byte_timeout": _positive_number,  # issue 12: long-thinking models need a long one
+    "idle_read_timeout": _positive_number,
+    "max_connections": _positive_int,
     "verify_tls": _bool,
     "ca_bundle": _string,
     "direct": _bool,  # ignore HTTP(S)_PROXY from the environment

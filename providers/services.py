@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from . import catalog, secret_settings, url_policy
 from .models import ConfigVersion, GatewayKey, Provider
 from .provider_settings import validate_settings
+from .transport.headers import forbidden_header
 
 GATEWAY_KEY_PREFIX = "gwk_"
 
@@ -111,6 +112,9 @@ def provider_validate(
             _HEADER_NAME.match(k) and not _HEADER_VALUE_BAD.search(v) for k, v in extra_headers.items()
         ):
             add("extra_headers", _("Header names must be valid HTTP tokens and values cannot contain line breaks."))
+        elif refused := sorted(k for k in extra_headers if forbidden_header(k)):
+            add("extra_headers", _("These headers are set by the gateway and cannot be extra headers: %(names)s.")
+                % {"names": ", ".join(refused)})
     return errors
 
 

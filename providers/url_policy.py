@@ -6,17 +6,15 @@ Loopback and private networks are allowed (self-hosted backends are the point of
 networks) restricts providers to a list when set.
 
 The check runs at save time on the URL as written (``check_base_url``) and again
-at connect time on every resolved address (``providers.http`` for the adapters,
-``policy_transport`` for the connection checks), so a name that later resolves
-to a forbidden address is still refused. Behind an HTTP proxy the
-gateway connects only to the proxy, so the proxy's address is what is checked.
+at connect time on every resolved address (``providers.transport.client``, the
+one upstream client), so a name that later resolves to a forbidden address is
+still refused. Behind an HTTP proxy the gateway connects only to the proxy, so
+the proxy's address is what is checked.
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -150,50 +148,3 @@ def check_resolved(host: str, addresses: list[str]) -> None:
             # Names and addresses are not secret; the reason helps the operator.
             log.warning("upstream host=%s address=%s refused by the base URL policy: %s", host, address, problem)
             raise UpstreamAddressRefused(f"{host} ({address}): {problem}")
-
-
-# The synchronous side (httpx), used by connection checks ------------------------------
-
-
-class _PolicyNetworkBackend:
-    """An httpcore network backend that resolves the host itself, applies the policy
-    to every address, then connects to an allowed address (never re-resolving, so
-    nothing can change between the check and the connection)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> Any:
-        import httpcore
-
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        try:
-            check_resolved(host, addresses)
-        except UpstreamAddressRefused as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return self._inner.connect_tcp(address, port, timeout=timeout,
-                                               local_address=local_address, socket_options=socket_options)
-            except httpcore.ConnectError as exc:
-                last = exc
-        raise last or httpcore.ConnectError(f"{host}: no address")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def policy_transport(**kwargs: Any) -> Any:
-    """An ``httpx.HTTPTransport`` whose connections obey the base URL policy."""
-    import httpx
-
-    transport = httpx.HTTPTransport(**kwargs)
-    pool = transport._pool  # httpcore.ConnectionPool; httpx offers no public hook for this
-    pool._network_backend = _PolicyNetworkBackend(pool._network_backend)
-    return transport

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
@@ -25,7 +26,7 @@ from . import errors
 from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import CachedModels, get_json, open_stream, post_for_body, request_timeout
+from .http_common import CachedModels, get_json, open_stream, post_for_body, read_body, request_headers, request_timeout
 from .openai_compat import shape_request
 from .passthrough import relay_stream
 
@@ -49,8 +50,7 @@ class AnthropicAdapter(Adapter):
         super().__init__(config)
         self.messages_url = f"{config.base_url}/messages"
         self.models_url = f"{config.base_url}/models"
-        headers = {"Content-Type": "application/json"}
-        headers.update(config.extra_headers)
+        headers = request_headers(config, {"Content-Type": "application/json"})
         headers["anthropic-version"] = str(config.setting("anthropic_version", "2023-06-01"))
         if config.api_key:
             headers["x-api-key"] = config.api_key
@@ -94,9 +94,9 @@ class AnthropicAdapter(Adapter):
         finished = False
         try:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
-                raise errors.from_json_instead_of_stream(name, await resp.read())
+                raise errors.from_json_instead_of_stream(name, await read_body(name, resp))
             translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
-            decoder = SSEDecoder()
+            decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             try:
                 async for raw in resp.iter_any():
                     out: list[bytes] = []

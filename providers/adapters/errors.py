@@ -14,9 +14,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from chat.sse import ServerSentEvent
+from chat.sse import EventTooLarge, ServerSentEvent
 
-from .. import h1
+from ..transport import errors as transport
+from ..transport.client import ERROR_BODY_LIMIT, Response
 from .base import UpstreamError
 
 log = logging.getLogger("gateway.upstream")
@@ -99,12 +100,18 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
     )
 
 
-async def read_error_body(resp: h1.Response) -> bytes:
-    """The start of an error answer's body; empty if even that cannot be read."""
+async def read_error_body(resp: Response) -> bytes:
+    """The first ``ERROR_BODY_LIMIT`` bytes of an error answer's body (nobody needs
+    more of an error; the caller closes the answer); empty if even that cannot be read."""
+    parts: list[bytes] = []
+    size = 0
     try:
-        return await resp.read(h1.ERROR_BODY_LIMIT)
+        while size < ERROR_BODY_LIMIT and (piece := await resp.readany()):
+            parts.append(piece)
+            size += len(piece)
     except Exception:
         return b""
+    return b"".join(parts)[:ERROR_BODY_LIMIT]
 
 
 def redirected(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:
@@ -120,14 +127,48 @@ def redirected(provider: str, status: int, headers: Mapping[str, str]) -> Upstre
     )
 
 
+def _limit_message(provider: str, what: str, limit: int) -> str:
+    params = {"provider": provider, "limit": limit}
+    if what == "head":
+        return _("Provider “%(provider)s” answered with a response head over the gateway's limit "
+                 "(%(limit)s bytes per line or too many header lines).") % params
+    if what == "event":
+        return _("Provider “%(provider)s” sent a stream event over the gateway's limit of %(limit)s bytes.") % params
+    if what == "decoded_body":
+        return _("Provider “%(provider)s” sent a compressed answer that decodes to more than the gateway's "
+                 "limit of %(limit)s bytes.") % params
+    return _("Provider “%(provider)s” sent an answer over the gateway's limit of %(limit)s bytes.") % params
+
+
+def _timeout_message(provider: str, kind: str) -> str:
+    if kind == "head":
+        return _("Provider “%(provider)s” did not send a complete response head in time.") % {"provider": provider}
+    if kind == "first_byte":
+        return _("Provider “%(provider)s” did not start its answer in time.") % {"provider": provider}
+    return _("Provider “%(provider)s” did not send the next part of its answer in time.") % {"provider": provider}
+
+
 def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = False) -> UpstreamError:
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        cause = "read timeout" if mid_stream else "timeout"
+    """The ``UpstreamError`` for a failure of the exchange (logged once, here).
+    Only a failure to connect is retryable: once the request may have reached the
+    upstream it is never sent again (a second, billable generation)."""
+    if isinstance(exc, transport.LimitExceeded) or isinstance(exc, EventTooLarge):
+        what, limit = (exc.what, exc.limit) if isinstance(exc, transport.LimitExceeded) else ("event", exc.limit)
+        err = UpstreamError(_limit_message(provider, what, limit), status=502, type="upstream_error",
+                            code="upstream_response_too_large", cause=f"{what} over {limit}")
+    elif isinstance(exc, transport.ReadTimeout):
+        err = UpstreamError(_timeout_message(provider, exc.kind), status=504, type="timeout_error",
+                            code="upstream_timeout",
+                            cause="read timeout" if exc.kind == "idle" else f"timeout ({exc.kind.replace('_', ' ')})")
+    elif isinstance(exc, transport.ConnectTimeout):
+        err = UpstreamError(_("The upstream did not answer in time."), status=504, type="timeout_error",
+                            code="upstream_timeout", cause="connect timeout", retryable=True)
+    elif isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         err = UpstreamError(
             _("The upstream did not answer in time."), status=504, type="timeout_error", code="upstream_timeout",
-            cause=cause,
+            cause="read timeout" if mid_stream else "timeout",
         )
-    elif isinstance(exc, h1.TLSCertificateError):
+    elif isinstance(exc, transport.TLSCertificateError):
         err = UpstreamError(
             _(
                 "The upstream's TLS certificate could not be verified. For an internal endpoint with a "
@@ -138,7 +179,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             code="upstream_tls_error",
             cause="TLS certificate verification failed",
         )
-    elif isinstance(exc, h1.TLSError):
+    elif isinstance(exc, transport.TLSError):
         err = UpstreamError(
             _("The TLS handshake with the upstream failed."),
             status=502,
@@ -146,7 +187,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             code="upstream_tls_error",
             cause=f"TLS handshake failed: {type(exc).__name__}",
         )
-    elif isinstance(exc, h1.ProxyError):
+    elif isinstance(exc, transport.ProxyError):
         err = UpstreamError(
             _("The HTTP proxy in front of the upstream could not be reached."),
             status=502,
@@ -155,7 +196,7 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             cause="proxy connect failed",
             retryable=True,
         )
-    elif isinstance(exc, h1.ConnectError):
+    elif isinstance(exc, transport.ConnectError):
         err = UpstreamError(
             _("The upstream could not be reached."),
             status=502,
@@ -164,14 +205,22 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             cause=f"connect failed: {type(exc.os_error).__name__ if exc.os_error else exc}",
             retryable=True,
         )
-    elif isinstance(exc, (h1.Disconnected, h1.ProtocolError, ConnectionError, OSError)):
+    elif isinstance(exc, transport.ProtocolError):
+        err = UpstreamError(
+            _("Provider “%(provider)s” sent an answer that is not valid HTTP or cannot be decoded.")
+            % {"provider": provider},
+            status=502,
+            type="upstream_error",
+            code="upstream_invalid_response",
+            cause=f"invalid answer: {exc}"[:200],
+        )
+    elif isinstance(exc, (transport.Disconnected, ConnectionError, OSError)):
         err = UpstreamError(
             _("The upstream closed the connection unexpectedly."),
             status=502,
             type="upstream_error",
             code="upstream_disconnected",
             cause=f"connection lost: {type(exc).__name__}",
-            retryable=not mid_stream,
         )
     else:
         err = UpstreamError(

@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from .. import h1, http
+from ..transport import client
+from ..transport.client import Response, Timeouts
 from . import errors
 from .base import Adapter, ModelEntry, ModelListing, ProviderConfig, UpstreamError
 
@@ -36,19 +37,23 @@ def query_suffix(config: ProviderConfig) -> str:
     return ("?" + urlencode(query)) if query else ""
 
 
-def request_timeout(config: ProviderConfig) -> http.Timeouts:
+def request_timeout(config: ProviderConfig) -> Timeouts:
     """The timeouts of a chat request: the provider's settings, else the gateway's defaults."""
-    return http.timeouts_for(
-        config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT, default_read=settings.GATEWAY_READ_TIMEOUT
-    )
+    return client.timeouts_for(config)
+
+
+def request_headers(config: ProviderConfig, base: dict[str, str]) -> dict[str, str]:
+    """``base`` with the provider's extra headers over it, less those it may not set
+    (framing and hop-by-hop headers; refused at save time, ignored for older rows)."""
+    return {**base, **client.allowed_extra_headers(config.extra_headers)}
 
 
 async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
-                        timeout: http.Timeouts) -> bytes:
+                        timeout: Timeouts) -> bytes:
     """The body of a successful non-streaming ``POST``; an OpenAI-shaped
     ``UpstreamError`` for an HTTP error status or a transport failure."""
     try:
-        resp = await http.request(config, "POST", url, headers={**ACCEPT_COMPRESSED, **headers}, body=data,
+        resp = await client.request(config, "POST", url, headers={**ACCEPT_COMPRESSED, **headers}, body=data,
                                   timeout=timeout)
     except Exception as exc:
         raise errors.from_transport(config.name, exc) from None
@@ -71,13 +76,21 @@ async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, header
     return payload
 
 
+async def read_body(provider: str, resp: Response) -> bytes:
+    """A whole (capped) body of an answer already under way; failures as ``UpstreamError``."""
+    try:
+        return await resp.read()
+    except Exception as exc:
+        raise errors.from_transport(provider, exc, mid_stream=True) from None
+
+
 async def open_stream(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
-                      timeout: http.Timeouts) -> h1.Response:
+                      timeout: Timeouts) -> Response:
     """``POST`` a streaming request; the answer once its head says it succeeded (the
     caller reads it, then releases or closes it). An OpenAI-shaped ``UpstreamError``
     for a transport failure, an HTTP error status or a redirect."""
     try:
-        resp = await http.request(config, "POST", url, headers={**headers, **STREAM_ACCEPT}, body=data,
+        resp = await client.request(config, "POST", url, headers={**headers, **STREAM_ACCEPT}, body=data,
                                   timeout=timeout)
     except Exception as exc:
         raise errors.from_transport(config.name, exc) from None
@@ -97,16 +110,16 @@ async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],
     Redirects are followed (a few)."""
     if params:
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-    timeout = http.timeouts_for(config, default_connect=settings.GATEWAY_CONNECT_TIMEOUT,
-                                default_read=MODELS_TOTAL_TIMEOUT)
+    chat = client.timeouts_for(config)
+    timeout = Timeouts(connect=chat.connect, first_byte=MODELS_TOTAL_TIMEOUT, idle=MODELS_TOTAL_TIMEOUT)
     try:
         async with asyncio.timeout(MODELS_TOTAL_TIMEOUT):
             for _hop in range(MAX_REDIRECTS + 1):
-                resp = await http.request(config, "GET", url, headers={**headers, **ACCEPT_COMPRESSED},
+                resp = await client.request(config, "GET", url, headers={**headers, **ACCEPT_COMPRESSED},
                                           timeout=timeout)
                 try:
                     location = resp.headers.get("Location")
-                    target = http.join_url(url, location) if location and resp.status in REDIRECTS else None
+                    target = client.same_origin(url, location) if location and resp.status in REDIRECTS else None
                     if target is not None:
                         resp.close()
                         url = target

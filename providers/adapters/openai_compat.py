@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.sse import ServerSentEvent, SSEDecoder
@@ -19,7 +20,16 @@ from chat.sse import ServerSentEvent, SSEDecoder
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import CachedModels, get_json, open_stream, post_for_body, query_suffix, request_timeout
+from .http_common import (
+    CachedModels,
+    get_json,
+    open_stream,
+    post_for_body,
+    query_suffix,
+    read_body,
+    request_headers,
+    request_timeout,
+)
 
 log = logging.getLogger("gateway.upstream")
 
@@ -42,8 +52,7 @@ class OpenAICompatAdapter(Adapter):
         suffix = query_suffix(config)
         self.chat_url = f"{config.base_url}/chat/completions{suffix}"
         self.models_url = f"{config.base_url}/models{suffix}"
-        headers = {"Content-Type": "application/json"}
-        headers.update(config.extra_headers)
+        headers = request_headers(config, {"Content-Type": "application/json"})
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
@@ -71,7 +80,7 @@ class OpenAICompatAdapter(Adapter):
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 # Some servers ignore stream=true (answering a whole completion) or
                 # answer an error as JSON with 200.
-                payload = await resp.read()
+                payload = await read_body(name, resp)
                 frames = completion_as_stream(payload, include_usage=wants_usage(body))
                 if frames is None:
                     raise errors.from_json_instead_of_stream(name, payload)
@@ -79,7 +88,7 @@ class OpenAICompatAdapter(Adapter):
                 finished = True
                 yield frames + DONE_FRAME
                 return
-            decoder = SSEDecoder()
+            decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             saw_event = False
             received = False
             read = resp.readany

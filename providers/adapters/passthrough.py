@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from .. import http
+from ..transport.client import Timeouts
 from . import errors
 from .base import ProviderConfig
 from .http_common import open_stream
 
 
 async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
-                       timeout: http.Timeouts) -> AsyncIterator[bytes]:
+                       timeout: Timeouts) -> AsyncIterator[bytes]:
     """The raw bytes of a streamed ``POST`` as they arrive. Closing early drops the
     connection, so the backend stops generating when the client goes away."""
     resp = await open_stream(config, url, data, headers=headers, timeout=timeout)

@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.conf import settings
 
 from chat.sse import SSEDecoder
 
 from . import errors
 from .base import Adapter, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
-from .http_common import open_stream, query_suffix, request_timeout
+from .http_common import open_stream, query_suffix, read_body, request_headers, request_timeout
 from .openai_compat import shape_request
 from .passthrough import relay_stream
 from .responses_translate import ResponsesStream, error_from, parse_event_data, to_responses_request
@@ -33,8 +34,7 @@ class ResponsesAdapter(Adapter):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self.url = f"{config.base_url}/responses{query_suffix(config)}"
-        headers = {"Content-Type": "application/json"}
-        headers.update(config.extra_headers)
+        headers = request_headers(config, {"Content-Type": "application/json"})
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         account = config.setting("account_id")
@@ -57,8 +57,8 @@ class ResponsesAdapter(Adapter):
         try:
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
-                raise errors.from_json_instead_of_stream(name, await resp.read())
-            decoder = SSEDecoder()
+                raise errors.from_json_instead_of_stream(name, await read_body(name, resp))
+            decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             try:
                 async for raw in resp.iter_any():
                     out: list[dict[str, Any]] = []

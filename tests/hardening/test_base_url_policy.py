@@ -12,7 +12,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from providers import http, services, url_policy
+from providers import services, url_policy
+from providers.transport import client as http
 
 # Names this test resolves itself (no /etc/hosts, no DNS): what a hostile or
 # changed DNS record would answer.
@@ -28,11 +29,12 @@ FAKE_DNS = {
 def fake_dns(monkeypatch):
     real = http.resolve
 
-    async def resolve(host, port):
+    async def resolve(host, port, family=socket.AF_UNSPEC):
         address = FAKE_DNS.get(host)
         if address is None:
-            return await real(host, port)
-        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, address)]
+            return await real(host, port, family)
+        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET6 if ":" in address
+                 else socket.AF_INET, "proto": 0, "flags": 0}]
 
     monkeypatch.setattr(http, "resolve", resolve)
     http._dns.clear()
@@ -162,7 +164,7 @@ def test_check_resolved_looks_at_every_address(host, address, refused):
 
 
 def test_connection_checks_catch_a_name_rebound_between_check_and_connect(monkeypatch, faulty):
-    """The connection check (providers/probe.py, httpx) resolves once to vet the
+    """The connection check (providers/probe.py) resolves once to vet the
     address; a rebinding name answers differently the next time. The connection
     itself is vetted and pinned too, so the off-list address is never reached.
     (The second answer is the loopback fake, so a connection would be counted.)"""

@@ -8,30 +8,16 @@ once, so the streams are concurrent by construction, not by timing."""
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import free_port
 from tests.fakes.faulty_upstream import bulk_event
+from tests.fakes.gateway_process import gateway_process, rss_mb, script_server
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 STREAMS = 500
 CHUNKS = 100
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def _expected(tag: str) -> bytes:
@@ -44,58 +30,16 @@ def stack(tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4 * STREAMS:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8 * STREAMS), hard))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings",
-        "GATEWAY_TESTING": "1",
-        "GATEWAY_VAR_DIR": str(tmp_path),
-        "GATEWAY_SQLITE_PATH": str(tmp_path / "gateway.sqlite3"),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    procs: list[subprocess.Popen] = []
-    try:
-        upstream = subprocess.Popen([sys.executable, "-m", "tests.fakes.faulty_upstream", "0"], cwd=ROOT, env=env,
-                                    stdout=subprocess.PIPE, text=True)
-        procs.append(upstream)
-        upstream_port = int(upstream.stdout.readline())
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                       check=True, timeout=300)
+    with script_server("tests.fakes.faulty_upstream") as upstream_port:
         setup = (
-            "import django; django.setup(); from providers import services; "
-            f"services.provider_create(name='bulk', provider_type='custom', base_url='http://127.0.0.1:{upstream_port}/v1'); "
-            "print(services.gateway_key_create(name='load')[1])"
+            "from providers import services\n"
+            "services.provider_create(name='bulk', provider_type='custom',"
+            f" base_url='http://127.0.0.1:{upstream_port}/v1')\n"
+            "print(services.gateway_key_create(name='load')[1])\n"
         )
-        key = subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True,
-                             text=True, timeout=120).stdout.strip().splitlines()[-1]
-        port = free_port()
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "gateway.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-             "--backlog", "2048"],
-            cwd=ROOT, env=env,
-        )
-        procs.append(gateway)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or gateway.poll() is not None:
-                    raise RuntimeError("the gateway did not start") from None
-                time.sleep(0.1)
-        yield {"url": f"http://127.0.0.1:{port}", "upstream": f"http://127.0.0.1:{upstream_port}", "key": key,
-               "pid": gateway.pid}
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        with gateway_process(tmp_path, setup, args=("--backlog", "2048")) as gw:
+            yield {"url": gw["url"], "upstream": f"http://127.0.0.1:{upstream_port}", "key": gw["setup_output"],
+                   "pid": gw["pid"]}
 
 
 async def _one(session: aiohttp.ClientSession, url: str, key: str, tag: str, hold: int) -> tuple[str, bytes, int]:
@@ -131,20 +75,20 @@ async def test_500_concurrent_streams_lose_nothing_and_memory_returns(stack):
     url, key, pid = stack["url"], stack["key"], stack["pid"]
     # Warm up (imports, pools, the routing table), then take the baseline.
     _check(await _round(url, key, 50, "warm"))
-    baseline = _rss_mb(pid)
+    baseline = rss_mb(pid)
 
     results = await _round(url, key, STREAMS, "r")
     _check(results)
     assert len(results) == STREAMS
     stats = await _stats(stack["upstream"])
     assert stats["peak_bulk"] >= STREAMS, stats  # all 500 streams were open at once
-    after_first = _rss_mb(pid)
+    after_first = rss_mb(pid)
 
     # A second full round: a leak would grow memory again; a pool or allocator
     # high-water mark would not.
     _check(await _round(url, key, STREAMS, "s"))
     await asyncio.sleep(1)
-    after_second = _rss_mb(pid)
+    after_second = rss_mb(pid)
     stats = await _stats(stack["upstream"])
     assert stats["open"] <= 1, stats  # only the /stats request itself: no upstream socket left behind
 
