@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from yarl import URL
+
 MASK = "***"
 _MIN_LENGTH = 6  # shorter values are not credentials, and masking them would garble text
 
@@ -34,7 +36,11 @@ def secret_values(config: Any) -> set[str]:
 
     def add(value: Any) -> None:
         if isinstance(value, str) and len(value) >= _MIN_LENGTH:
-            found.update({value, quote(value, safe=""), quote_plus(value, safe="")})
+            plus = quote_plus(value, safe="")
+            # Also as the upstream client sends it: yarl re-normalises a query string
+            # (a "%2F" goes out as "/"), so that is the form an upstream may echo.
+            sent = URL("http://h/?v=" + plus).raw_query_string[2:]
+            found.update({value, quote(value, safe=""), plus, sent})
 
     add(config.api_key)
     for value in (config.extra_headers or {}).values():
