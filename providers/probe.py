@@ -39,6 +39,7 @@ from .transport import client as transport
 from .transport import errors as transport_errors
 from .transport.sync import SyncClient
 from .adapters.openai_compat import normalise_model_list, shape_request
+from .probe_request import tiny_request
 from .redact import redact_for
 
 # A check must answer quickly even when the provider allows minutes per request.
@@ -46,6 +47,10 @@ DEFAULT_TIMEOUT = 10.0
 PROBE_MAX_TOKENS = 16
 MAX_EVENTS = 400
 OPENAI_COMPATIBLE = ("custom", "openai", "dashscope")
+# Types whose chat may work without a usable /models listing: tested by a tiny request.
+TINY_REQUEST_TYPES = ("anthropic", "codex")
+# A program starts, then talks to its backend: a little longer than an HTTP check.
+PROGRAM_TIMEOUT = 30.0
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -66,7 +71,14 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "timeout": _("The backend did not answer within %(seconds)s seconds."),
         "unauthorized": _("The backend refused the API key (HTTP %(status)s)."),
         "models_not_found": _("HTTP 404 on %(url)s: there is no /models endpoint at this base URL."),
-        "http_error": _("The backend answered HTTP %(status)s."),
+        "http_error": _("The backend answered HTTP %(status)s: %(detail)s"),
+        "http_error_bare": _("The backend answered HTTP %(status)s."),
+        "ok_tiny_request": _("Reachable in %(latency)s ms: /models gave no list (HTTP %(status)s), but a one-word "
+                             "request to %(model)s was answered."),
+        "tiny_request_failed": _("/models gave no list (HTTP %(status)s), and a one-word request to %(model)s "
+                                 "failed: %(detail)s"),
+        "program_ok": _("“%(command)s” answered a one-word prompt to %(model)s in %(latency)s ms."),
+        "program_failed": _("“%(command)s” started but did not answer a one-word prompt to %(model)s: %(detail)s"),
         "invalid_response": _("The answer of %(url)s is not a model list."),
         "unreachable": _("The backend could not be reached (%(detail)s)."),
         "too_large": _("The backend's answer is larger than the gateway accepts (%(limit)s bytes)."),
@@ -103,6 +115,8 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "max_completion_tokens": _("The backend rejects max_tokens and wants max_completion_tokens; drop max_tokens from requests."),
         "error": _("The check failed: %(detail)s"),
     }
+    if cause == "http_error" and not p.get("detail"):
+        cause = "http_error_bare"
     template = messages.get(cause, messages["error"])
     p.setdefault("detail", cause)
     try:
@@ -380,7 +394,8 @@ def base_url_variants(base_url: str) -> list[str]:
     return out
 
 
-def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[int, Any, float]:
+def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[int, Any, float, str]:
+    """(status, parsed JSON or None, milliseconds, the body's start as text for error details)."""
     started = time.perf_counter()
     status, body = client.get(_url(base, "/models", config), headers=_headers(config))
     elapsed = (time.perf_counter() - started) * 1000
@@ -388,7 +403,7 @@ def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[
         payload = json.loads(body)
     except ValueError:
         payload = None
-    return status, payload, elapsed
+    return status, payload, elapsed, body[:4096].decode("utf-8", "replace")
 
 
 def _model_ids(payload: Any, config: ProviderConfig) -> list[str] | None:
@@ -402,12 +417,9 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
     if ptype is not None and ptype.transport == "subprocess":
         command = str(config.setting("command") or "")
         path = shutil.which(command) if command else None
-        if path:
-            return ConnectionResult(
-                ok=True, reachable=True, cause="command_found", params={"command": command, "path": path},
-                models=list(config.setting("models") or []),
-            )
-        return ConnectionResult(ok=False, reachable=False, cause="command_missing", params={"command": command})
+        if not path:
+            return ConnectionResult(ok=False, reachable=False, cause="command_missing", params={"command": command})
+        return _check_program(config, command, float(timeout or PROGRAM_TIMEOUT))
     base = config.base_url
     if not base:
         return ConnectionResult(ok=False, reachable=False, cause="no_base_url")
@@ -423,7 +435,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                                 params={"path": str(config.setting("ca_bundle"))})
     with client:
         try:
-            status, payload, elapsed = _get_models(client, base, config)
+            status, payload, elapsed, body_text = _get_models(client, base, config)
         except Exception as exc:  # every transport failure is a finding, not a crash
             cause, params = classify(exc, base, seconds)
             return ConnectionResult(ok=False, reachable=False, cause=cause, params=params)
@@ -434,6 +446,9 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                 ok=True, reachable=True, cause="ok", params={"latency": latency, "count": len(ids)},
                 latency_ms=latency, models=ids, status=status, working_base_url=base,
             )
+        if config.provider_type in TINY_REQUEST_TYPES and (model := pick_model(config, None)):
+            # No usable listing (or one this key may not read): what chat needs is the answer.
+            return _check_tiny_request(client, config, model, seconds, status)
         if status in (401, 403):
             return ConnectionResult(
                 ok=False, reachable=True, cause="unauthorized", params={"status": status}, latency_ms=latency, status=status
@@ -442,7 +457,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
             if try_variants:
                 for variant in base_url_variants(base):
                     try:
-                        v_status, v_payload, _elapsed = _get_models(client, variant, config)
+                        v_status, v_payload, _elapsed, _body = _get_models(client, variant, config)
                     except Exception:
                         continue
                     if v_status < 300 and _model_ids(v_payload, config) is not None:
@@ -457,8 +472,37 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                 ok=False, reachable=True, cause=cause, params={"url": shown}, latency_ms=latency, status=status
             )
         return ConnectionResult(
-            ok=False, reachable=True, cause="http_error", params={"status": status}, latency_ms=latency, status=status
+            ok=False, reachable=True, cause="http_error",
+            params={"status": status, "detail": scrub(_upstream_detail(body_text), config) if body_text else ""},
+            latency_ms=latency, status=status,
         )
+
+
+def _check_tiny_request(client: SyncClient, config: ProviderConfig, model: str, seconds: float,
+                        models_status: int) -> ConnectionResult:
+    latency, error = tiny_request(client, config, model, seconds)
+    configured = [str(m) for m in config.setting("models") or []] or None
+    if error is None:
+        return ConnectionResult(ok=True, reachable=True, cause="ok_tiny_request",
+                                params={"latency": latency, "model": model, "status": models_status},
+                                latency_ms=latency, models=configured, status=models_status,
+                                working_base_url=config.base_url)
+    return ConnectionResult(ok=False, reachable=True, cause="tiny_request_failed",
+                            params={"model": model, "detail": error, "status": models_status},
+                            latency_ms=latency, status=models_status)
+
+
+def _check_program(config: ProviderConfig, command: str, seconds: float) -> ConnectionResult:
+    """A program is tested by a one-word prompt: found on disk says nothing about its backend."""
+    model = pick_model(config, None) or "default"
+    with SyncClient(config, transport.Timeouts(connect=seconds, first_byte=seconds, idle=seconds)) as client:
+        latency, error = tiny_request(client, config, model, seconds)
+    if error is None:
+        return ConnectionResult(ok=True, reachable=True, cause="program_ok",
+                                params={"command": command, "model": model, "latency": latency},
+                                latency_ms=latency, models=list(config.setting("models") or []))
+    return ConnectionResult(ok=False, reachable=False, cause="program_failed",
+                            params={"command": command, "model": model, "detail": error}, latency_ms=latency)
 
 
 def _config_of(provider: Any) -> ProviderConfig | ConnectionResult:
