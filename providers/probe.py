@@ -88,6 +88,8 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "secret_error": _("The provider's stored secrets cannot be decrypted with the current encryption key."),
         "base_url_variant": _("The base URL as entered does not answer, but %(url)s does: use it instead."),
         "command_found": _("The command “%(command)s” was found at %(path)s."),
+        "configured_models": _("The type “%(type)s” runs a program and makes no HTTP call to list models; it "
+                               "lists the models configured in its settings."),
         "command_missing": _("The command “%(command)s” was not found on this server."),
         # capability probe
         "models_ok": _("/models lists %(count)s models."),
@@ -411,9 +413,19 @@ def _model_ids(payload: Any, config: ProviderConfig) -> list[str] | None:
     return None if entries is None else [e["id"] for e in entries]
 
 
-def check_config(config: ProviderConfig, *, timeout: float | None = None, try_variants: bool = True) -> ConnectionResult:
-    """Check that ``config``'s backend answers: reachable, latency, models, or why not."""
+def check_config(config: ProviderConfig, *, timeout: float | None = None, try_variants: bool = True,
+                 tiny: bool = True) -> ConnectionResult:
+    """Check that ``config``'s backend answers: reachable, latency, models, or why not.
+
+    With ``tiny`` (the connection test), a type whose chat may work without a
+    listing is tested by a one-word request; without it (fetching the model
+    list) only the listing is asked for and a program-based type, which has none,
+    says that it lists its configured models."""
     ptype = catalog.PROVIDER_TYPES.get(config.provider_type)
+    if ptype is not None and ptype.transport == "subprocess" and not tiny:
+        models = [str(m) for m in config.setting("models") or []]
+        return ConnectionResult(ok=False, reachable=False, cause="configured_models",
+                                params={"type": config.provider_type}, models=models)
     if ptype is not None and ptype.transport == "subprocess":
         command = str(config.setting("command") or "")
         path = shutil.which(command) if command else None
@@ -446,7 +458,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                 ok=True, reachable=True, cause="ok", params={"latency": latency, "count": len(ids)},
                 latency_ms=latency, models=ids, status=status, working_base_url=base,
             )
-        if config.provider_type in TINY_REQUEST_TYPES and (model := pick_model(config, None)):
+        if tiny and config.provider_type in TINY_REQUEST_TYPES and (model := pick_model(config, None)):
             # No usable listing (or one this key may not read): what chat needs is the answer.
             return _check_tiny_request(client, config, model, seconds, status)
         if status in (401, 403):
@@ -473,7 +485,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
             )
         return ConnectionResult(
             ok=False, reachable=True, cause="http_error",
-            params={"status": status, "detail": scrub(_upstream_detail(body_text), config) if body_text else ""},
+            params={"status": status, "detail": scrub(upstream_detail(body_text), config) if body_text else ""},
             latency_ms=latency, status=status,
         )
 
@@ -518,12 +530,12 @@ def _config_of(provider: Any) -> ProviderConfig | ConnectionResult:
         return ConnectionResult(ok=False, reachable=False, cause="secret_error")
 
 
-def check_connection(provider: Any, *, timeout: float | None = None) -> ConnectionResult:
+def check_connection(provider: Any, *, timeout: float | None = None, tiny: bool = True) -> ConnectionResult:
     """Test connection for a ``Provider`` row."""
     config = _config_of(provider)
     if isinstance(config, ConnectionResult):
         return config
-    return check_config(config, timeout=timeout)
+    return check_config(config, timeout=timeout, tiny=tiny)
 
 
 def check_many(
@@ -560,7 +572,7 @@ def check_many(
 
 def fetch_models(provider: Any, *, timeout: float | None = None) -> tuple[ConnectionResult, list[str]]:
     """What the backend reports (the connection result and the model ids, possibly empty)."""
-    result = check_connection(provider, timeout=timeout)
+    result = check_connection(provider, timeout=timeout, tiny=False)
     return result, list(result.models or [])
 
 
@@ -589,7 +601,7 @@ class StreamOutcome:
         return out
 
 
-def _upstream_detail(body: str) -> str:
+def upstream_detail(body: str) -> str:
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -630,7 +642,7 @@ def _stream_chat(client: SyncClient, base: str, config: ProviderConfig, body: di
                         out.error = "malformed event"
                         return out
                     if isinstance(data, dict) and data.get("error"):
-                        out.error = _upstream_detail(event.data.decode("utf-8", "replace"))
+                        out.error = upstream_detail(event.data.decode("utf-8", "replace"))
                         return out
                     if isinstance(data, dict):
                         out.chunks.append(data)
@@ -743,7 +755,7 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             stream_item = ProbeItem("stream", "fail", "stream_empty", params)
         elif first.status is not None and first.status >= 300:
             stream_item = ProbeItem("stream", "fail", "stream_http",
-                                    {**params, "status": first.status, "detail": _upstream_detail(first.body)})
+                                    {**params, "status": first.status, "detail": upstream_detail(first.body)})
         else:
             stream_item = ProbeItem("stream", "fail", "stream_broken", {**params, "detail": first.error or ""})
         items.append(stream_item)
@@ -774,7 +786,7 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
                                    {"settings": {"drop_params": ["stream_options"]}}))
         else:
             items.append(ProbeItem("stream_usage", "warn", "stream_broken",
-                                   {**params, "detail": usage.error or _upstream_detail(usage.body)}))
+                                   {**params, "detail": usage.error or upstream_detail(usage.body)}))
 
         # 3. Streamed tool calls carry an index.
         tools = _stream_chat(client, base, config, {
