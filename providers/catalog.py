@@ -47,6 +47,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             adapter="providers.adapters.openai_compat.OpenAICompatAdapter",
             requires_base_url=True,
             requires_api_key=False,
+            extra_settings=("reasoning_field",),
         ),
         ProviderType(
             key="openai",
@@ -56,6 +57,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             default_base_url="https://api.openai.com/v1",
             requires_base_url=False,
             requires_api_key=True,
+            extra_settings=("reasoning_field",),
         ),
         ProviderType(
             key="anthropic",
@@ -76,6 +78,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             default_base_url="https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
             requires_base_url=False,
             requires_api_key=True,
+            extra_settings=("reasoning_field",),
         ),
         ProviderType(
             key="claude_cli",

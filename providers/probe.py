@@ -35,6 +35,7 @@ from chat.sse import SSEDecoder
 
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
+from .adapters.chunk_shaping import REASONING_FIELDS
 from .transport import client as transport
 from .transport import errors as transport_errors
 from .transport.sync import SyncClient
@@ -112,9 +113,14 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "tools_rejected": _("The backend rejected a request with tools (HTTP %(status)s)."),
         "reasoning_content": _("Reasoning is sent as reasoning_content."),
         "reasoning": _("Reasoning is sent as reasoning (not reasoning_content); clients that read reasoning_content will not show it."),
+        "reasoning_rename": _("Reasoning is sent as reasoning (not reasoning_content); clients that read "
+                              "reasoning_content will not show it. The gateway can rename it to reasoning_content."),
+        "reasoning_renamed": _("Reasoning reaches clients as %(field)s (the gateway renames the other field)."),
         "reasoning_none": _("No reasoning field was seen (the model may not reason)."),
         "max_tokens_ok": _("max_tokens is accepted."),
         "max_completion_tokens": _("The backend rejects max_tokens and wants max_completion_tokens; drop max_tokens from requests."),
+        "max_completion_tokens_rename": _("The backend rejects max_tokens and wants max_completion_tokens; the "
+                                          "gateway can rename max_tokens to max_completion_tokens in requests."),
         "error": _("The check failed: %(detail)s"),
     }
     if cause == "http_error" and not p.get("detail"):
@@ -743,8 +749,9 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             }, seconds)
             if retry.ok:
                 token_param = "max_completion_tokens"
-                max_item = ProbeItem("max_tokens", "warn", "max_completion_tokens", {},
-                                     {"settings": {"drop_params": ["max_tokens"]}})
+                # Renamed, not dropped: the client's cap on the answer must still hold.
+                max_item = ProbeItem("max_tokens", "warn", "max_completion_tokens_rename", {},
+                                     {"settings": {"rename_params": {"max_tokens": "max_completion_tokens"}}})
                 first = retry
         params = {"model": model}
         if first.ok and first.chunks:
@@ -808,11 +815,16 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             items.append(ProbeItem("tool_index", "warn", "stream_broken", {**params, "detail": tools.error or ""}))
 
     # 4. Reasoning field name, from every answer seen.
-    fields = {k for o in outcomes for d in o.deltas() for k in ("reasoning_content", "reasoning") if d.get(k)}
-    if "reasoning_content" in fields:
+    fields = {k for o in outcomes for d in o.deltas() for k in REASONING_FIELDS if d.get(k)}
+    renamed = config.setting("reasoning_field")
+    if fields and renamed in REASONING_FIELDS:
+        # What clients get: the gateway renames the other field to this one.
+        items.append(ProbeItem("reasoning", "ok", "reasoning_renamed", {"field": renamed}))
+    elif "reasoning_content" in fields:
         items.append(ProbeItem("reasoning", "ok", "reasoning_content"))
     elif "reasoning" in fields:
-        items.append(ProbeItem("reasoning", "warn", "reasoning"))
+        items.append(ProbeItem("reasoning", "warn", "reasoning_rename", {},
+                               {"settings": {"reasoning_field": "reasoning_content"}}))
     else:
         items.append(ProbeItem("reasoning", "ok", "reasoning_none"))
     items.append(max_item)

@@ -65,6 +65,12 @@ def _object(value: Any) -> str | None:
     return None
 
 
+def _reasoning_field(value: Any) -> str | None:
+    if value not in ("reasoning_content", "reasoning", ""):
+        return _("Must be “reasoning_content”, “reasoning” or empty (as the backend sends it).")
+    return None
+
+
 def _permission_policy(value: Any) -> str | None:
     if value not in ("deny", "allow"):
         return _("Must be “deny” or “allow”.")
@@ -88,6 +94,7 @@ HTTP: dict[str, Checker] = {
     "ca_bundle": _string,
     "direct": _bool,  # ignore HTTP(S)_PROXY from the environment
     "drop_params": _string_list,
+    "rename_params": _string_map,  # e.g. {"max_tokens": "max_completion_tokens"}
     "extra_body": _object,
     "extra_query": _string_map,
     "retries": _non_negative_int,
@@ -105,6 +112,7 @@ EXTRA: dict[str, Checker] = {
     "anthropic_version": _string,
     "default_max_tokens": _positive_int,
     "account_id": _string,
+    "reasoning_field": _reasoning_field,
     "permission_policy": _permission_policy,
     "pool_size": _non_negative_int,
     "idle_timeout": _positive_number,

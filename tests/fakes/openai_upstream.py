@@ -132,8 +132,9 @@ def completion_for(model: str) -> dict[str, Any]:
             {"id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Hanoi\"}"}}
         ]}
         finish = "tool_calls"
-    elif base == "reasoning":
-        message = {"role": "assistant", "content": "42", "reasoning_content": "Let me think carefully."}
+    elif base in ("reasoning", "reasoning-or"):
+        field_name = "reasoning_content" if base == "reasoning" else "reasoning"
+        message = {"role": "assistant", "content": "42", field_name: "Let me think carefully."}
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
