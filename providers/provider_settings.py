@@ -113,6 +113,7 @@ EXTRA: dict[str, Checker] = {
     "default_max_tokens": _positive_int,
     "account_id": _string,
     "reasoning_field": _reasoning_field,
+    "normalize_chunks": _bool,
     "permission_policy": _permission_policy,
     "pool_size": _non_negative_int,
     "idle_timeout": _positive_number,

@@ -20,7 +20,7 @@ from chat.sse import ServerSentEvent, SSEDecoder
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .chunk_shaping import mapped, reasoning_fix
+from .chunk_shaping import Shaping
 from .http_common import (
     CachedModels,
     get_json,
@@ -67,7 +67,7 @@ class OpenAICompatAdapter(Adapter):
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
         self.timeout = request_timeout(config)
-        self.reasoning = reasoning_fix(config.settings)
+        self.shaping = Shaping(config.settings)
         self.models = CachedModels(
             self, self.fetch_models_raw, lambda raw: normalise_model_list(raw, config.name, config.created)
         )
@@ -79,11 +79,10 @@ class OpenAICompatAdapter(Adapter):
         data = self.prepare(body, stream=False)
         payload = await post_for_body(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
         errors.check_json_body(self.config.name, payload)
-        return payload if self.reasoning is None else self.reasoning[1](payload)
+        return self.shaping.completion(payload) if self.shaping.active else payload
 
     def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        frames = self._relay(body)
-        return frames if self.reasoning is None else mapped(frames, self.reasoning[0])
+        return self.shaping.stream(self._relay(body))
 
     async def _relay(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         data = self.prepare(body, stream=True)
