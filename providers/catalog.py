@@ -99,7 +99,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             requires_base_url=False,
             requires_api_key=False,
             default_settings={"permission_policy": "deny"},
-            extra_settings=("permission_policy", "pool_size", "idle_timeout"),
+            extra_settings=("permission_policy",),
         ),
         ProviderType(
             key="codex",

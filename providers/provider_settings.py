@@ -115,9 +115,11 @@ EXTRA: dict[str, Checker] = {
     "reasoning_field": _reasoning_field,
     "normalize_chunks": _bool,
     "permission_policy": _permission_policy,
-    "pool_size": _non_negative_int,
-    "idle_timeout": _positive_number,
 }
+
+# Accepted once for a pooled mode that was never built; refused now with a reason
+# rather than kept silently (issue 15). Each request starts its own agent.
+UNSUPPORTED: dict[str, tuple[str, ...]] = {"acp": ("pool_size", "idle_timeout")}
 
 
 def checkers_for(ptype: ProviderType) -> dict[str, Checker]:
@@ -141,6 +143,10 @@ def validate_settings(ptype: ProviderType, value: Any) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for key, item in value.items():
         checker = checkers.get(key)
+        if key in UNSUPPORTED.get(ptype.key, ()):
+            errors[key] = _("Not supported: every request starts its own agent process with a fresh session, "
+                            "so there is no pool to size or keep.")
+            continue
         if checker is None:
             errors[key] = _("Unknown setting for the type “%(type)s”. Valid settings: %(valid)s.") % {
                 "type": ptype.key,
