@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,19 +204,49 @@ class Prepared:
     body: dict[str, Any]
     stream: bool
     key: routing.KeyInfo
+    requested: str | None = None  # the model id the client used; answers carry it
+
+
+# Answers carry the model id the client used (``<provider>/<model>``, or its alias),
+# not the upstream's bare name (which stays in the request log). The hot path
+# relays whole SSE frames without decoding them, so the ``"model": "..."`` members
+# are rewritten in the bytes: inside a JSON string every quote is escaped, so this
+# pattern only ever matches a real member. Every one in a frame is rewritten
+# (several frames may come in one read; a native Messages or Responses stream
+# nests it in ``message`` / ``response``). Measured: see docs/hardening.md.
+_MODEL_MEMBER = re.compile(rb'"model"\s*:\s*"(?:[^"\\]|\\.)*"')
+
+
+def model_rewriter(requested: str | None) -> Callable[[bytes], bytes] | None:
+    """A function that sets every ``"model"`` member of JSON bytes to ``requested``."""
+    if not requested:
+        return None
+    member = b'"model":' + json.dumps(requested, ensure_ascii=False).encode()
+    template = member.replace(b"\\", b"\\\\")  # a literal template: no group references
+    sub = _MODEL_MEMBER.sub
+    return lambda data: sub(template, data)
+
+
+async def complete(prepared: Prepared) -> bytes:
+    """A non-streamed answer, with the model id the client used."""
+    payload = await prepared.adapter.complete(prepared.body)
+    rewrite = model_rewriter(prepared.requested)
+    return rewrite(payload) if rewrite is not None else payload
 
 
 async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes) -> Prepared:
     """Parse, route and admit the body of a request whose key ``authenticate`` accepted
     (from the headers, before the body was read)."""
     body = parse_body(raw)
-    config, adapter, upstream = resolve(snap, key, body.get("model"))
+    requested = body.get("model")
+    config, adapter, upstream = resolve(snap, key, requested)
     body["model"] = upstream
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
     reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
     adapter = limits.guard(adapter, key, len(raw), reservation)
-    return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key)
+    return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key,
+                    requested=requested)
 
 
 # How often an open stream looks whether its key is still valid (on its next
@@ -245,15 +276,19 @@ def _key_revoked_frame() -> bytes:
 
 
 async def relay(
-    first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None
+    first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None,
+    rewrite: Callable[[bytes], bytes] | None = None,
 ) -> AsyncIterator[bytes]:
     """Yield a started stream; a failure after the first byte becomes a final error
-    event, and so does the revocation of ``key`` while the stream is open."""
+    event, and so does the revocation of ``key`` while the stream is open.
+    ``rewrite`` (``model_rewriter``) sets the model id of every frame."""
     loop = asyncio.get_running_loop()
     next_check = loop.time() + KEY_CHECK_SECONDS
     try:
-        yield first
+        yield rewrite(first) if rewrite is not None else first
         async for frame in rest:
+            if rewrite is not None:
+                frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
                 if not _key_active(await routing.get_fresh_snapshot(), key.id):
@@ -290,7 +325,7 @@ async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
     except BaseException:
         await agen.aclose()
         raise
-    return relay(first, agen, prepared.config.name, prepared.key)
+    return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested))
 
 
 MODELS_TIMEOUT = 10.0

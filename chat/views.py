@@ -71,7 +71,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
             for name, value in SSE_HEADERS.items():
                 response[name] = value
             return response
-        payload = await prepared.adapter.complete(prepared.body)
+        payload = await gateway.complete(prepared)
     except GatewayError as exc:
         return error_response(exc)
     except UpstreamError as exc:

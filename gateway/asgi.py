@@ -321,7 +321,7 @@ async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap:
             if prepared.stream:
                 frames = await gateway.start_stream(prepared)
             else:
-                payload = await prepared.adapter.complete(prepared.body)
+                payload = await gateway.complete(prepared)
         except GatewayError as exc:
             await _send_django_response(send, policy, req, views.error_response(exc))
             return

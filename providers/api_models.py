@@ -21,24 +21,57 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import catalog, routing
-from .adapters.base import Adapter, UpstreamError
+from .adapters.base import Adapter, ProviderConfig, UpstreamError
 from .api import ERROR_RESPONSES
 from .models import Provider
 from .permissions import Requires
+from .probe import upstream_detail
 from .redact import redact_for
 
 
-async def _fetch(adapter: Adapter) -> tuple[int, Any]:
+async def _fetch(adapter: Adapter) -> tuple[int, Any] | None:
+    """(HTTP status, parsed JSON or None) of the backend's listing; None for a type
+    that has no listing to ask for (it lists its configured models)."""
     fetch = getattr(adapter, "fetch_models_raw", None)
     if fetch is None:
-        # A wire format without a raw /models call: report what its adapter lists.
         listing = await adapter.list_models()
-        if listing.source != "upstream":
-            return 404, None
-        return 200, listing.raw
+        return (200, listing.raw) if listing.source == "upstream" else None
     # Under ASGI this runs on the server's loop and its pooled sessions; under WSGI
     # on a short-lived loop, whose sessions are closed when it shuts down.
     return await fetch()
+
+
+def _failure(upstream_status: int, raw: Any, config: ProviderConfig) -> Response:
+    """What happened, in words: the key refused, no listing, or the backend's own reason."""
+    if upstream_status in (401, 403):
+        detail = _("The backend refused the API key (HTTP %(status)s).") % {"status": upstream_status}
+        code = "upstream_unauthorized"
+    elif upstream_status == 404 or upstream_status < 400:
+        detail = _(
+            "The backend has no usable /models endpoint (HTTP %(status)s); "
+            "/v1/models lists the provider's configured models instead."
+        ) % {"status": upstream_status}
+        code = "no_models_endpoint"
+    else:
+        reason = upstream_detail(json.dumps(raw)) if raw is not None else ""
+        detail = (_("The backend answered HTTP %(status)s: %(detail)s") % {"status": upstream_status, "detail": reason}
+                  if reason else _("The backend answered HTTP %(status)s.") % {"status": upstream_status})
+        code = "upstream_error"
+    return Response({"detail": redact_for(detail, config), "code": code, "upstream_status": upstream_status},
+                    status=status.HTTP_502_BAD_GATEWAY)
+
+
+def _no_listing(config: ProviderConfig, adapter: Adapter) -> Response:
+    """A type that makes no listing call: say so (never an HTTP status it did not get)."""
+    if catalog.get_type(config.provider_type).transport == "subprocess":
+        detail = _("The type “%(type)s” runs a program and makes no HTTP call to list models; "
+                   "/v1/models lists the models configured in its settings.")
+    else:
+        detail = _("The type “%(type)s” has no model listing to ask for; "
+                   "/v1/models lists the models configured in its settings.")
+    models = [m["id"] for m in adapter.configured_models().models]
+    return Response({"detail": detail % {"type": config.provider_type}, "code": "no_listing",
+                     "configured_models": models}, status=status.HTTP_404_NOT_FOUND)
 
 
 class ProviderModelsView(APIView):
@@ -48,12 +81,15 @@ class ProviderModelsView(APIView):
         summary=gettext_lazy("Models the backend reports"),
         description=gettext_lazy(
             "The JSON the backend answers at its /models endpoint, unchanged. "
-            "502 when the backend has no usable /models endpoint or cannot be reached."
+            "502 when the backend refuses the key, has no usable /models endpoint or cannot be reached "
+            "(code and detail say which); 404 with code no_listing for a type that has no listing "
+            "(program-based types, Codex), with the models configured in its settings."
         ),
         responses={
             200: OpenApiResponse(OpenApiTypes.ANY, description=gettext_lazy("The backend's answer, as reported.")),
             **ERROR_RESPONSES,
-            404: OpenApiResponse(OpenApiTypes.OBJECT, description=gettext_lazy("No such provider.")),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description=gettext_lazy(
+                "No such provider, or (code no_listing) a type without a model listing.")),
             502: OpenApiResponse(OpenApiTypes.OBJECT, description=gettext_lazy("The backend failed.")),
             504: OpenApiResponse(OpenApiTypes.OBJECT, description=gettext_lazy("The backend timed out.")),
         },
@@ -69,21 +105,14 @@ class ProviderModelsView(APIView):
                 status=status.HTTP_502_BAD_GATEWAY,
             )
         try:
-            upstream_status, raw = async_to_sync(_fetch)(adapter)
+            fetched = async_to_sync(_fetch)(adapter)
         except UpstreamError as exc:
             return Response({"detail": redact_for(exc.message, config), "code": exc.code}, status=exc.status)
+        if fetched is None:
+            return _no_listing(config, adapter)
+        upstream_status, raw = fetched
         if upstream_status >= 400 or raw is None:
-            return Response(
-                {
-                    "detail": _(
-                        "The backend has no usable /models endpoint (HTTP %(status)s); "
-                        "/v1/models lists the provider's configured models instead."
-                    )
-                    % {"status": upstream_status},
-                    "upstream_status": upstream_status,
-                },
-                status=status.HTTP_502_BAD_GATEWAY,
-            )
+            return _failure(upstream_status, raw, config)
         # Unchanged, but for provider secrets an upstream may quote (a "next" URL with ?key=...).
         text = json.dumps(raw)
         masked = redact_for(text, config)

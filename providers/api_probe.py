@@ -55,8 +55,11 @@ class ProviderTestView(APIView):
     @extend_schema(
         summary=gettext_lazy("Test a provider's connection"),
         description=gettext_lazy(
-            "Calls the backend's /models endpoint and reports reachable or not, the latency, the number of "
-            "models and a one-line cause on failure (DNS, refused, TLS, 401, 404 on /models, timeout). "
+            "Tests what the type needs to chat: the backend's /models endpoint; for anthropic and codex "
+            "without a usable listing, a one-word request to the configured model; for program-based types, "
+            "a one-word prompt to the program. Reports reachable or not, the latency, the number of models "
+            "and a one-line cause on failure (DNS, refused, TLS, 401, 404 on /models, the backend's own "
+            "reason, the program's error, timeout). "
             "When the base URL does not answer but a usual variant does, suggested_base_url names it. "
             "With probe=true the answer also carries the capability checklist."
         ),

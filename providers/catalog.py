@@ -47,6 +47,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             adapter="providers.adapters.openai_compat.OpenAICompatAdapter",
             requires_base_url=True,
             requires_api_key=False,
+            extra_settings=("reasoning_field", "normalize_chunks"),
         ),
         ProviderType(
             key="openai",
@@ -56,6 +57,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             default_base_url="https://api.openai.com/v1",
             requires_base_url=False,
             requires_api_key=True,
+            extra_settings=("reasoning_field", "normalize_chunks"),
         ),
         ProviderType(
             key="anthropic",
@@ -76,6 +78,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             default_base_url="https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
             requires_base_url=False,
             requires_api_key=True,
+            extra_settings=("reasoning_field", "normalize_chunks"),
         ),
         ProviderType(
             key="claude_cli",
@@ -96,7 +99,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             requires_base_url=False,
             requires_api_key=False,
             default_settings={"permission_policy": "deny"},
-            extra_settings=("permission_policy", "pool_size", "idle_timeout"),
+            extra_settings=("permission_policy",),
         ),
         ProviderType(
             key="codex",

@@ -35,10 +35,12 @@ from chat.sse import SSEDecoder
 
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
+from .adapters.chunk_shaping import REASONING_FIELDS
 from .transport import client as transport
 from .transport import errors as transport_errors
 from .transport.sync import SyncClient
 from .adapters.openai_compat import normalise_model_list, shape_request
+from .probe_request import tiny_request
 from .redact import redact_for
 
 # A check must answer quickly even when the provider allows minutes per request.
@@ -46,6 +48,10 @@ DEFAULT_TIMEOUT = 10.0
 PROBE_MAX_TOKENS = 16
 MAX_EVENTS = 400
 OPENAI_COMPATIBLE = ("custom", "openai", "dashscope")
+# Types whose chat may work without a usable /models listing: tested by a tiny request.
+TINY_REQUEST_TYPES = ("anthropic", "codex")
+# A program starts, then talks to its backend: a little longer than an HTTP check.
+PROGRAM_TIMEOUT = 30.0
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -66,7 +72,14 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "timeout": _("The backend did not answer within %(seconds)s seconds."),
         "unauthorized": _("The backend refused the API key (HTTP %(status)s)."),
         "models_not_found": _("HTTP 404 on %(url)s: there is no /models endpoint at this base URL."),
-        "http_error": _("The backend answered HTTP %(status)s."),
+        "http_error": _("The backend answered HTTP %(status)s: %(detail)s"),
+        "http_error_bare": _("The backend answered HTTP %(status)s."),
+        "ok_tiny_request": _("Reachable in %(latency)s ms: /models gave no list (HTTP %(status)s), but a one-word "
+                             "request to %(model)s was answered."),
+        "tiny_request_failed": _("/models gave no list (HTTP %(status)s), and a one-word request to %(model)s "
+                                 "failed: %(detail)s"),
+        "program_ok": _("“%(command)s” answered a one-word prompt to %(model)s in %(latency)s ms."),
+        "program_failed": _("“%(command)s” started but did not answer a one-word prompt to %(model)s: %(detail)s"),
         "invalid_response": _("The answer of %(url)s is not a model list."),
         "unreachable": _("The backend could not be reached (%(detail)s)."),
         "too_large": _("The backend's answer is larger than the gateway accepts (%(limit)s bytes)."),
@@ -76,6 +89,8 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "secret_error": _("The provider's stored secrets cannot be decrypted with the current encryption key."),
         "base_url_variant": _("The base URL as entered does not answer, but %(url)s does: use it instead."),
         "command_found": _("The command “%(command)s” was found at %(path)s."),
+        "configured_models": _("The type “%(type)s” runs a program and makes no HTTP call to list models; it "
+                               "lists the models configured in its settings."),
         "command_missing": _("The command “%(command)s” was not found on this server."),
         # capability probe
         "models_ok": _("/models lists %(count)s models."),
@@ -98,11 +113,18 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "tools_rejected": _("The backend rejected a request with tools (HTTP %(status)s)."),
         "reasoning_content": _("Reasoning is sent as reasoning_content."),
         "reasoning": _("Reasoning is sent as reasoning (not reasoning_content); clients that read reasoning_content will not show it."),
+        "reasoning_rename": _("Reasoning is sent as reasoning (not reasoning_content); clients that read "
+                              "reasoning_content will not show it. The gateway can rename it to reasoning_content."),
+        "reasoning_renamed": _("Reasoning reaches clients as %(field)s (the gateway renames the other field)."),
         "reasoning_none": _("No reasoning field was seen (the model may not reason)."),
         "max_tokens_ok": _("max_tokens is accepted."),
         "max_completion_tokens": _("The backend rejects max_tokens and wants max_completion_tokens; drop max_tokens from requests."),
+        "max_completion_tokens_rename": _("The backend rejects max_tokens and wants max_completion_tokens; the "
+                                          "gateway can rename max_tokens to max_completion_tokens in requests."),
         "error": _("The check failed: %(detail)s"),
     }
+    if cause == "http_error" and not p.get("detail"):
+        cause = "http_error_bare"
     template = messages.get(cause, messages["error"])
     p.setdefault("detail", cause)
     try:
@@ -380,7 +402,8 @@ def base_url_variants(base_url: str) -> list[str]:
     return out
 
 
-def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[int, Any, float]:
+def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[int, Any, float, str]:
+    """(status, parsed JSON or None, milliseconds, the body's start as text for error details)."""
     started = time.perf_counter()
     status, body = client.get(_url(base, "/models", config), headers=_headers(config))
     elapsed = (time.perf_counter() - started) * 1000
@@ -388,7 +411,7 @@ def _get_models(client: SyncClient, base: str, config: ProviderConfig) -> tuple[
         payload = json.loads(body)
     except ValueError:
         payload = None
-    return status, payload, elapsed
+    return status, payload, elapsed, body[:4096].decode("utf-8", "replace")
 
 
 def _model_ids(payload: Any, config: ProviderConfig) -> list[str] | None:
@@ -396,18 +419,25 @@ def _model_ids(payload: Any, config: ProviderConfig) -> list[str] | None:
     return None if entries is None else [e["id"] for e in entries]
 
 
-def check_config(config: ProviderConfig, *, timeout: float | None = None, try_variants: bool = True) -> ConnectionResult:
-    """Check that ``config``'s backend answers: reachable, latency, models, or why not."""
+def check_config(config: ProviderConfig, *, timeout: float | None = None, try_variants: bool = True,
+                 tiny: bool = True) -> ConnectionResult:
+    """Check that ``config``'s backend answers: reachable, latency, models, or why not.
+
+    With ``tiny`` (the connection test), a type whose chat may work without a
+    listing is tested by a one-word request; without it (fetching the model
+    list) only the listing is asked for and a program-based type, which has none,
+    says that it lists its configured models."""
     ptype = catalog.PROVIDER_TYPES.get(config.provider_type)
+    if ptype is not None and ptype.transport == "subprocess" and not tiny:
+        models = [str(m) for m in config.setting("models") or []]
+        return ConnectionResult(ok=False, reachable=False, cause="configured_models",
+                                params={"type": config.provider_type}, models=models)
     if ptype is not None and ptype.transport == "subprocess":
         command = str(config.setting("command") or "")
         path = shutil.which(command) if command else None
-        if path:
-            return ConnectionResult(
-                ok=True, reachable=True, cause="command_found", params={"command": command, "path": path},
-                models=list(config.setting("models") or []),
-            )
-        return ConnectionResult(ok=False, reachable=False, cause="command_missing", params={"command": command})
+        if not path:
+            return ConnectionResult(ok=False, reachable=False, cause="command_missing", params={"command": command})
+        return _check_program(config, command, float(timeout or PROGRAM_TIMEOUT))
     base = config.base_url
     if not base:
         return ConnectionResult(ok=False, reachable=False, cause="no_base_url")
@@ -423,7 +453,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                                 params={"path": str(config.setting("ca_bundle"))})
     with client:
         try:
-            status, payload, elapsed = _get_models(client, base, config)
+            status, payload, elapsed, body_text = _get_models(client, base, config)
         except Exception as exc:  # every transport failure is a finding, not a crash
             cause, params = classify(exc, base, seconds)
             return ConnectionResult(ok=False, reachable=False, cause=cause, params=params)
@@ -434,6 +464,9 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                 ok=True, reachable=True, cause="ok", params={"latency": latency, "count": len(ids)},
                 latency_ms=latency, models=ids, status=status, working_base_url=base,
             )
+        if tiny and config.provider_type in TINY_REQUEST_TYPES and (model := pick_model(config, None)):
+            # No usable listing (or one this key may not read): what chat needs is the answer.
+            return _check_tiny_request(client, config, model, seconds, status)
         if status in (401, 403):
             return ConnectionResult(
                 ok=False, reachable=True, cause="unauthorized", params={"status": status}, latency_ms=latency, status=status
@@ -442,7 +475,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
             if try_variants:
                 for variant in base_url_variants(base):
                     try:
-                        v_status, v_payload, _elapsed = _get_models(client, variant, config)
+                        v_status, v_payload, _elapsed, _body = _get_models(client, variant, config)
                     except Exception:
                         continue
                     if v_status < 300 and _model_ids(v_payload, config) is not None:
@@ -457,8 +490,37 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
                 ok=False, reachable=True, cause=cause, params={"url": shown}, latency_ms=latency, status=status
             )
         return ConnectionResult(
-            ok=False, reachable=True, cause="http_error", params={"status": status}, latency_ms=latency, status=status
+            ok=False, reachable=True, cause="http_error",
+            params={"status": status, "detail": scrub(upstream_detail(body_text), config) if body_text else ""},
+            latency_ms=latency, status=status,
         )
+
+
+def _check_tiny_request(client: SyncClient, config: ProviderConfig, model: str, seconds: float,
+                        models_status: int) -> ConnectionResult:
+    latency, error = tiny_request(client, config, model, seconds)
+    configured = [str(m) for m in config.setting("models") or []] or None
+    if error is None:
+        return ConnectionResult(ok=True, reachable=True, cause="ok_tiny_request",
+                                params={"latency": latency, "model": model, "status": models_status},
+                                latency_ms=latency, models=configured, status=models_status,
+                                working_base_url=config.base_url)
+    return ConnectionResult(ok=False, reachable=True, cause="tiny_request_failed",
+                            params={"model": model, "detail": error, "status": models_status},
+                            latency_ms=latency, status=models_status)
+
+
+def _check_program(config: ProviderConfig, command: str, seconds: float) -> ConnectionResult:
+    """A program is tested by a one-word prompt: found on disk says nothing about its backend."""
+    model = pick_model(config, None) or "default"
+    with SyncClient(config, transport.Timeouts(connect=seconds, first_byte=seconds, idle=seconds)) as client:
+        latency, error = tiny_request(client, config, model, seconds)
+    if error is None:
+        return ConnectionResult(ok=True, reachable=True, cause="program_ok",
+                                params={"command": command, "model": model, "latency": latency},
+                                latency_ms=latency, models=list(config.setting("models") or []))
+    return ConnectionResult(ok=False, reachable=False, cause="program_failed",
+                            params={"command": command, "model": model, "detail": error}, latency_ms=latency)
 
 
 def _config_of(provider: Any) -> ProviderConfig | ConnectionResult:
@@ -474,12 +536,12 @@ def _config_of(provider: Any) -> ProviderConfig | ConnectionResult:
         return ConnectionResult(ok=False, reachable=False, cause="secret_error")
 
 
-def check_connection(provider: Any, *, timeout: float | None = None) -> ConnectionResult:
+def check_connection(provider: Any, *, timeout: float | None = None, tiny: bool = True) -> ConnectionResult:
     """Test connection for a ``Provider`` row."""
     config = _config_of(provider)
     if isinstance(config, ConnectionResult):
         return config
-    return check_config(config, timeout=timeout)
+    return check_config(config, timeout=timeout, tiny=tiny)
 
 
 def check_many(
@@ -516,7 +578,7 @@ def check_many(
 
 def fetch_models(provider: Any, *, timeout: float | None = None) -> tuple[ConnectionResult, list[str]]:
     """What the backend reports (the connection result and the model ids, possibly empty)."""
-    result = check_connection(provider, timeout=timeout)
+    result = check_connection(provider, timeout=timeout, tiny=False)
     return result, list(result.models or [])
 
 
@@ -545,7 +607,7 @@ class StreamOutcome:
         return out
 
 
-def _upstream_detail(body: str) -> str:
+def upstream_detail(body: str) -> str:
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -586,7 +648,7 @@ def _stream_chat(client: SyncClient, base: str, config: ProviderConfig, body: di
                         out.error = "malformed event"
                         return out
                     if isinstance(data, dict) and data.get("error"):
-                        out.error = _upstream_detail(event.data.decode("utf-8", "replace"))
+                        out.error = upstream_detail(event.data.decode("utf-8", "replace"))
                         return out
                     if isinstance(data, dict):
                         out.chunks.append(data)
@@ -687,8 +749,9 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             }, seconds)
             if retry.ok:
                 token_param = "max_completion_tokens"
-                max_item = ProbeItem("max_tokens", "warn", "max_completion_tokens", {},
-                                     {"settings": {"drop_params": ["max_tokens"]}})
+                # Renamed, not dropped: the client's cap on the answer must still hold.
+                max_item = ProbeItem("max_tokens", "warn", "max_completion_tokens_rename", {},
+                                     {"settings": {"rename_params": {"max_tokens": "max_completion_tokens"}}})
                 first = retry
         params = {"model": model}
         if first.ok and first.chunks:
@@ -699,7 +762,7 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             stream_item = ProbeItem("stream", "fail", "stream_empty", params)
         elif first.status is not None and first.status >= 300:
             stream_item = ProbeItem("stream", "fail", "stream_http",
-                                    {**params, "status": first.status, "detail": _upstream_detail(first.body)})
+                                    {**params, "status": first.status, "detail": upstream_detail(first.body)})
         else:
             stream_item = ProbeItem("stream", "fail", "stream_broken", {**params, "detail": first.error or ""})
         items.append(stream_item)
@@ -730,7 +793,7 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
                                    {"settings": {"drop_params": ["stream_options"]}}))
         else:
             items.append(ProbeItem("stream_usage", "warn", "stream_broken",
-                                   {**params, "detail": usage.error or _upstream_detail(usage.body)}))
+                                   {**params, "detail": usage.error or upstream_detail(usage.body)}))
 
         # 3. Streamed tool calls carry an index.
         tools = _stream_chat(client, base, config, {
@@ -752,11 +815,16 @@ def _probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pr
             items.append(ProbeItem("tool_index", "warn", "stream_broken", {**params, "detail": tools.error or ""}))
 
     # 4. Reasoning field name, from every answer seen.
-    fields = {k for o in outcomes for d in o.deltas() for k in ("reasoning_content", "reasoning") if d.get(k)}
-    if "reasoning_content" in fields:
+    fields = {k for o in outcomes for d in o.deltas() for k in REASONING_FIELDS if d.get(k)}
+    renamed = config.setting("reasoning_field")
+    if fields and renamed in REASONING_FIELDS:
+        # What clients get: the gateway renames the other field to this one.
+        items.append(ProbeItem("reasoning", "ok", "reasoning_renamed", {"field": renamed}))
+    elif "reasoning_content" in fields:
         items.append(ProbeItem("reasoning", "ok", "reasoning_content"))
     elif "reasoning" in fields:
-        items.append(ProbeItem("reasoning", "warn", "reasoning"))
+        items.append(ProbeItem("reasoning", "warn", "reasoning_rename", {},
+                               {"settings": {"reasoning_field": "reasoning_content"}}))
     else:
         items.append(ProbeItem("reasoning", "ok", "reasoning_none"))
     items.append(max_item)

@@ -65,6 +65,12 @@ def _object(value: Any) -> str | None:
     return None
 
 
+def _reasoning_field(value: Any) -> str | None:
+    if value not in ("reasoning_content", "reasoning", ""):
+        return _("Must be “reasoning_content”, “reasoning” or empty (as the backend sends it).")
+    return None
+
+
 def _permission_policy(value: Any) -> str | None:
     if value not in ("deny", "allow"):
         return _("Must be “deny” or “allow”.")
@@ -88,6 +94,7 @@ HTTP: dict[str, Checker] = {
     "ca_bundle": _string,
     "direct": _bool,  # ignore HTTP(S)_PROXY from the environment
     "drop_params": _string_list,
+    "rename_params": _string_map,  # e.g. {"max_tokens": "max_completion_tokens"}
     "extra_body": _object,
     "extra_query": _string_map,
     "retries": _non_negative_int,
@@ -105,10 +112,14 @@ EXTRA: dict[str, Checker] = {
     "anthropic_version": _string,
     "default_max_tokens": _positive_int,
     "account_id": _string,
+    "reasoning_field": _reasoning_field,
+    "normalize_chunks": _bool,
     "permission_policy": _permission_policy,
-    "pool_size": _non_negative_int,
-    "idle_timeout": _positive_number,
 }
+
+# Accepted once for a pooled mode that was never built; refused now with a reason
+# rather than kept silently (issue 15). Each request starts its own agent.
+UNSUPPORTED: dict[str, tuple[str, ...]] = {"acp": ("pool_size", "idle_timeout")}
 
 
 def checkers_for(ptype: ProviderType) -> dict[str, Checker]:
@@ -132,6 +143,10 @@ def validate_settings(ptype: ProviderType, value: Any) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for key, item in value.items():
         checker = checkers.get(key)
+        if key in UNSUPPORTED.get(ptype.key, ()):
+            errors[key] = _("Not supported: every request starts its own agent process with a fresh session, "
+                            "so there is no pool to size or keep.")
+            continue
         if checker is None:
             errors[key] = _("Unknown setting for the type “%(type)s”. Valid settings: %(valid)s.") % {
                 "type": ptype.key,

@@ -125,20 +125,64 @@ async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[
         await frames.aclose()  # type: ignore[attr-defined]
 
 
-async def relay_native(first: bytes, rest: AsyncIterator[bytes], provider: str,
+def native(routed: Routed, payload: bytes) -> bytes:
+    """A backend's own non-streamed answer, with the model id the client used."""
+    rewrite = gateway.model_rewriter(routed.requested)
+    return rewrite(payload) if rewrite is not None else payload
+
+
+async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
                        error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
-    """A backend's own stream relayed as is; a failure after it started ends it with
+    """A backend's own stream relayed as is, but for the model id the client used
+    (``gateway.model_rewriter``); a failure after it started ends it with
     ``error_frame`` (after a blank line, in case the failure cut an event short)."""
+    provider = routed.config.name
+    rewrite = gateway.model_rewriter(routed.requested)
+    lines = _WholeLines()
+
+    def pass_on(chunk: bytes) -> bytes:
+        return chunk if rewrite is None else rewrite(lines.feed(chunk))
+
     try:
-        yield first
+        if data := pass_on(first):
+            yield data
         async for chunk in rest:
-            yield chunk
+            if data := pass_on(chunk):
+                yield data
+        if data := lines.rest():
+            yield rewrite(data) if rewrite is not None else data
     except UpstreamError as exc:
         log.warning("provider=%s native stream ended with error: %s", provider, exc.cause)
         exc.message = redact(exc.message)
-        yield b"\n\n" + error_frame(exc)
+        yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
+
+
+class _WholeLines:
+    """A native stream's reads are not aligned with its events, and a ``"model"``
+    member cut between two reads would escape the rewrite: the partial last line
+    of a read waits for the next one (up to a bound, past which it goes as is)."""
+
+    LIMIT = 1024 * 1024
+
+    def __init__(self) -> None:
+        self.held = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self.held + chunk if self.held else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) < self.LIMIT:
+            self.held = data
+            return b""
+        if cut == 0:
+            cut = len(data)
+        self.held = data[cut:]
+        return data[:cut]
+
+    def rest(self) -> bytes:
+        held, self.held = self.held, b""
+        return held
 
 
 def openai_post_view(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:

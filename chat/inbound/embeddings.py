@@ -41,4 +41,4 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
         raise
     used = limits.usage_tokens(payload)
     await limits.settle(routed.reservation, used if used is not None else limits.estimate_tokens(len(payload)))
-    return HttpResponse(payload, content_type="application/json")
+    return HttpResponse(common.native(routed, payload), content_type="application/json")

@@ -5,9 +5,11 @@ Each request starts its own agent process (settings ``command``, ``args``,
 (``initialize``, ``session/new``, optionally a model switch, ``session/prompt``)
 and relays its ``session/update`` notifications as chunks until the prompt's
 result arrives. Per request, not pooled: an agent session carries state (its own
-history, tools' side effects) that must not leak between clients, and a fresh
-process costs well under a second next to a model turn. ``pool_size`` and
-``idle_timeout`` are accepted and currently unused.
+history, tools' side effects) that must not leak between clients; a fresh
+``claude-agent-acp`` costs about 1 s (measured, see the README) next to a model
+turn. The pool settings once accepted (``pool_size``, ``idle_timeout``) are
+refused at save time. Message chunks the agent marks as its own notices
+(``_meta.claudeCode.kind: "informational"``) are left out of the answer and logged.
 
 When the client goes away, the agent gets ``session/cancel``, a moment to stop,
 then its process group is killed. ``timeout`` bounds the whole request. The
@@ -209,8 +211,11 @@ class AcpAdapter(Adapter):
             async for message in agent.messages():
                 if message.get("method") == "session/update":
                     params = message.get("params") or {}
-                    delta = tr.update_delta(params.get("update"))
+                    update = params.get("update")
+                    delta = tr.update_delta(update)
                     if delta is None:
+                        if isinstance(update, dict) and tr.informational(update):
+                            log.info("agent pid=%s sent a notice, left out of the answer", child.pid)
                         continue
                     out = []
                     if not role_sent:

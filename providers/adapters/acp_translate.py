@@ -101,8 +101,28 @@ def update_delta(update: Any) -> dict[str, Any] | None:
         return None
     if content.get("type") != "text" or not isinstance(content.get("text"), str):
         return None
+    if informational(update):
+        return None
     key = "content" if kind == "agent_message_chunk" else "reasoning_content"
     return {key: content["text"]}
+
+
+def informational(update: dict[str, Any]) -> bool:
+    """Whether a message chunk is the agent's own notice, not the model's words.
+
+    ``claude-agent-acp`` sends Claude Code's notices ("**Warning:** We're changing
+    auto mode...") as ``agent_message_chunk``; the versions that mark them put
+    ``_meta.claudeCode.kind: "informational"`` on the update or its content. Those
+    are left out of the answer (logged, not relayed): a chat client asked the
+    model, and a notice glued to its text corrupts the answer (and any JSON the
+    model was asked for). An unmarked notice (older agents) cannot be told from
+    the model's text and passes through."""
+    for holder in (update, update.get("content")):
+        meta = holder.get("_meta") if isinstance(holder, dict) else None
+        claude = meta.get("claudeCode") if isinstance(meta, dict) else None
+        if isinstance(claude, dict) and claude.get("kind") == "informational":
+            return True
+    return False
 
 
 def permission_outcome(params: Any, policy: str) -> dict[str, Any]:

@@ -9,7 +9,11 @@
   API events and give live text/thinking deltas; ``assistant`` lines are used
   only for messages that had no partial events (older CLIs); the ``result`` line
   ends the answer with its ``stop_reason`` and total ``usage``, or, when
-  ``is_error``, with a ``CliError``. Tool use inside the CLI is the CLI's own
+  ``is_error``, with a ``CliError``. A ``system``/``api_retry`` line (the CLI's
+  API call failed and it will retry, up to ten times with backoff) ends the
+  answer at once with a ``CliError`` naming the cause: the client learns within
+  a second that the backend is unreachable instead of waiting for the CLI's
+  retries or the provider's timeout, and can retry or fall back itself. Tool use inside the CLI is the CLI's own
   business and is not shown as OpenAI tool calls.
 """
 from __future__ import annotations
@@ -120,6 +124,8 @@ class CliTranslator:
         if kind == "system" and line.get("subtype") == "init":
             self.session_id = line.get("session_id")
             return []
+        if kind == "system" and line.get("subtype") == "api_retry":
+            raise retry_error(line)
         if kind == "stream_event":
             event = line.get("event") or {}
             if event.get("type") == "message_start":
@@ -170,3 +176,17 @@ class CliTranslator:
             usage=usage_from(line.get("usage")) if isinstance(line.get("usage"), dict) else None,
         )
 
+
+
+def retry_error(line: dict[str, Any]) -> CliError:
+    """The CLI's first ``api_retry`` line as the request's error (see the module docstring)."""
+    status = line.get("error_status")
+    params = {"error": str(line.get("error") or "unknown")[:100], "status": status,
+              "max": line.get("max_retries") if isinstance(line.get("max_retries"), int) else "?"}
+    if isinstance(status, int):
+        message = _("The Claude Code CLI's API call failed with HTTP %(status)s (%(error)s); the CLI would retry "
+                    "it up to %(max)s times, so the gateway ends the request now.") % params
+        return CliError(message, status)
+    message = _("The Claude Code CLI could not reach its API (%(error)s, no HTTP answer); the CLI would retry "
+                "up to %(max)s times, so the gateway ends the request now.") % params
+    return CliError(message, None)

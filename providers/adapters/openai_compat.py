@@ -20,6 +20,7 @@ from chat.sse import ServerSentEvent, SSEDecoder
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
+from .chunk_shaping import Shaping
 from .http_common import (
     CachedModels,
     get_json,
@@ -35,8 +36,17 @@ log = logging.getLogger("gateway.upstream")
 
 
 def shape_request(body: dict[str, Any], config_settings: dict[str, Any]) -> dict[str, Any]:
-    """Apply a provider's request shaping: drop listed parameters, then add the
-    provider's extra body parameters where the client did not set them."""
+    """Apply a provider's request shaping: rename listed parameters (``max_tokens``
+    to ``max_completion_tokens`` for backends that want it; a value the client set
+    under the new name wins), drop listed parameters, then add the provider's extra
+    body parameters where the client did not set them."""
+    rename = config_settings.get("rename_params") or {}
+    if rename and any(k in body for k in rename):
+        body = dict(body)
+        for old, new in rename.items():
+            if old in body:
+                value = body.pop(old)
+                body.setdefault(new, value)
     drop = config_settings.get("drop_params") or ()
     if drop:
         body = {k: v for k, v in body.items() if k not in drop}
@@ -57,6 +67,7 @@ class OpenAICompatAdapter(Adapter):
             headers["Authorization"] = f"Bearer {config.api_key}"
         self.headers = headers
         self.timeout = request_timeout(config)
+        self.shaping = Shaping(config.settings)
         self.models = CachedModels(
             self, self.fetch_models_raw, lambda raw: normalise_model_list(raw, config.name, config.created)
         )
@@ -68,9 +79,12 @@ class OpenAICompatAdapter(Adapter):
         data = self.prepare(body, stream=False)
         payload = await post_for_body(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
         errors.check_json_body(self.config.name, payload)
-        return payload
+        return self.shaping.completion(payload) if self.shaping.active else payload
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return self.shaping.stream(self._relay(body))
+
+    async def _relay(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         data = self.prepare(body, stream=True)
         name = self.config.name
         resp = await open_stream(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)

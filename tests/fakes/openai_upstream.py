@@ -5,6 +5,8 @@ The requested ``model`` picks the behaviour, so one server serves every case:
 - ``text``: a plain answer ("Hello from fake") streamed in pieces;
 - ``tools``: a streamed tool call with index/id/name and argument fragments;
 - ``reasoning``: ``reasoning_content`` deltas then content; ``reasoning-or``: ``reasoning``;
+- ``groq``: Groq's vendor extras: ``x_groq`` members, ``role`` in every delta, and a
+  last chunk with ``choices: null`` and the usage inside ``x_groq``;
 - ``comments``: OpenRouter-style ``: OPENROUTER PROCESSING`` comments between events;
 - ``crlf``: ``\\r\\n`` line ends; ``nospace``: ``data:`` without the space;
 - ``split``: every byte in its own write; ``packed``: all events in one write;
@@ -102,6 +104,15 @@ def script_for(model: str, include_usage: bool, body: dict[str, Any] | None = No
             chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "\"Hanoi\"}"}}]}),
             chunk(model, {}, "tool_calls"),
         ]
+    elif base == "groq":
+        events = [
+            {**chunk(model, {"role": "assistant", "content": ""}), "x_groq": {"id": "req_01"}},
+            chunk(model, {"role": "assistant", "content": "Hello"}),
+            chunk(model, {"role": "assistant", "content": " there"}),
+            chunk(model, {"role": "assistant"}, "stop"),
+            {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED, "model": model,
+             "choices": None, "x_groq": {"id": "req_01", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}},
+        ]
     elif base in ("reasoning", "reasoning-or"):
         field_name = "reasoning_content" if base == "reasoning" else "reasoning"
         events = [
@@ -132,8 +143,9 @@ def completion_for(model: str) -> dict[str, Any]:
             {"id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Hanoi\"}"}}
         ]}
         finish = "tool_calls"
-    elif base == "reasoning":
-        message = {"role": "assistant", "content": "42", "reasoning_content": "Let me think carefully."}
+    elif base in ("reasoning", "reasoning-or"):
+        field_name = "reasoning_content" if base == "reasoning" else "reasoning"
+        message = {"role": "assistant", "content": "42", field_name: "Let me think carefully."}
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",

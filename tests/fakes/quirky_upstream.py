@@ -5,6 +5,8 @@ each one switchable, for the capability probe and the playground tests:
 - ``tool_index``: when False, streamed tool calls come without ``index``;
 - ``reasoning_field``: ``"reasoning_content"``, ``"reasoning"`` or None;
 - ``require_max_completion_tokens``: 400 on ``max_tokens`` (as OpenAI's o-series);
+- ``models_error``: ``(status, JSON body)`` answered at ``/models`` (LiteLLM's
+  400 "No connected db." when its database is down);
 - ``api_key``: when set, 401 unless ``Authorization: Bearer <api_key>``;
 - ``piece_delay``: seconds between streamed pieces (the playground watches text grow).
 
@@ -49,6 +51,7 @@ class QuirkyUpstream(AppFake):
     reasoning_text: str = "Thinking briefly."
     require_max_completion_tokens: bool = False
     api_key: str | None = None
+    models_error: tuple[int, Any] | None = None
     piece_delay: float = 0.005
     pieces: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " quirky", " fake", "."])
     model_ids: list[str] = field(default_factory=lambda: ["qwen3-8b", "slow-text", "llama-3.1-8b"])
@@ -71,6 +74,8 @@ class QuirkyUpstream(AppFake):
         denied = self._unauthorized(request)
         if denied is not None:
             return denied
+        if self.models_error is not None:
+            return web.json_response(self.models_error[1], status=self.models_error[0])
         return web.json_response({"object": "list", "data": [
             {"id": m, "object": "model", "created": CREATED, "owned_by": "quirky"} for m in self.model_ids
         ]})

@@ -22,6 +22,8 @@ It offers a ``model`` config option; the model chosen with
   says which option it was given;
 - ``tool``: a ``tool_call`` and ``tool_call_update`` between two text chunks;
 - ``max_tokens``, ``refusal``, ``max_turn_requests``: text then that stop reason;
+- ``notice``: "Hello from fake", then Claude Code's notice as claude-agent-acp sends
+  it: an ``agent_message_chunk`` marked ``_meta.claudeCode.kind: "informational"``;
 - ``prompt-error``: answers the prompt with a JSON-RPC error;
 - ``crash``: one chunk, then exits 3 with a message on stderr;
 - ``garbage``: one chunk, then a line that is not JSON;
@@ -45,7 +47,7 @@ from typing import Any
 
 LOG = os.environ.get("SCRIPTED_ACP_LOG")
 MODELS = ["text", "reasoning", "echo", "permission", "tool", "max_tokens", "refusal", "max_turn_requests",
-          "prompt-error", "crash", "garbage", "hang", "slow"]
+          "prompt-error", "crash", "garbage", "hang", "slow", "notice"]
 
 
 def log(entry: dict[str, Any]) -> None:
@@ -148,6 +150,10 @@ class Agent:
             text(sid, "Let me think", "agent_thought_chunk")
             text(sid, " carefully.", "agent_thought_chunk")
             text(sid, "42")
+        elif model == "notice":
+            text(sid, "Hello from fake")
+            update(sid, {"sessionUpdate": "agent_message_chunk", "_meta": {"claudeCode": {"kind": "informational"}},
+                         "content": {"type": "text", "text": "\n\n**Warning:** We're changing auto mode soon."}})
         elif model == "echo":
             text(sid, json.dumps(message["params"]["prompt"]))
         elif model == "permission":

@@ -13,6 +13,8 @@ environment, so the gateway's argv stays exactly what it sends to the real CLI:
   ``sleep`` in its process group),
   ``stall`` (an init line and one text delta, then sleeps forever),
   ``api-error`` (a failed result with ``api_error_status`` 429),
+  ``api-retry`` (what the real CLI prints when its API cannot be reached: a
+  ``system``/``api_retry`` line every 0.2 s with ``error_status`` null, for a minute),
   ``silent`` (exits 0 without printing anything),
   ``envdump`` (an init line, then its environment, PATH aside, on one stderr
   line, exit status 3: a program that shows its secrets when it fails);
@@ -88,6 +90,13 @@ def main() -> int:
     if mode == "api-error":
         emit({"type": "result", "subtype": "success", "is_error": True, "api_error_status": 429,
               "result": "API Error: 429 rate limited by the scripted upstream", "session_id": "s-1"})
+        return 1
+    if mode == "api-retry":
+        for attempt in range(1, 301):
+            emit({"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 10,
+                  "retry_delay_ms": 200, "error_status": None, "error": "unknown", "session_id": "s-1",
+                  "uuid": f"u-{attempt}"})
+            time.sleep(0.2)
         return 1
     event({"type": "message_start", "message": {"id": "msg_script", "type": "message", "role": "assistant",
                                                 "model": "scripted", "content": [],

@@ -41,21 +41,29 @@ def test_a_quirky_backend_gets_warnings_and_fixes(db, quirky):
         "stream": ("ok", "stream_ok"),
         "stream_usage": ("warn", "usage_rejected"),
         "tool_index": ("warn", "tools_no_index"),
-        "reasoning": ("warn", "reasoning"),
-        "max_tokens": ("warn", "max_completion_tokens"),
+        "reasoning": ("warn", "reasoning_rename"),
+        "max_tokens": ("warn", "max_completion_tokens_rename"),
     }
-    assert report.suggestions() == {"settings": {"drop_params": ["stream_options", "max_tokens"]}}
+    assert report.suggestions() == {"settings": {
+        "drop_params": ["stream_options"], "reasoning_field": "reasoning_content",
+        "rename_params": {"max_tokens": "max_completion_tokens"}}}
     messages = {i.key: i.message() for i in report.items}
     assert messages["stream_usage"] == "The backend rejects stream_options (HTTP 400); drop it from requests."
 
     probe.apply_suggestions(provider, report.suggestions())
     provider.refresh_from_db()
-    assert provider.settings == {"default_model": "llama-3.1-8b", "drop_params": ["stream_options", "max_tokens"]}
+    assert provider.settings == {"default_model": "llama-3.1-8b", "drop_params": ["stream_options"],
+                                 "reasoning_field": "reasoning_content",
+                                 "rename_params": {"max_tokens": "max_completion_tokens"}}
 
     # With the shaping applied the backend no longer fails: nothing more to suggest.
+    quirky.requests.clear()
     again = probe.probe_provider(provider)
     assert again.suggestions() == {}
     assert _statuses(again)["stream_usage"] == ("warn", "usage_missing")
+    assert _statuses(again)["reasoning"] == ("ok", "reasoning_renamed")
+    # max_tokens renamed, not dropped: every request still carries its cap.
+    assert quirky.requests and all("max_tokens" not in r and r["max_completion_tokens"] <= 64 for r in quirky.requests)
     assert _statuses(again)["max_tokens"][0] == "ok"
 
 

@@ -127,7 +127,9 @@ def test_subprocess_types_check_that_their_command_exists(db, allow_programs):
     assert (result.ok, result.cause) == (False, "command_missing")
     provider = services.provider_create(name="cli2", provider_type="claude_cli", settings={"command": "sh"})
     result = probe.check_connection(provider)
-    assert (result.ok, result.cause) == (True, "command_found")
+    # Found is not enough: a program that does not answer a prompt fails the check.
+    assert (result.ok, result.cause) == (False, "program_failed")
+    assert "exit status" in result.message()
 
 
 def test_a_self_signed_certificate_fails_tls_until_trusted(db, tmp_path):

@@ -72,3 +72,13 @@ def agent_log(tmp_path):
 
     entries.path = str(path)
     return entries
+
+
+def as_requested(value: Any, model: str) -> Any:
+    """``value`` (an answer, a chunk or a list of them) with every ``model`` member set
+    to ``model``: answers carry the id the client used, not the upstream's name."""
+    if isinstance(value, list):
+        return [as_requested(v, model) for v in value]
+    if isinstance(value, dict):
+        return {k: (model if k == "model" else as_requested(v, model)) for k, v in value.items()}
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.contracts.http_api.helpers import as_requested
 from tests.fakes.openai_upstream import completion_for
 
 FULL_BODY = {
@@ -34,13 +35,13 @@ def test_non_streaming_answer_comes_back_unchanged(live_gateway, make_provider, 
     resp = post(live_gateway.url, gateway_key, {"model": "local/text", "messages": [{"role": "user", "content": "hi"}]})
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/json"
-    assert resp.json() == completion_for("text")
+    assert resp.json() == as_requested(completion_for("text"), "local/text")
 
 
 def test_non_streaming_tool_call_answer(live_gateway, make_provider, upstream, gateway_key):
     make_provider(name="local", base_url=upstream.base_url)
     resp = post(live_gateway.url, gateway_key, {"model": "local/tools", "messages": [{"role": "user", "content": "hi"}]})
-    assert resp.json() == completion_for("tools")
+    assert resp.json() == as_requested(completion_for("tools"), "local/tools")
 
 
 def test_body_passes_through_with_only_model_rewritten(live_gateway, make_provider, upstream, gateway_key):

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.contracts.http_api.helpers import as_requested
 from tests.fakes.openai_upstream import script_for, sse_data
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -33,7 +34,8 @@ def test_stream_relays_upstream_chunks_unchanged_whatever_the_framing(live_gatew
     )
     assert resp.status_code == 200
     assert events[-1] == "[DONE]"
-    assert [json.loads(e) for e in events[:-1]] == script_for(scenario, include_usage=False)
+    assert [json.loads(e) for e in events[:-1]] == as_requested(script_for(scenario, include_usage=False),
+                                                                f"local/{scenario}")
 
 
 def test_stream_response_headers(live_gateway, local, gateway_key):
@@ -46,7 +48,7 @@ def test_stream_response_headers(live_gateway, local, gateway_key):
 def test_streamed_tool_call_keeps_index_id_name_and_argument_fragments(live_gateway, local, gateway_key):
     _resp, events = stream(live_gateway.url, gateway_key, {"model": "local/tools", "stream": True, "messages": MESSAGES})
     chunks = [json.loads(e) for e in events[:-1]]
-    assert chunks == script_for("tools", include_usage=False)
+    assert chunks == as_requested(script_for("tools", include_usage=False), "local/tools")
     first = chunks[0]["choices"][0]["delta"]["tool_calls"][0]
     assert first == {"index": 0, "id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
     args = "".join(c["choices"][0]["delta"].get("tool_calls", [{}])[0].get("function", {}).get("arguments", "") for c in chunks)
@@ -58,7 +60,7 @@ def test_usage_chunk_with_empty_choices_when_include_usage(live_gateway, local, 
     body = {"model": "local/text", "stream": True, "stream_options": {"include_usage": True}, "messages": MESSAGES}
     _resp, events = stream(live_gateway.url, gateway_key, body)
     chunks = [json.loads(e) for e in events[:-1]]
-    assert chunks == script_for("text", include_usage=True)
+    assert chunks == as_requested(script_for("text", include_usage=True), "local/text")
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
     assert upstream.last().body["stream_options"] == {"include_usage": True}
@@ -68,7 +70,7 @@ def test_usage_chunk_with_empty_choices_when_include_usage(live_gateway, local, 
 def test_reasoning_fields_pass_through_untouched(live_gateway, local, gateway_key, scenario, field):
     _resp, events = stream(live_gateway.url, gateway_key, {"model": f"local/{scenario}", "stream": True, "messages": MESSAGES})
     chunks = [json.loads(e) for e in events[:-1]]
-    assert chunks == script_for(scenario, include_usage=False)
+    assert chunks == as_requested(script_for(scenario, include_usage=False), f"local/{scenario}")
     assert "".join(c["choices"][0]["delta"].get(field, "") for c in chunks) == "Let me think carefully."
 
 
@@ -78,7 +80,7 @@ def test_upstream_ids_with_slashes_stream(live_gateway, local, gateway_key, upst
     )
     assert upstream.last().body["model"] == "meta-llama/Llama-3-8B"
     assert events[-1] == "[DONE]"
-    assert json.loads(events[0])["model"] == "meta-llama/Llama-3-8B"
+    assert json.loads(events[0])["model"] == "local/meta-llama/Llama-3-8B"  # the id the client used
 
 
 @pytest.mark.parametrize("include_usage", [False, True])
@@ -93,7 +95,8 @@ def test_a_completion_answered_to_a_streaming_request_is_reframed_as_chunks(
     assert resp.headers["content-type"].startswith("text/event-stream")
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
-    head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "ignores-stream"}
+    head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": "local/ignores-stream"}
     expected = [
         {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello from fake"},
                               "logprobs": None, "finish_reason": None}]},

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.contracts.http_api.helpers import as_requested
 from tests.fakes.openai_upstream import FakeUpstream, completion_for
 from tests.fakes.tls import self_signed
 
@@ -53,7 +54,7 @@ def test_ca_bundle_trusts_the_self_signed_certificate(live_gateway, make_provide
     make_provider(name="internal", base_url=server.base_url, settings={"ca_bundle": str(cert)})
     resp = post(live_gateway.url, gateway_key, "internal/text")
     assert resp.status_code == 200, resp.text
-    assert resp.json() == completion_for("text")
+    assert resp.json() == as_requested(completion_for("text"), "internal/text")
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -24,7 +24,7 @@ def test_embeddings_pass_through(client, local, upstream):
     result = client.embeddings.create(model="local/bge-m3", input=["hello world", "xin chào"],
                                       encoding_format="float")
     assert [d.embedding for d in result.data] == [[0.0, 11.0, 0.5], [1.0, 8.0, 0.5]]
-    assert result.usage.total_tokens == 4 and result.model == "bge-m3"
+    assert result.usage.total_tokens == 4 and result.model == "local/bge-m3"  # the id the client used
     seen = upstream.last()
     assert seen.path == "/v1/embeddings"
     assert seen.body == {"model": "bge-m3", "input": ["hello world", "xin chào"], "encoding_format": "float"}
