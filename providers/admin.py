@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from . import secret_settings, services
 from .admin_onboarding import ProviderOnboardingAdminMixin
-from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm
+from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
 
 admin.site.site_header = _("LLM gateway administration")
@@ -61,6 +61,10 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
                         extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context["type_guide"] = provider_type_guide()  # what each type takes, shown beside the form
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
         # The list needs no secret: the key status comes from the hint, so nothing is decrypted

@@ -339,3 +339,63 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
         )
         self.save_m2m = lambda: None
         return key
+
+
+# -- what each provider type takes, shown beside the form ------------------------------
+
+# What each settings key means (keys without an entry are listed by name alone).
+SETTING_HELP: dict[str, Any] = {
+    "models": _("Model ids this provider offers, listed when the backend has no model list."),
+    "allowed_models": _("Only these models are listed and routed."),
+    "default_model": _("The model used when a client names only the provider."),
+    "max_concurrency": _("At most this many requests to this provider at once."),
+    "connect_timeout": _("Seconds to wait for the connection."),
+    "read_timeout": _("Seconds to wait for the whole answer."),
+    "first_byte_timeout": _("Seconds to wait for the first byte (long-thinking models need more)."),
+    "idle_read_timeout": _("Seconds a stream may stay silent between chunks."),
+    "max_connections": _("At most this many open connections to the backend."),
+    "verify_tls": _("Check the backend's TLS certificate (true or false)."),
+    "ca_bundle": _("Path of a CA bundle to trust for this backend."),
+    "direct": _("Ignore HTTP(S)_PROXY from the environment (true or false)."),
+    "drop_params": _("Request fields removed before sending, e.g. [\"logprobs\"]."),
+    "extra_body": _("An object merged into every request body."),
+    "extra_query": _("Query parameters added to every request; values are secrets."),
+    "retries": _("How many times a failed connection is retried."),
+    "command": _("The program to run."),
+    "args": _("Arguments given to the program."),
+    "cwd": _("The program's working directory."),
+    "env": _("Environment variables for the program; values are secrets."),
+    "timeout": _("Seconds a request may take."),
+    "anthropic_version": _("The anthropic-version header sent with each request."),
+    "default_max_tokens": _("max_tokens sent when the client gives none."),
+    "account_id": _("The ChatGPT account id sent with each request."),
+    "permission_policy": _("Answer to the agent's permission requests: \"deny\" or \"allow\"."),
+    "pool_size": _("Agent processes kept started."),
+    "idle_timeout": _("Seconds an idle agent process is kept."),
+}
+
+
+def provider_type_guide() -> list[dict[str, Any]]:
+    """Per type: which inputs apply and which settings keys it takes, with their meaning.
+
+    Rendered into the page both as text (every type, so the form works without JavaScript)
+    and as JSON for the script that shows only the chosen type's part."""
+    from .provider_settings import checkers_for
+
+    guide = []
+    for ptype in catalog.PROVIDER_TYPES.values():
+        guide.append({
+            "type": ptype.key,
+            "label": str(ptype.label),
+            "description": str(ptype.description),
+            "uses_base_url": ptype.uses_base_url,
+            "default_base_url": ptype.default_base_url,
+            "accepts_api_key": ptype.accepts_api_key,
+            "settings": [
+                {"key": key, "help": str(SETTING_HELP.get(key, "")),
+                 "default": json.dumps(ptype.default_settings[key], ensure_ascii=False)
+                 if key in ptype.default_settings else ""}
+                for key in sorted(checkers_for(ptype))
+            ],
+        })
+    return guide
