@@ -240,7 +240,9 @@ class ProviderAdminForm(forms.ModelForm):
                 "The values of extra_query and env you typed are not shown again (they are secrets): "
                 "type them again before saving.")
         for field, notice in notices.items():
-            self.fields[field].help_text = format_html('<strong class="retype-secret">{}</strong>', notice)
+            # The bound field copied the help text when the fields were cleaned: set both.
+            self.fields[field].help_text = self[field].help_text = format_html(
+                '<strong class="retype-secret">{}</strong>', notice)
 
     def save(self, commit: bool = True) -> Provider:
         """Write through the services (always: the service is the write path)."""

@@ -68,6 +68,13 @@ def test_refused_form_keeps_typed_fields_and_header_names_not_secrets(admin_clie
     assert not Provider.objects.exists()
 
 
+def test_the_notice_shows_when_a_field_check_refused_the_form(admin_client):
+    # A field's own check (here the length) runs before the form's: the notice still shows.
+    page = admin_client.post(ADD_URL, add_data(base_url="http://127.0.0.1:9/v1/" + "a" * 600)).content.decode()
+    assert retype_notice(page, "new_api_key") == (
+        "The API key you typed is not shown again (it is a secret): type it again before saving.")
+
+
 def test_resubmitting_the_blanked_header_values_is_refused(admin_client):
     response = admin_client.post(ADD_URL, add_data(
         base_url="http://127.0.0.1:9/v1", new_api_key="",
