@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from . import secret_settings, services
 from .admin_onboarding import ProviderOnboardingAdminMixin
-from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm
+from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
 
 admin.site.site_header = _("LLM gateway administration")
@@ -32,7 +33,8 @@ SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 @admin.register(Provider)
 class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     form = ProviderAdminForm
-    list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_status", "updated_at")
+    # Short cells (the key's hint alone, a short date), so every column fits at 1280 px.
+    list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "updated")
     list_display_links = ("name",)
     list_filter = ("provider_type", "enabled")
     search_fields = ("name",)
@@ -62,6 +64,10 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
                         extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context["type_guide"] = provider_type_guide()  # what each type takes, shown beside the form
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
         # The list needs no secret: the key status comes from the hint, so nothing is decrypted
         # per row (and one undecryptable row cannot take the whole list down).
@@ -89,6 +95,16 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
         if obj.api_key_hint:
             return gettext("Stored (ends in “%(hint)s”)") % {"hint": obj.api_key_hint}
         return gettext("Stored")
+
+    @admin.display(description=_("API key"))
+    def key_hint(self, obj: Provider) -> str:
+        if not obj.has_api_key:
+            return gettext("No key")
+        return f"“{obj.api_key_hint}”" if obj.api_key_hint else gettext("Stored")
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated(self, obj: Provider) -> str:
+        return formats.date_format(timezone.localtime(obj.updated_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("extra HTTP headers"))
     def header_names(self, obj: Provider) -> str:

@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -28,11 +29,48 @@ SERVICE_FIELD_TO_FORM_FIELD = {"api_key": "new_api_key", "extra_headers": "new_e
 DISPLAY_NAME_FIELDS = {"en": "display_name_en", "vi": "display_name_vi", "zh-hans": "display_name_zh_hans"}
 
 
-class WriteOnlyTextarea(forms.Textarea):
-    """A textarea that never renders a value (not even the one just posted)."""
+class UncutCharField(forms.CharField):
+    """A CharField whose limit the server checks but the input does not carry: browsers
+    cut pasted text to ``maxlength`` without a word, and the cut value would be saved."""
 
-    def format_value(self, value: Any) -> None:
-        return None
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+class PositionedJSONField(forms.JSONField):
+    """A JSONField whose "invalid JSON" error says where: line, column and reason."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) != "invalid" or not isinstance(value, str):
+                raise
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as err:
+                raise ValidationError(
+                    gettext("Enter valid JSON: line %(line)s, column %(column)s: %(reason)s."),
+                    code="invalid", params={"line": err.lineno, "column": err.colno, "reason": err.msg},
+                ) from None
+            raise
+
+
+class HeaderNamesTextarea(forms.Textarea):
+    """The extra headers as typed, with every value blanked: a form that comes back with
+    errors keeps the header names, and the secret values are typed again."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None  # unparseable: it may hold a secret, so show nothing
+        if not isinstance(value, dict) or not value:
+            return None
+        return json.dumps({str(name): "" for name in value}, ensure_ascii=False)
 
 
 class SettingsTextarea(forms.Textarea):
@@ -44,7 +82,8 @@ class SettingsTextarea(forms.Textarea):
             try:
                 parsed = json.loads(value)
             except ValueError:
-                return None  # unparseable: it may hold a secret, so show nothing
+                # Unparseable: shown back to be corrected, unless it may hold a secret map.
+                return None if any(name in value for name in secret_settings.SECRET_MAPS) else value
             if not isinstance(parsed, dict):
                 return value
             value = json.dumps(secret_settings.split(parsed)[0], ensure_ascii=False)
@@ -52,7 +91,7 @@ class SettingsTextarea(forms.Textarea):
 
 
 class ProviderAdminForm(forms.ModelForm):
-    name = forms.CharField(
+    name = UncutCharField(
         label=_("Name"),
         max_length=64,
         # The admin renders help text as HTML; escaped, "<name>/<model>" shows as written.
@@ -61,7 +100,7 @@ class ProviderAdminForm(forms.ModelForm):
         ),
     )
     provider_type = forms.ChoiceField(label=_("Provider type"), choices=catalog.type_choices)
-    base_url = forms.CharField(
+    base_url = UncutCharField(
         label=_("Base URL"),
         required=False,
         max_length=500,
@@ -69,10 +108,10 @@ class ProviderAdminForm(forms.ModelForm):
                     "other HTTP types fall back to their public endpoint."),
     )
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
-    display_name_en = forms.CharField(label=_("Display name (English)"), required=False, max_length=200)
-    display_name_vi = forms.CharField(label=_("Display name (Vietnamese)"), required=False, max_length=200)
-    display_name_zh_hans = forms.CharField(label=_("Display name (Simplified Chinese)"), required=False, max_length=200)
-    new_api_key = forms.CharField(
+    display_name_en = UncutCharField(label=_("Display name (English)"), required=False, max_length=200)
+    display_name_vi = UncutCharField(label=_("Display name (Vietnamese)"), required=False, max_length=200)
+    display_name_zh_hans = UncutCharField(label=_("Display name (Simplified Chinese)"), required=False, max_length=200)
+    new_api_key = UncutCharField(
         label=_("API key"),
         required=False,
         max_length=4096,
@@ -80,14 +119,14 @@ class ProviderAdminForm(forms.ModelForm):
         help_text=_("Stored encrypted and never shown again. Leave blank to keep the stored key."),
     )
     clear_api_key = forms.BooleanField(label=_("Remove the stored API key"), required=False)
-    new_extra_headers = forms.JSONField(
+    new_extra_headers = PositionedJSONField(
         label=_("Extra HTTP headers"),
         required=False,
-        widget=WriteOnlyTextarea(attrs={"rows": 3, "placeholder": '{"X-Header-Name": "value"}'}),
+        widget=HeaderNamesTextarea(attrs={"rows": 3, "placeholder": '{"X-Header-Name": "value"}'}),
         help_text=_("A JSON object of headers sent with every upstream request. Stored encrypted; "
                     "leave blank to keep the stored headers, enter {} to remove them."),
     )
-    settings = forms.JSONField(
+    settings = PositionedJSONField(
         label=_("Settings"),
         required=False,
         widget=SettingsTextarea(attrs={"rows": 6}),
@@ -165,6 +204,12 @@ class ProviderAdminForm(forms.ModelForm):
             will_have_api_key=will_have_key,
             extra_headers=headers,
         )
+        if headers_given and isinstance(headers, dict):
+            # A form that came back shows the header names with blank values (see HeaderNamesTextarea).
+            blank = sorted(name for name, value in headers.items() if value == "")
+            if blank:
+                errors.setdefault("extra_headers", []).append(
+                    gettext("Type the value of these headers again: %(names)s.") % {"names": ", ".join(blank)})
         for field, messages in errors.items():
             form_field = SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
             if form_field not in self.fields:
@@ -172,7 +217,32 @@ class ProviderAdminForm(forms.ModelForm):
             if form_field is not None and form_field in self._errors:
                 continue  # the field's own check already explained the problem
             self.add_error(form_field, messages)
+        if self._errors:
+            self._ask_for_secrets_again(new_key, headers_given)
         return data
+
+    def _ask_for_secrets_again(self, new_key: str, headers_given: bool) -> None:
+        """The page that shows the errors never carries a typed secret back: say so plainly, in
+        the field's help (not as an error, so the admin's errors stay the API's)."""
+        notices = {}
+        if new_key:
+            notices["new_api_key"] = gettext(
+                "The API key you typed is not shown again (it is a secret): type it again before saving.")
+        if headers_given:
+            notices["new_extra_headers"] = gettext(
+                "The header values you typed are not shown again (they are secrets): "
+                "the names are kept, type the values again before saving.")
+        settings = self.cleaned_data.get("settings")
+        raw_settings = str(self.data.get(self.add_prefix("settings"), ""))
+        if (isinstance(settings, dict) and any(name in settings for name in secret_settings.SECRET_MAPS)) or (
+                settings is None and any(name in raw_settings for name in secret_settings.SECRET_MAPS)):
+            notices["settings"] = gettext(
+                "The values of extra_query and env you typed are not shown again (they are secrets): "
+                "type them again before saving.")
+        for field, notice in notices.items():
+            # The bound field copied the help text when the fields were cleaned: set both.
+            self.fields[field].help_text = self[field].help_text = format_html(
+                '<strong class="retype-secret">{}</strong>', notice)
 
     def save(self, commit: bool = True) -> Provider:
         """Write through the services (always: the service is the write path)."""
@@ -271,3 +341,63 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
         )
         self.save_m2m = lambda: None
         return key
+
+
+# -- what each provider type takes, shown beside the form ------------------------------
+
+# What each settings key means (keys without an entry are listed by name alone).
+SETTING_HELP: dict[str, Any] = {
+    "models": _("Model ids this provider offers, listed when the backend has no model list."),
+    "allowed_models": _("Only these models are listed and routed."),
+    "default_model": _("The model used when a client names only the provider."),
+    "max_concurrency": _("At most this many requests to this provider at once."),
+    "connect_timeout": _("Seconds to wait for the connection."),
+    "read_timeout": _("Seconds to wait for the whole answer."),
+    "first_byte_timeout": _("Seconds to wait for the first byte (long-thinking models need more)."),
+    "idle_read_timeout": _("Seconds a stream may stay silent between chunks."),
+    "max_connections": _("At most this many open connections to the backend."),
+    "verify_tls": _("Check the backend's TLS certificate (true or false)."),
+    "ca_bundle": _("Path of a CA bundle to trust for this backend."),
+    "direct": _("Ignore HTTP(S)_PROXY from the environment (true or false)."),
+    "drop_params": _("Request fields removed before sending, e.g. [\"logprobs\"]."),
+    "extra_body": _("An object merged into every request body."),
+    "extra_query": _("Query parameters added to every request; values are secrets."),
+    "retries": _("How many times a failed connection is retried."),
+    "command": _("The program to run."),
+    "args": _("Arguments given to the program."),
+    "cwd": _("The program's working directory."),
+    "env": _("Environment variables for the program; values are secrets."),
+    "timeout": _("Seconds a request may take."),
+    "anthropic_version": _("The anthropic-version header sent with each request."),
+    "default_max_tokens": _("max_tokens sent when the client gives none."),
+    "account_id": _("The ChatGPT account id sent with each request."),
+    "permission_policy": _("Answer to the agent's permission requests: \"deny\" or \"allow\"."),
+    "pool_size": _("Agent processes kept started."),
+    "idle_timeout": _("Seconds an idle agent process is kept."),
+}
+
+
+def provider_type_guide() -> list[dict[str, Any]]:
+    """Per type: which inputs apply and which settings keys it takes, with their meaning.
+
+    Rendered into the page both as text (every type, so the form works without JavaScript)
+    and as JSON for the script that shows only the chosen type's part."""
+    from .provider_settings import checkers_for
+
+    guide = []
+    for ptype in catalog.PROVIDER_TYPES.values():
+        guide.append({
+            "type": ptype.key,
+            "label": str(ptype.label),
+            "description": str(ptype.description),
+            "uses_base_url": ptype.uses_base_url,
+            "default_base_url": ptype.default_base_url,
+            "accepts_api_key": ptype.accepts_api_key,
+            "settings": [
+                {"key": key, "help": str(SETTING_HELP.get(key, "")),
+                 "default": json.dumps(ptype.default_settings[key], ensure_ascii=False)
+                 if key in ptype.default_settings else ""}
+                for key in sorted(checkers_for(ptype))
+            ],
+        })
+    return guide

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
+from django.core.validators import MaxLengthValidator, validate_slug
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -63,6 +63,9 @@ def provider_validate(
         if clash.exists():
             add("name", _("A provider with this name already exists."))
 
+    too_long = _too_long("base_url", base_url)
+    if too_long:
+        add("base_url", too_long)
     ptype = catalog.PROVIDER_TYPES.get(provider_type)
     if ptype is None:
         add(
@@ -71,7 +74,9 @@ def provider_validate(
             % {"value": provider_type, "valid": ", ".join(catalog.type_keys())},
         )
     else:
-        if base_url:
+        if too_long:
+            pass  # the URL's other checks would only add noise
+        elif base_url:
             try:
                 parts = urlsplit(base_url)
                 parts.port  # noqa: B018 -- raises ValueError for a port out of range
@@ -116,6 +121,23 @@ def provider_validate(
             add("extra_headers", _("These headers are set by the gateway and cannot be extra headers: %(names)s.")
                 % {"names": ", ".join(refused)})
     return errors
+
+
+def _too_long(field: str, value: str | None) -> str | None:
+    """Django's own (translated) "at most N characters" message when ``value`` exceeds the
+    column, or None: a longer value is refused, never cut (PostgreSQL would fail, SQLite keep it)."""
+    try:
+        MaxLengthValidator(Provider._meta.get_field(field).max_length)(value or "")
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return None
+
+
+def _display_name_errors(display_name: str | None, display_names: dict[str, str] | None) -> dict[str, list[str]]:
+    given = {"display_name": display_name} | {
+        f"display_name_{lang.replace('-', '_')}": value for lang, value in (display_names or {}).items()}
+    return {field: [message] for field, value in given.items()
+            if isinstance(value, str) and (message := _too_long("display_name", value))}
 
 
 # RFC 9110 token characters; header values must not break the request line structure.
@@ -190,7 +212,7 @@ def provider_create(
         settings=settings,
         will_have_api_key=bool(api_key),
         extra_headers=extra_headers,
-    )
+    ) | _display_name_errors(display_name, display_names)
     if errors:
         raise ValidationError(errors)
     provider = Provider(
@@ -271,7 +293,7 @@ def provider_update(
         settings=new_settings,
         will_have_api_key=will_have_key,
         extra_headers=new_headers,
-    )
+    ) | _display_name_errors(display_name, display_names)
     if errors:
         raise ValidationError(errors)
     provider.name = new_name
