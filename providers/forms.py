@@ -372,8 +372,9 @@ SETTING_HELP: dict[str, Any] = {
     "default_max_tokens": _("max_tokens sent when the client gives none."),
     "account_id": _("The ChatGPT account id sent with each request."),
     "permission_policy": _("Answer to the agent's permission requests: \"deny\" or \"allow\"."),
-    "pool_size": _("Agent processes kept started."),
-    "idle_timeout": _("Seconds an idle agent process is kept."),
+    "rename_params": _("Request fields renamed before sending, e.g. {\"max_tokens\": \"max_completion_tokens\"}."),
+    "reasoning_field": _("The one field reasoning arrives in: \"reasoning_content\" or \"reasoning\" (the other is renamed)."),
+    "normalize_chunks": _("Rewrite stream chunks to the exact OpenAI shape, dropping vendor extras (true or false)."),
 }
 
 
