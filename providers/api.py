@@ -126,7 +126,8 @@ class ProviderSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(
         max_length=64,
-        help_text=gettext_lazy("Short identifier used in model ids: <name>/<model>. Letters, digits, hyphens and underscores."),
+        # No angle brackets: the browsable API renders help text as HTML (and the schema shows it raw).
+        help_text=gettext_lazy("Short identifier used in model ids: “name/model”. Letters, digits, hyphens and underscores."),
     )
     display_name = serializers.CharField(
         required=False, allow_blank=True, max_length=200,

@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chat.sse import SSEDecoder
 
@@ -62,9 +63,11 @@ Status = Literal["ok", "warn", "fail", "skip"]
 def describe(cause: str, params: dict[str, Any] | None = None) -> str:
     """The one-line explanation for ``cause`` in the active language."""
     p = dict(params or {})
+    count = p.get("count") if isinstance(p.get("count"), int) else 0
     messages = {
         # connection check
-        "ok": _("Reachable in %(latency)s ms; the backend reports %(count)s models."),
+        "ok": ngettext("Reachable in %(latency)s ms; the backend reports %(count)s model.",
+                       "Reachable in %(latency)s ms; the backend reports %(count)s models.", count),
         "ok_no_models": _("Reachable in %(latency)s ms; the backend has no /models endpoint."),
         "dns": _("The host name “%(host)s” could not be resolved (DNS failure)."),
         "refused": _("Connection refused: nothing is listening on %(host)s port %(port)s."),
@@ -93,7 +96,7 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
                                "lists the models configured in its settings."),
         "command_missing": _("The command “%(command)s” was not found on this server."),
         # capability probe
-        "models_ok": _("/models lists %(count)s models."),
+        "models_ok": ngettext("/models lists %(count)s model.", "/models lists %(count)s models.", count),
         "models_missing": _("There is no /models endpoint; set the model list in the provider's settings."),
         "no_model": _("No model to test with: set a default model or fetch the model list first."),
         "not_openai": _("The capability probe applies to OpenAI-compatible providers only."),

@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from providers import services
 from providers.models import Provider
@@ -70,11 +70,12 @@ def _in_own_thread(fn: Any) -> Any:
         return pool.submit(fn).result()
 
 
-def _localized_pattern(msgid: str, language: str, **fixed: Any) -> re.Pattern[str]:
-    """The translated message as a regex; placeholders not in ``fixed`` match digits,
-    a ``fixed`` value that is a pattern is inserted as a pattern."""
+def _localized_pattern(msgid: str, language: str, *, plural: str | None = None, n: int = 1,
+                       **fixed: Any) -> re.Pattern[str]:
+    """The translated message (``ngettext`` when ``plural`` is given) as a regex; placeholders
+    not in ``fixed`` match digits, a ``fixed`` value that is a pattern is inserted as a pattern."""
     with translation.override(language):
-        text = gettext(msgid)
+        text = ngettext(msgid, plural, n) if plural is not None else gettext(msgid)
     parts = re.split(r"(%\(\w+\)s)", text)
     out = ""
     for part in parts:
@@ -102,7 +103,9 @@ def test_onboarding_in_the_browser(static_gateway, quirky, language):
     )
     base = static_gateway.url
     executable = chromium_path()
-    reachable = _localized_pattern("Reachable in %(latency)s ms; the backend reports %(count)s models.", language, count=3)
+    reachable = _localized_pattern("Reachable in %(latency)s ms; the backend reports %(count)s model.", language,
+                                   plural="Reachable in %(latency)s ms; the backend reports %(count)s models.",
+                                   n=3, count=3)
     action_line = _localized_pattern("“%(name)s”: %(message)s", language, name="quirky", message=reachable)
     with translation.override(language):
         usage = gettext("prompt %(prompt)s, completion %(completion)s, total %(total)s tokens") % {
