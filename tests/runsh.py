@@ -14,6 +14,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import free_port
@@ -101,3 +103,17 @@ class RunSh:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
         self._tmp.cleanup()
+
+
+@contextmanager
+def browser_server() -> Iterator[RunSh]:
+    """``run.sh`` on the test database for a browser test: skips (or fails under
+    GATEWAY_REQUIRE_ALL) without Chromium before the slow start; stopped afterwards."""
+    from tests.outside import chromium_path
+
+    chromium_path()
+    server = RunSh(database_env()).start()
+    try:
+        yield server
+    finally:
+        server.stop()

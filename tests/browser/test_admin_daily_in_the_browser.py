@@ -30,7 +30,7 @@ from providers import services
 from providers.models import Provider
 from tests.fakes.quirky_upstream import QuirkyUpstream
 from tests.outside import chromium_path
-from tests.runsh import RunSh, database_env
+from tests.runsh import RunSh, browser_server
 
 pytestmark = pytest.mark.browser
 
@@ -49,12 +49,8 @@ TOOLS = [{"type": "function", "function": {"name": "get_time", "parameters": {"t
 def gateway(transactional_db: object) -> Iterator[RunSh]:
     """A run.sh per test: the server caches content-type ids, which the flush after each
     transactional test renumbers (the admin's log entries would then point nowhere)."""
-    chromium_path()  # skip (or fail under GATEWAY_REQUIRE_ALL) before the slow start
-    server = RunSh(database_env()).start()
-    try:
+    with browser_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from django.utils.translation import gettext, ngettext
 from providers import services
 from providers.models import Provider
 from tests.outside import chromium_path
-from tests.runsh import RunSh, database_env
+from tests.runsh import RunSh, browser_server
 
 pytestmark = pytest.mark.browser
 
@@ -49,12 +49,8 @@ PROMPTS = {
 
 @pytest.fixture(scope="session")
 def runsh_server(django_db_setup: object) -> Iterator[RunSh]:
-    chromium_path()  # skip (or fail under GATEWAY_REQUIRE_ALL) before the slow start
-    server = RunSh(database_env()).start()
-    try:
+    with browser_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
