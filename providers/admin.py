@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import secret_settings, services
+from .audit import AuditedAdmin
 from .admin_onboarding import ProviderOnboardingAdminMixin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
@@ -31,7 +32,7 @@ SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 
 
 @admin.register(Provider)
-class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
+class ProviderAdmin(AuditedAdmin, ProviderOnboardingAdminMixin, admin.ModelAdmin):
     form = ProviderAdminForm
     # Short cells (the key's hint alone, a short date), so every column fits at 1280 px.
     list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "updated")
@@ -142,7 +143,7 @@ class GatewayKeyStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(GatewayKey)
-class GatewayKeyAdmin(admin.ModelAdmin):
+class GatewayKeyAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "prefix_display", "allowed_providers", "created_at", "last_used_at", "status")
     list_filter = (GatewayKeyStatusFilter,)
     search_fields = ("name", "prefix")

@@ -8,4 +8,14 @@ class ProvidersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from django.core import checks
+
+        from . import audit, signals  # noqa: F401
+        from .models import GatewayKey, Provider
+
+        # The audit trail (providers/audit.py): one line per audited model.
+        audit.register(Provider, secret=("api_key", "extra_headers", "secret_settings"),
+                       skip=("display_name", "api_key_hint"))
+        audit.register(GatewayKey, secret=("key_hash",), skip=("prefix", "last_used_at"),
+                       labels={"key_hash": "secret key"})
+        checks.register(audit.check_admins, checks.Tags.admin)
