@@ -79,7 +79,7 @@ class RequestLog(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         verbose_name = _("request")
-        verbose_name_plural = _("request log")
+        verbose_name_plural = _("requests")
         indexes = [
             models.Index(fields=["started_at"], name="requestlog_time"),
             models.Index(fields=["provider_name", "started_at"], name="requestlog_provider_time"),

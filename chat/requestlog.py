@@ -99,6 +99,8 @@ class RequestRecord:
         if isinstance(requested, str):
             self.requested_model = requested
         self.upstream_model = upstream
+        if self.capture:  # its secrets are masked in the bodies kept (chat/requestlog_writer.py)
+            self.extra["provider_config"] = config
 
     def note_request_body(self, raw: bytes) -> None:
         self.bytes_in = len(raw)

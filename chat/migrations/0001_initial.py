@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'request',
-                'verbose_name_plural': 'request log',
+                'verbose_name_plural': 'requests',
                 'ordering': ['-started_at', '-id'],
                 'indexes': [models.Index(fields=['started_at'], name='requestlog_time'), models.Index(fields=['provider_name', 'started_at'], name='requestlog_provider_time'), models.Index(fields=['key_id', 'started_at'], name='requestlog_key_time'), models.Index(fields=['requested_model', 'started_at'], name='requestlog_model_time'), models.Index(fields=['status', 'started_at'], name='requestlog_status_time')],
             },
