@@ -20,6 +20,7 @@ urlpatterns = [
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("api/", include("providers.api_urls")),
+    path("api/", include("chat.api_urls")),
     # Staff only, like the rest of /api/ (the schema names every operation and field).
     path("api/schema/", SchemaView.as_view(permission_classes=[IsAdminUser]), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAdminUser]),

@@ -155,8 +155,9 @@ class GatewayKeyAdmin(AuditedAdmin, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:
-            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm")
+            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies")
         return ("name", "prefix_display", "status", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
+                "record_bodies",
                 "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
