@@ -46,6 +46,10 @@ from gateway.process_guard import guard_process  # noqa: E402
 
 guard_process()  # secrets out of the environment children inherit (gateway/process_guard.py)
 
+from chat import metrics  # noqa: E402
+
+metrics.install()  # before anything imports prometheus_client: its multiprocess mode (chat/metrics.py)
+
 from django.conf import settings  # noqa: E402  (after Django is set up)
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 from django.utils import translation  # noqa: E402

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import IsAdminUser
 
+from chat import metrics as chat_metrics
 from chat import views as chat_views
 from chat.inbound import embeddings as embeddings_views
 from chat.inbound import messages as messages_views
@@ -19,6 +20,7 @@ urlpatterns = [
     path("v1/embeddings", embeddings_views.embeddings, name="v1-embeddings"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("metrics", chat_metrics.metrics_view, name="metrics"),
     path("api/", include("providers.api_urls")),
     path("api/", include("chat.api_urls")),
     # Staff only, like the rest of /api/ (the schema names every operation and field).
