@@ -209,7 +209,12 @@ def listener(event: str, record: requestlog.RequestRecord) -> None:
 
 def exposition() -> tuple[bytes, str]:
     """The text of ``/metrics``: every worker's values summed (body, content type)."""
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        CollectorRegistry,
+        generate_latest,
+        multiprocess,
+    )
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(_state["run"]))

@@ -389,6 +389,9 @@ GATEWAY_REQUEST_LOG_WRITER = env_bool("GATEWAY_REQUEST_LOG_WRITER", "pytest" not
 GATEWAY_METRICS_TOKEN = env_secret("GATEWAY_METRICS_TOKEN")
 GATEWAY_METRICS_DIR = Path(env("GATEWAY_METRICS_DIR", str(VAR_DIR / "metrics")))
 GATEWAY_METRICS_MAX_SERIES = env_int("GATEWAY_METRICS_MAX_SERIES", 500)
+# Usage reports (chat/usage.py): latency/TTFT percentiles read at most this many rows
+# (an even sample of longer periods; counts and token sums are always exact).
+GATEWAY_USAGE_SAMPLE_ROWS = env_int("GATEWAY_USAGE_SAMPLE_ROWS", 50000)
 # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client's
 # address in the request log: the right-most address not in this list is the client.
 GATEWAY_TRUSTED_PROXIES = env_list("GATEWAY_TRUSTED_PROXIES")
