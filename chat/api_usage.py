@@ -3,7 +3,7 @@
 with totals; bad parameters are field errors."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -84,7 +84,7 @@ class UsageSerializer(serializers.Serializer):
 
 
 class UsageView(APIView):
-    permission_classes = [Requires.of(RequestLog, "view")]
+    permission_classes: ClassVar[list[Any]] = [Requires.of(RequestLog, "view")]
 
     @extend_schema(
         summary="Usage over a period", tags=["request log"],

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat.models import Outcome, RequestLog
 from chat.services import request_log_write
 
 # A fixed hour, so buckets are known: 2026-11-27 10:00 UTC.
-T0 = datetime(2026, 11, 27, 10, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 def row(*, at: datetime, provider: str = "alpha", key: str = "team-a", key_id: int | None = 1,
