@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from providers import permissions
@@ -158,3 +160,47 @@ def usage_view(request: HttpRequest) -> HttpResponse:
                        for c in usage.top_consumers(query)],
         )
     return TemplateResponse(request, "admin/chat/usage.html", context)
+
+
+class RecentUsageColumns:
+    """ModelAdmin mixin: the last 24 hours of each row of the list (requests, error rate,
+    p50 latency, tokens), read for the whole page in two queries (chat/usage.py), shown
+    to staff who may read the request log. ``usage_field`` names the request log column
+    that ``usage_value(obj)`` matches (``provider_name`` or ``key_id``)."""
+
+    usage_field = "provider_name"
+
+    def usage_value(self, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = super().get_list_display(request)  # type: ignore[misc]
+        if permissions.can(request.user, RequestLog, "view"):
+            return (*columns, "last_24h")
+        return columns
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)  # type: ignore[misc]
+        if permissions.can(request.user, RequestLog, "view"):
+            rows = list(changelist.result_list)  # evaluated once: the template reads the same objects
+            stats = usage.recent_stats(self.usage_field, [self.usage_value(obj) for obj in rows])
+            for obj in rows:
+                obj._usage_24h = stats.get(self.usage_value(obj))
+        return changelist
+
+    # One narrow column of four short lines, so the list still fits at 1280 px.
+    @admin.display(description=_("last 24 h"))
+    def last_24h(self, obj: Any) -> str:
+        stats: usage.Stats | None = getattr(obj, "_usage_24h", None)
+        if not stats or not stats["requests"]:
+            return format_html('<span class="usage-24h-none">{}</span>', gettext("no requests"))
+        count = stats["requests"]
+        lines = [
+            ("requests", ngettext("%(count)s request", "%(count)s requests", count)
+             % {"count": usage_charts.compact(count)}),
+            ("errors", gettext("%(rate)s errors") % {"rate": _percent(stats["error_rate"])}),
+            ("latency", gettext("p50 %(latency)s") % {"latency": _ms(stats["latency_p50_ms"])}),
+            ("tokens", gettext("%(count)s tokens") % {
+                "count": usage_charts.compact(stats["tokens_in"] + stats["tokens_out"])}),
+        ]
+        return format_html_join(mark_safe("<br>"), '<span class="usage-24h-{}">{}</span>', lines)

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from providers import services
 from tests.audit.helpers import staff
 from tests.browser.test_admin_daily_in_the_browser import CHROMIUM_ARGS, _in_own_thread
 from tests.outside import chromium_path
@@ -72,6 +73,11 @@ def test_usage_page_in_the_browser(gateway, django_user_model, language):
     user.set_password(PASSWORD)
     user.save()
     user.user_permissions.add(Permission.objects.get(content_type__app_label="chat", codename="view_requestlog"))
+    for provider in sorted({t[0] for t in TRAFFIC}):
+        services.provider_create(name=provider, provider_type="custom", base_url="http://127.0.0.1:9/v1",
+                                 api_key=f"sk-usage-browser-{provider}-0001")
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="providers",
+                                                         codename__in=["view_provider", "view_gatewaykey"]))
     _traffic()
     with translation.override(language):
         title = gettext("Usage")
@@ -97,6 +103,8 @@ def test_usage_page_in_the_browser(gateway, django_user_model, language):
         assert at["scripts_in_content"] == 0
     assert seen[1280]["per_row"] >= 2  # side by side on a wide screen
     assert seen[390]["per_row"] == 1  # one column on a phone
+    assert seen["provider_list"]["fits"], seen["provider_list"]
+    assert len(seen["provider_list"]["cells"]) == 3 and all(seen["provider_list"]["cells"])
 
 
 def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
@@ -116,7 +124,8 @@ def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
         page.set_viewport_size({"width": width, "height": 900 if width == 1280 else 844})
         seen[width] = page.evaluate("""() => {
             const charts = [...document.querySelectorAll('svg.usage-chart')];
-            const tops = charts.map(c => Math.round(c.getBoundingClientRect().top));
+            const figures = [...document.querySelectorAll('.usage-charts figure')];
+            const tops = figures.map(f => Math.round(f.getBoundingClientRect().top));
             return {
                 charts: charts.length,
                 chart_widths: charts.map(c => c.getBoundingClientRect().width),
@@ -132,5 +141,17 @@ def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
         if WRITE_SCREENSHOTS:
             name = f"usage-{language}.png" if width == 1280 else f"usage-narrow-{language}.png"
             (DOCS / name).write_bytes(shot)
+    # The provider list's last-24 h columns, within the list's box at 1280 px.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/admin/providers/provider/")
+    seen["provider_list"] = page.evaluate("""() => ({
+        fits: document.querySelector('#result_list').scrollWidth
+              <= document.querySelector('#changelist .results').clientWidth,
+        cells: [...document.querySelectorAll('#result_list td.field-last_24h .usage-24h-requests')]
+               .map(span => span.textContent),
+    })""")
+    shot = page.screenshot(full_page=True)
+    if WRITE_SCREENSHOTS:
+        (DOCS / f"provider-list-usage-{language}.png").write_bytes(shot)
     context.close()
     return seen
