@@ -42,19 +42,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
 django_application = get_asgi_application()
 
-from gateway.process_guard import guard_process  # noqa: E402
+from gateway.process_guard import guard_process
 
 guard_process()  # secrets out of the environment children inherit (gateway/process_guard.py)
 
-from django.conf import settings  # noqa: E402  (after Django is set up)
-from django.http.request import split_domain_port, validate_host  # noqa: E402
-from django.utils import translation  # noqa: E402
-from django.utils.cache import patch_vary_headers  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
-from chat import bodies, gateway, views  # noqa: E402
-from chat.gateway import GatewayError  # noqa: E402
-from providers.adapters.base import UpstreamError  # noqa: E402
+from chat import bodies, gateway, views
+from chat.gateway import GatewayError
+from providers.adapters.base import UpstreamError
 
 log = logging.getLogger("gateway.asgi")
 request_log = logging.getLogger("django.request")
@@ -249,7 +249,7 @@ async def _send_django_response(send: Any, policy: _Policy, req: _Request, respo
 class _Watch:
     """Cancel the request task when the client disconnects (as Django's handler does)."""
 
-    __slots__ = ("fired", "finished", "task")
+    __slots__ = ("finished", "fired", "task")
 
     task: asyncio.Task[None] | None
 

@@ -37,12 +37,12 @@ from chat.sse import SSEDecoder
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig
 from .adapters.chunk_shaping import REASONING_FIELDS
-from .transport import client as transport
-from .transport import errors as transport_errors
-from .transport.sync import SyncClient
 from .adapters.openai_compat import normalise_model_list, shape_request
 from .probe_request import tiny_request
 from .redact import redact_for
+from .transport import client as transport
+from .transport import errors as transport_errors
+from .transport.sync import SyncClient
 
 # A check must answer quickly even when the provider allows minutes per request.
 DEFAULT_TIMEOUT = 10.0

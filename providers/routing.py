@@ -17,8 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -313,7 +312,7 @@ async def _flush_last_used() -> None:
     used, _state.used = _state.used, {}
     from .services import gateway_keys_touch
 
-    when = {key_id: datetime.fromtimestamp(ts, tz=dt_timezone.utc) for key_id, ts in used.items()}
+    when = {key_id: datetime.fromtimestamp(ts, tz=UTC) for key_id, ts in used.items()}
     await asyncio.to_thread(_in_thread(lambda: gateway_keys_touch(used=when)))
 
 

@@ -14,8 +14,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from chat.sse import SSEDecoder
 

@@ -2,7 +2,8 @@
 is split, and model ids split at the first slash only."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat.gateway import split_model
 from chat.sse import SSEDecoder

@@ -3,7 +3,8 @@ re-framing it would give the same bytes: whole ``data: {...}`` frames, nothing
 that could be an error event, ``[DONE]``, a comment, another field or ``\\r``."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat.sse import SSEDecoder
 from providers.adapters.openai_compat import _frames, passes_through
