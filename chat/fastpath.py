@@ -1,6 +1,4 @@
-"""ASGI entry point. Serve with::
-
-    uvicorn gateway.asgi:application --loop uvloop --http httptools --no-access-log
+"""The raw ASGI fast path for /v1, composed in front of Django by ``gateway/asgi.py``.
 
 ``/v1/chat/completions`` and ``/v1/models`` take a raw ASGI fast path; every other
 request goes to Django. Why: Django's handler costs more per request than the
@@ -31,20 +29,9 @@ cancels the request, which closes the upstream request at once.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 from typing import Any
-
-from django.core.asgi import get_asgi_application
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
-
-django_application = get_asgi_application()
-
-from gateway.process_guard import guard_process
-
-guard_process()  # secrets out of the environment children inherit (gateway/process_guard.py)
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -56,7 +43,7 @@ from chat import bodies, gateway, views
 from chat.gateway import GatewayError
 from providers.adapters.base import UpstreamError
 
-log = logging.getLogger("gateway.asgi")
+log = logging.getLogger("gateway.asgi")  # the logger name deployments filter on
 request_log = logging.getLogger("django.request")
 
 KNOWN_MIDDLEWARE = {
@@ -481,12 +468,3 @@ async def _django_v1(django_app: Any, scope: dict[str, Any], receive: Any, send:
     if raw is None:
         return
     await django_app(scope, _replay(raw, receive), send)
-
-
-application = Application(django_application)
-
-# Everything imported so far (Django, the apps, the URLconf) lives as long as the
-# process: move it out of the garbage collector's sight, so the collections that
-# request traffic triggers do not walk it again and again (fewer latency spikes).
-gc.collect()
-gc.freeze()
