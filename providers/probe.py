@@ -32,7 +32,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 from . import catalog, url_policy
 from .adapters.base import ProviderConfig

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 from . import errors
 from .base import Adapter, ProviderConfig, UpstreamError

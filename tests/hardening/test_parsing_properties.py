@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat.gateway import split_model
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 LINE_TEXT = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30)
 EVENT = st.fixed_dictionaries(
