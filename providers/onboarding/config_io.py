@@ -42,8 +42,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import secret_settings, services
-from .models import Provider
+from .. import secret_settings, services
+from ..models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field

@@ -32,8 +32,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import permissions, probe, services
-from .models import GatewayKey, Provider
+from .. import permissions, services
+from ..models import GatewayKey, Provider
+from . import probe
 
 APPLY_SALT = "providers.admin.apply-probe"
 APPLY_MAX_AGE = 3600
