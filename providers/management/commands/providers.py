@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from rich.markup import escape
 
-from providers import catalog, services
+from providers import catalog, selectors, services
 from providers.models import Provider
 from providers.onboarding import config_io, probe
 
@@ -112,7 +112,7 @@ class Command(BaseCommand):
 
     def do_list(self, options: dict[str, Any]) -> None:
         rows = []
-        for p in Provider.objects.order_by("name"):
+        for p in selectors.provider_list():
             rows.append({
                 "name": p.name,
                 "display_name": p.display_name,
@@ -181,7 +181,7 @@ class Command(BaseCommand):
 
     def do_test(self, options: dict[str, Any]) -> None:
         if options["all"]:
-            providers = list(Provider.objects.filter(enabled=True).order_by("name"))
+            providers = list(selectors.provider_list_enabled())
         elif options["names"]:
             providers = [self.get_provider(n) for n in options["names"]]
         else:
