@@ -21,9 +21,9 @@ from chat.admin_usage import RecentUsageColumns
 
 from . import secret_settings, services
 from .audit import AuditedAdmin
-from .admin_onboarding import ProviderOnboardingAdminMixin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
+from .onboarding.admin_views import ProviderOnboardingAdminMixin
 
 admin.site.site_header = _("LLM gateway administration")
 admin.site.site_title = _("LLM gateway")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from providers import services
-from providers.admin_onboarding import playground_key_name, sign_change
+from providers.onboarding.admin_views import playground_key_name, sign_change
 from providers.models import GatewayKey, Provider
 from tests.audit.helpers import history, staff
 
