@@ -12,7 +12,10 @@ Contract (stable; the metrics and usage code build on it):
 - ``LISTENERS``: callables ``listener(event, record)``, ``event`` being
   ``"start"`` or ``"finish"``. They run on the event loop inside the request:
   they must be cheap and must not block; an exception in one is logged (once per
-  listener) and never reaches the request.
+  listener) and never reaches the request. A third event, ``"stream"``, comes
+  when the first byte of a streamed answer goes out (``note_first_byte`` with
+  ``stream`` set), so a listener can follow streams in flight; listeners ignore
+  events they do not know.
 
 A record is written to the queue, never to the database, on the request path;
 the queue is bounded (``GATEWAY_REQUEST_LOG_QUEUE``): past it, records are
@@ -119,6 +122,8 @@ class RequestRecord:
         """The first byte of the answer's body is about to go out (TTFT)."""
         if self.ttft_ms is None:
             self.ttft_ms = (time.perf_counter() - self.t0) * 1000.0
+            if self.stream and LISTENERS:
+                _notify("stream", self)  # a streamed answer starts: streams in flight (chat/metrics.py)
 
     def note_sent(self, data: bytes) -> None:
         """Bytes of the answer's body handed to the server."""
