@@ -25,11 +25,13 @@ measured with ``time.perf_counter()``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +43,12 @@ Event = Literal["start", "finish"]
 Listener = Callable[[str, "RequestRecord"], None]
 
 LISTENERS: list[Listener] = []
+
+# The record of the request the current task serves, set by the door that started it,
+# so that code deep in a request (authentication, routing, limits) can fill it in
+# without every signature carrying it. Streams carry their record explicitly: their
+# frames may be produced in another task.
+CURRENT: ContextVar[RequestRecord | None] = ContextVar("gateway_request_record", default=None)
 
 # Gateway-made error codes that mean "refused by a limit" (chat/limits.py).
 LIMIT_CODES = frozenset({"rate_limit_exceeded", "concurrency_limit_exceeded", "server_busy", "too_many_bodies"})
@@ -177,6 +185,24 @@ def classify(status: int, code: str | None = None) -> str:
     if status >= 500 or code and code.startswith("upstream"):
         return Outcome.GATEWAY_ERROR if code in {"internal_error", "gateway_error"} else Outcome.UPSTREAM_ERROR
     return Outcome.CLIENT_ERROR
+
+
+def usage_from_json(payload: bytes) -> Any:
+    """The top-level ``usage`` of a JSON answer (any surface), without parsing the
+    whole answer: the last ``"usage"`` member (inside a JSON string every quote is
+    escaped, so the bytes ``"usage"`` can only be a member name)."""
+    pos = payload.rfind(b'"usage"')
+    if pos == -1:
+        return None
+    colon = payload.find(b":", pos + 7)
+    try:
+        value, _end = _decoder.raw_decode(payload[colon + 1:].lstrip().decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return value
+
+
+_decoder = json.JSONDecoder()
 
 
 def _count(value: Any) -> int | None:
