@@ -101,10 +101,11 @@ def _charts(report: usage.Report) -> list[dict[str, Any]]:
     if rest:
         by_group.append(Series(gettext("others"), [sum(g["buckets"][i]["requests"] for g in rest)
                                                    for i in range(len(starts))], PALETTE[-1]))
-    group_label = {"provider": gettext("provider"), "key": gettext("gateway key"), "model": gettext("model")}
+    requests_title = {"provider": gettext("Requests by provider"), "key": gettext("Requests by gateway key"),
+                      "model": gettext("Requests by model")}[report["group"]]
     ms = " ms"  # the SI unit, written so in every language
     charts = [
-        (gettext("Requests by %(group)s") % {"group": group_label[report["group"]]}, "bars", by_group, ""),
+        (requests_title, "bars", by_group, ""),
         (gettext("Errors"), "bars", [Series(gettext("Errors"), [b["errors"] for b in buckets], ERROR_COLOUR)], ""),
         (gettext("Tokens"), "bars", [Series(gettext("Tokens in"), [b["tokens_in"] for b in buckets], PALETTE[0]),
                                      Series(gettext("Tokens out"), [b["tokens_out"] for b in buckets], PALETTE[1])],
@@ -137,10 +138,10 @@ def usage_view(request: HttpRequest) -> HttpResponse:
         totals = report["totals"]
         context.update(
             report=report,
-            period_text=gettext("%(since)s to %(until)s, in %(bucket)s buckets") % {
+            period_text=(gettext("%(since)s to %(until)s, in hour buckets") if report["bucket"] == "hour"
+                         else gettext("%(since)s to %(until)s, in day buckets")) % {
                 "since": formats.date_format(timezone.localtime(report["since"]), "SHORT_DATETIME_FORMAT"),
-                "until": formats.date_format(timezone.localtime(report["until"]), "SHORT_DATETIME_FORMAT"),
-                "bucket": usage.bucket_label(report["bucket"])},
+                "until": formats.date_format(timezone.localtime(report["until"]), "SHORT_DATETIME_FORMAT")},
             cards=[
                 (gettext("Requests"), _number(totals["requests"])),
                 (gettext("Errors"), f'{_number(totals["errors"])} ({_percent(totals["error_rate"])})'),

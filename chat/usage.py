@@ -100,15 +100,10 @@ def period_problem(since: datetime, until: datetime, bucket: str) -> str | None:
     if until <= since:
         return gettext("The end must be later than the start.")
     if len(bucket_starts(since, until, bucket)) > MAX_BUCKETS[bucket]:
-        return gettext("Too long for %(bucket)s buckets: at most %(count)s buckets.") % {
-            "bucket": bucket_label(bucket), "count": MAX_BUCKETS[bucket]}
+        if bucket == "hour":
+            return gettext("Too long for hour buckets: at most %(count)s buckets.") % {"count": MAX_BUCKETS[bucket]}
+        return gettext("Too long for day buckets: at most %(count)s buckets.") % {"count": MAX_BUCKETS[bucket]}
     return None
-
-
-def bucket_label(bucket: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext("hour") if bucket == "hour" else gettext("day")
 
 
 def floor(moment: datetime, bucket: str) -> datetime:

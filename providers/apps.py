@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class ProvidersConfig(AppConfig):
@@ -17,5 +18,5 @@ class ProvidersConfig(AppConfig):
         audit.register(Provider, secret=("api_key", "extra_headers", "secret_settings"),
                        skip=("display_name", "api_key_hint"))
         audit.register(GatewayKey, secret=("key_hash",), skip=("prefix", "last_used_at"),
-                       labels={"key_hash": "secret key"})
+                       labels={"key_hash": gettext_noop("secret key")})
         checks.register(audit.check_admins, checks.Tags.admin)
