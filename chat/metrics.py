@@ -10,7 +10,7 @@ any worker) sums them all. The gateway manages that directory itself
 (``GATEWAY_METRICS_DIR``, by default ``var/metrics``) and sets
 ``PROMETHEUS_MULTIPROC_DIR`` for its own process:
 
-- each server run gets ``<GATEWAY_METRICS_DIR>/run-<process group>``: the workers of one
+- each server run gets ``<GATEWAY_METRICS_DIR>/run-<process group>-<its start>``: the workers of one
   ``uvicorn --workers N`` (or gunicorn) share their supervisor's process group, so they
   share the directory; a new run starts from zero;
 - a worker that exits removes its live gauges (streams in flight) from the sums
@@ -51,18 +51,32 @@ def enabled() -> bool:
     return bool(settings.GATEWAY_METRICS_TOKEN)
 
 
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), or "0": with the
+    process group id it names one server run, even once the id is used again."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
 def run_directory() -> Path:
-    return Path(settings.GATEWAY_METRICS_DIR) / f"run-{os.getpgid(0)}"
+    pgid = os.getpgid(0)
+    return Path(settings.GATEWAY_METRICS_DIR) / f"run-{pgid}-{_started(pgid)}"
 
 
-def _group_alive(pgid: int) -> bool:
+def _run_over(name: str) -> bool:
+    match = re.fullmatch(r"run-(\d+)-(\d+)", name)
+    if match is None:
+        return False  # not ours: leave it
+    pgid, started = int(match.group(1)), match.group(2)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:
         return True
-    return True
+    except PermissionError:
+        pass
+    return started != "0" and _started(pgid) not in (started, "0")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -80,8 +94,7 @@ def _tidy(root: Path, run: Path) -> None:
     from prometheus_client import multiprocess
 
     for other in root.glob("run-*"):
-        match = re.fullmatch(r"run-(\d+)", other.name)
-        if other != run and match and not _group_alive(int(match.group(1))):
+        if other != run and _run_over(other.name):
             shutil.rmtree(other, ignore_errors=True)
     for path in glob.glob(str(run / "gauge_live*_*.db")):
         pid = int(path.rsplit("_", 1)[1][:-3])

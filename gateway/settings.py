@@ -384,7 +384,7 @@ GATEWAY_REQUEST_LOG_BODY_BYTES = env_int("GATEWAY_REQUEST_LOG_BODY_BYTES", 32 * 
 GATEWAY_REQUEST_LOG_WRITER = env_bool("GATEWAY_REQUEST_LOG_WRITER", "pytest" not in sys.modules)
 # Prometheus metrics (chat/metrics.py): GET /metrics needs "Authorization: Bearer <token>";
 # with no token, /metrics is off (404). Workers of one server sum their values through
-# files in GATEWAY_METRICS_DIR (a run-<process group> directory per server run, tidied by
+# files in GATEWAY_METRICS_DIR (a run-<process group>-<start> directory per server run, tidied by
 # the workers themselves). Label values from clients are bounded by GATEWAY_METRICS_MAX_SERIES.
 GATEWAY_METRICS_TOKEN = env_secret("GATEWAY_METRICS_TOKEN")
 GATEWAY_METRICS_DIR = Path(env("GATEWAY_METRICS_DIR", str(VAR_DIR / "metrics")))
