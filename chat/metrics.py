@@ -18,19 +18,26 @@ any worker) sums them all. The gateway manages that directory itself
   backwards when one worker is replaced; a starting worker does the same for workers
   that were killed (``kill -9``) and removes the directories of runs that are over.
 
-Fed by a listener on ``chat.requestlog.LISTENERS`` (runs per request on the event loop:
-a few dictionary lookups and memory-mapped writes). Label values from clients are
+Fed by a listener on ``chat.requestlog.LISTENERS`` (runs per request on the event loop):
+it adds to in-memory sums, which a thread of each worker writes to the shared files
+every ``FLUSH_SECONDS`` (1 s), so a request costs a few dictionary updates, not eight
+memory-mapped writes. Label values from clients are
 bounded: at most ``GATEWAY_METRICS_MAX_SERIES`` (provider, model) pairs and error causes
 per worker, then ``other``.
 """
 from __future__ import annotations
 
 import atexit
+import bisect
 import glob
 import hmac
+import logging
+import math
 import os
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +47,8 @@ from django.views.decorators.http import require_safe
 
 from . import requestlog
 from .models import Outcome
+
+log = logging.getLogger("gateway.metrics")
 
 OTHER = "other"
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -132,92 +141,165 @@ def install() -> bool:
                                 ["provider", "cause"]),
         refusals=Counter("gateway_limit_refusals", "Requests refused by a limit, by limit.", ["limit"]),
         dropped=Counter("gateway_request_log_dropped_rows", "Request log rows dropped because the queue was full."),
-        children={},
-        causes={},
+        pairs=set(),
+        causes=set(),
         dropped_seen=requestlog.dropped(),
         max_series=settings.GATEWAY_METRICS_MAX_SERIES,
     )
-    pid, path = os.getpid(), str(run)
-    atexit.register(lambda: multiprocess.mark_process_dead(pid, path))
     requestlog.LISTENERS.append(listener)
+    _start_flusher()
+    os.register_at_fork(after_in_child=_start_flusher)  # a forked worker (gunicorn --preload) flushes too
+    path = str(run)
+
+    def at_exit() -> None:
+        flush()
+        multiprocess.mark_process_dead(os.getpid(), path)  # a forked child marks its own files
+
+    atexit.register(at_exit)
     return True
 
 
-class _Series:
-    """The labelled children of one (provider, model) pair, made once (labels() is not free)."""
+# -- the hot path: counting in memory --------------------------------------------------
+#
+# A memory-mapped metric write costs microseconds (a lock, a pack, a pid check), and a
+# request makes eight of them. So the listener only adds to plain dictionaries under an
+# uncontended lock; a thread of the worker writes the sums to the shared files every
+# FLUSH_SECONDS (and /metrics first writes the answering worker's own). Scrapes see the
+# other workers' last requests at most FLUSH_SECONDS late.
 
-    __slots__ = ("by_status", "latency", "model", "provider", "reasoning", "tokens_in", "tokens_out", "ttft")
-
-    def __init__(self, provider: str, model: str) -> None:
-        s = _state
-        self.provider, self.model = provider, model
-        self.latency = s["latency"].labels(provider, model)
-        self.ttft = s["ttft"].labels(provider, model)
-        self.tokens_in = s["tokens"].labels(provider, model, "in")
-        self.tokens_out = s["tokens"].labels(provider, model, "out")
-        self.reasoning = s["tokens"].labels(provider, model, "reasoning")
-        self.by_status: dict[int, Any] = {}
-
-    def requests(self, status: int) -> Any:
-        counter = self.by_status.get(status)
-        if counter is None:
-            counter = self.by_status[status] = _state["requests"].labels(self.provider, self.model, str(status))
-        return counter
+FLUSH_SECONDS = 1.0
+_BOUNDS = (*SECONDS_BUCKETS, math.inf)
 
 
-def _series(provider: str, model: str) -> _Series:
+class _Batch:
+    """What the listener counted since the last flush."""
+
+    __slots__ = ("causes", "latency", "refusals", "requests", "streams", "tokens", "ttft")
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[tuple[str, str], list[Any]] = {}  # [sum, count per bucket...]
+        self.ttft: dict[tuple[str, str], list[Any]] = {}
+        self.tokens: dict[tuple[str, str, str], int] = {}
+        self.causes: dict[tuple[str, str], int] = {}
+        self.refusals: dict[str, int] = {}
+        self.streams = 0
+
+
+_lock = threading.Lock()
+_batch = _Batch()
+_flush_lock = threading.Lock()
+
+
+def _observe(histograms: dict[tuple[str, str], list[Any]], key: tuple[str, str], seconds: float) -> None:
+    cells = histograms.get(key)
+    if cells is None:
+        cells = histograms[key] = [0.0] + [0] * len(_BOUNDS)
+    cells[0] += seconds
+    cells[1 + bisect.bisect_left(_BOUNDS, seconds)] += 1
+
+
+def _label_pair(provider: str, model: str) -> tuple[str, str]:
     """Bounded: past ``max_series`` pairs, a provider's new models count as ``other``."""
-    children = _state["children"]
-    found = children.get((provider, model))
-    if found is None:
-        if len(children) >= _state["max_series"] and model != OTHER:
-            return _series(provider, OTHER)  # providers are few (rows of the catalog): this stays bounded
-        found = children[(provider, model)] = _Series(provider, model)
-    return found
+    pairs = _state["pairs"]
+    key = (provider, model)
+    if key in pairs:
+        return key
+    if len(pairs) >= _state["max_series"]:
+        return (provider, OTHER)  # providers are few (rows of the catalog): this stays bounded
+    pairs.add(key)
+    return key
 
 
 def _cause(value: str) -> str:
     causes = _state["causes"]
-    if value in causes or len(causes) < _state["max_series"]:
-        causes[value] = True
+    if value in causes:
+        return value
+    if len(causes) < _state["max_series"]:
+        causes.add(value)
         return value
     return OTHER
 
 
 def listener(event: str, record: requestlog.RequestRecord) -> None:
     """Count one request (``finish``) and follow streams in flight (``stream``)."""
-    s = _state
     if event == "stream":
-        s["streams"].inc()
         record.extra["metrics_stream"] = True
+        with _lock:
+            _batch.streams += 1
         return
     if event != "finish":
         return
-    if record.extra.get("metrics_stream"):
-        s["streams"].dec()
     provider = record.provider_name
-    model = record.upstream_model or record.requested_model if provider else ""
-    series = _series(provider, model[:200])
-    status = record.status
-    series.requests(status).inc()
-    series.latency.observe(record.latency_ms / 1000.0)
-    if record.ttft_ms is not None:
-        series.ttft.observe(record.ttft_ms / 1000.0)
-    if record.tokens_in:
-        series.tokens_in.inc(record.tokens_in)
-    if record.tokens_out:
-        series.tokens_out.inc(record.tokens_out)
-    if record.tokens_reasoning:
-        series.reasoning.inc(record.tokens_reasoning)
+    model = (record.upstream_model or record.requested_model)[:200] if provider else ""
     outcome = record.outcome
-    if outcome == Outcome.UPSTREAM_ERROR:
-        s["upstream_errors"].labels(provider, _cause(record.error_code or str(status))).inc()
-    elif outcome == Outcome.LIMITED:
-        s["refusals"].labels(_cause(record.error_code or str(status))).inc()
-    dropped = requestlog.dropped()
-    if dropped != s["dropped_seen"]:
-        s["dropped"].inc(dropped - s["dropped_seen"])
-        s["dropped_seen"] = dropped
+    with _lock:
+        batch = _batch
+        key = _label_pair(provider, model)
+        if record.extra.get("metrics_stream"):
+            batch.streams -= 1
+        status_key = (*key, record.status)
+        batch.requests[status_key] = batch.requests.get(status_key, 0) + 1
+        _observe(batch.latency, key, record.latency_ms / 1000.0)
+        if record.ttft_ms is not None:
+            _observe(batch.ttft, key, record.ttft_ms / 1000.0)
+        for direction, count in (("in", record.tokens_in), ("out", record.tokens_out),
+                                 ("reasoning", record.tokens_reasoning)):
+            if count:
+                token_key = (*key, direction)
+                batch.tokens[token_key] = batch.tokens.get(token_key, 0) + count
+        if outcome == Outcome.UPSTREAM_ERROR:
+            cause_key = (provider, _cause(record.error_code or str(record.status)))
+            batch.causes[cause_key] = batch.causes.get(cause_key, 0) + 1
+        elif outcome == Outcome.LIMITED:
+            limit = _cause(record.error_code or str(record.status))
+            batch.refusals[limit] = batch.refusals.get(limit, 0) + 1
+
+
+def flush() -> None:
+    """Write what was counted since the last flush to this worker's files."""
+    global _batch
+    if not _state:
+        return
+    with _flush_lock:
+        with _lock:
+            batch, _batch = _batch, _Batch()
+        s = _state
+        for (provider, model, status), count in batch.requests.items():
+            s["requests"].labels(provider, model, str(status)).inc(count)
+        for metric, histograms in ((s["latency"], batch.latency), (s["ttft"], batch.ttft)):
+            for (provider, model), cells in histograms.items():
+                child = metric.labels(provider, model)
+                # The histogram's own values, as observe() writes them (sum, per-bucket counts).
+                child._sum.inc(cells[0])
+                for bucket, count in zip(child._buckets, cells[1:], strict=True):
+                    if count:
+                        bucket.inc(count)
+        for (provider, model, direction), count in batch.tokens.items():
+            s["tokens"].labels(provider, model, direction).inc(count)
+        for (provider, cause), count in batch.causes.items():
+            s["upstream_errors"].labels(provider, cause).inc(count)
+        for limit, count in batch.refusals.items():
+            s["refusals"].labels(limit).inc(count)
+        if batch.streams:
+            s["streams"].inc(batch.streams)
+        dropped = requestlog.dropped()
+        if dropped != s["dropped_seen"]:
+            s["dropped"].inc(dropped - s["dropped_seen"])
+            s["dropped_seen"] = dropped
+
+
+def _flusher() -> None:
+    while True:
+        time.sleep(FLUSH_SECONDS)
+        try:
+            flush()
+        except Exception:  # a metrics bug must not stop the counting
+            log.exception("metrics: writing the counts failed; they are retried")
+
+
+def _start_flusher() -> None:
+    threading.Thread(target=_flusher, name="metrics-flush", daemon=True).start()
 
 
 def exposition() -> tuple[bytes, str]:
@@ -247,6 +329,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     install()
+    flush()  # this worker's latest counts; the others' are at most FLUSH_SECONDS old
     body, content_type = exposition()
     response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = "no-store"

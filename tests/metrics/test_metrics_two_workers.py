@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import glob
 import re
+import time
 
 import aiohttp
 import httpx
 
+from chat import metrics
 from tests.fakes.gateway_process import gateway_process, script_server
 from tests.metrics.helpers import value
 
@@ -57,6 +59,13 @@ def test_two_workers_are_summed(tmp_path):
             assert sent_failed == 10, statuses
 
             headers = {"Authorization": f"Bearer {TOKEN}"}
+            # Each worker writes its counts every FLUSH_SECONDS: wait (bounded) until both have.
+            deadline = time.monotonic() + 20 * metrics.FLUSH_SECONDS
+            while time.monotonic() < deadline:
+                text = httpx.get(f"{gw['url']}/metrics", headers=headers).text
+                if value(text, "gateway_requests_total", provider="up", model="ok", status="200") >= sent_ok:
+                    break
+                time.sleep(0.2)
             scrapes = [httpx.get(f"{gw['url']}/metrics", headers=headers) for _ in range(6)]
             for scrape in scrapes:  # whichever worker answers
                 assert scrape.status_code == 200
