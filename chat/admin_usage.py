@@ -41,7 +41,7 @@ class UsageForm(forms.Form):
         ("provider", _("Provider")), ("key", _("Gateway key")), ("model", _("Model"))])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         now = timezone.now()
         period = data.get("period") or "24h"
         if period == "custom":
@@ -69,16 +69,19 @@ def _group_name(name: str, group: str) -> str:
     return {"provider": gettext("no provider"), "key": gettext("no key"), "model": gettext("no model")}[group]
 
 
+NONE = "\u2013"  # an en dash: no value (no request in the bucket)
+
+
 def _number(value: float | None) -> str:
-    return "–" if value is None else formats.number_format(value, force_grouping=True)
+    return NONE if value is None else formats.number_format(value, force_grouping=True)
 
 
 def _ms(value: int | None) -> str:
-    return "–" if value is None else gettext("%(ms)s ms") % {"ms": formats.number_format(value, force_grouping=True)}
+    return NONE if value is None else gettext("%(ms)s ms") % {"ms": formats.number_format(value, force_grouping=True)}
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else formats.number_format(value * 100, decimal_pos=1) + "%"
+    return NONE if value is None else formats.number_format(value * 100, decimal_pos=1) + "%"
 
 
 def _row(name: str, stats: usage.Stats) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def floor(moment: datetime, bucket: str) -> datetime:
 
 
 def bucket_starts(since: datetime, until: datetime, bucket: str) -> list[datetime]:
-    start, starts = floor(since, bucket), []
+    start, starts = floor(since, bucket), list[datetime]()
     step = BUCKETS[bucket]
     limit = MAX_BUCKETS[bucket] + 1  # enough to tell "too many"
     while start < until and len(starts) < limit:

@@ -144,7 +144,8 @@ def lines(starts: Sequence[datetime], bucket: str, series: Sequence[Series], *, 
             x = LEFT + plot_w * (i + 0.5) / n
             y = TOP + plot_h - plot_h * value / top
             segments[-1].append(f"{x:.1f},{y:.1f}")
-            tip = f"{bucket_text(starts[i], bucket)} · {s.label}: {formats.number_format(value, force_grouping=True)}{unit}"
+            number = formats.number_format(value, force_grouping=True)
+            tip = f"{bucket_text(starts[i], bucket)} · {s.label}: {number}{unit}"
             points.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if n <= 60 else 1.5}" fill="{s.colour}">'
                           f"<title>{escape(tip)}</title></circle>")
         parts.extend(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.colour}" stroke-width="2" '

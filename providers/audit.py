@@ -79,7 +79,8 @@ def register(model: type[models.Model], *, secret: Iterable[str] = (), skip: Ite
              labels: dict[str, str] | None = None) -> None:
     """Audit every change to ``model``. ``secret``: fields whose values are never written;
     ``skip``: fields whose changes are not audited (timestamps, counters)."""
-    auto = {f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
+    auto = {f.name for f in model._meta.concrete_fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
     _registry[model] = Audited(frozenset(secret), frozenset(skip) | auto, dict(labels or {}))
     uid = f"audit:{model._meta.label}"
     pre_save.connect(_pre_save, sender=model, dispatch_uid=uid)
@@ -153,9 +154,10 @@ def system_user() -> Any:
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: SYSTEM_USERNAME}).first()
+    username_field = str(User.USERNAME_FIELD)
+    user = User._default_manager.filter(**{username_field: SYSTEM_USERNAME}).first()
     if user is None:
-        user = User(**{User.USERNAME_FIELD: SYSTEM_USERNAME}, is_active=False)
+        user = User(**{username_field: SYSTEM_USERNAME}, is_active=False)
         user.set_unusable_password()
         user.save()
     return user
@@ -233,13 +235,13 @@ def _label(model: type[models.Model], name: str) -> str:
     if name in config.labels:
         return config.labels[name]
     with override(None):
-        return str(model._meta.get_field(name).verbose_name)
+        return str(getattr(model._meta.get_field(name), "verbose_name", name))
 
 
 def _changed_keys(old: Any, new: Any) -> list[str]:
     """Names that differ between two maps (one level down for maps of maps, as ``env.NAME``)."""
     old, new = old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}
-    names = []
+    names: list[str] = []
     for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key), new.get(key)
         if a == b:
@@ -316,6 +318,7 @@ def _m2m_changed(sender: Any, instance: models.Model, action: str, reverse: bool
     if action == "pre_clear":
         instance._audit_cleared = [str(o) for o in getattr(instance, name).all()]  # type: ignore[attr-defined]
         return
+    names: list[str]
     if action == "post_clear":
         names = getattr(instance, "_audit_cleared", [])
         sign = "-"
@@ -424,7 +427,8 @@ def describe(entry: LogEntry) -> str:
         name = gettext(label)
         keys = details.get(label)
         if label in secrets and keys:
-            pieces.append(gettext("%(field)s (%(names)s; values not shown)") % {"field": name, "names": ", ".join(keys)})
+            pieces.append(gettext("%(field)s (%(names)s; values not shown)")
+                          % {"field": name, "names": ", ".join(keys)})
         elif label in secrets:
             pieces.append(gettext("%(field)s (value not shown)") % {"field": name})
         elif keys:
@@ -441,7 +445,7 @@ def actor(entry: LogEntry) -> str:
     """Who: the user, or the named actor (``manage.py providers``) when no user acted."""
     user = entry.user
     if user.get_username() != SYSTEM_USERNAME:
-        full = user.get_full_name()
+        full = getattr(user, "get_full_name", str)()
         return f"{user.get_username()} ({full})" if full else user.get_username()
     return _audit_part(entry).get("actor") or str(DOORS["system"])
 

@@ -29,8 +29,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         full["GATEWAY_SQLITE_PATH"] = str(db["NAME"])
     else:
-        user = db.get("USER") or "postgres"
-        full["DATABASE_URL"] = f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        user, host, port = db.get("USER") or "postgres", db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+        full["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{db['NAME']}"
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from providers import services
-from providers.onboarding.admin_views import playground_key_name, sign_change
 from providers.models import GatewayKey, Provider
+from providers.onboarding.admin_views import playground_key_name, sign_change
 from tests.audit.helpers import history, staff
 
 pytestmark = pytest.mark.django_db

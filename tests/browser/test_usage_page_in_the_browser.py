@@ -56,7 +56,7 @@ def _traffic() -> None:
         start = now - timedelta(hours=24 - hour)
         busy = 0.4 + 0.6 * (8 <= (start.hour + 7) % 24 <= 19)
         for provider, model, key, per_hour, base in TRAFFIC:
-            for i in range(max(1, int(per_hour * busy * rng.uniform(0.7, 1.3)))):
+            for _ in range(max(1, int(per_hour * busy * rng.uniform(0.7, 1.3)))):
                 failed = rng.random() < (0.25 if provider == "anthropic" and 10 <= hour <= 12 else 0.03)
                 latency = int(base * rng.lognormvariate(0, 0.35))
                 rows.append(row(at=start + timedelta(minutes=rng.uniform(0, 59.9)), provider=provider, key=key,
