@@ -12,9 +12,12 @@ acknowledgement was lost is never inserted twice).
 Once an hour (and shortly after it starts) the thread also deletes rows older
 than ``GATEWAY_REQUEST_LOG_DAYS``. Every worker does; deleting is idempotent.
 
-Stopping: SIGTERM makes uvicorn finish its requests and return, and the interpreter's
-``atexit`` hook stops the thread and writes what is still queued. ``kill -9`` loses
-at most the records of the last flush interval (plus a batch being retried).
+Stopping: SIGTERM makes uvicorn finish its open requests, then send the ASGI
+lifespan shutdown, on which ``chat/fastpath.py`` calls ``stop()``: the thread stops
+and what is still queued is written. (uvicorn then re-raises the signal, so
+``atexit``, also registered for servers without lifespan, would not run.) ``kill
+-9`` loses at most the records of the last flush interval (one second by default),
+plus a batch being retried while the database is down.
 """
 from __future__ import annotations
 
