@@ -39,10 +39,15 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def client_ip(peer: str | None, forwarded: str | None) -> str | None:
     """The client's address as text, or None when the peer is no IP address (a UNIX socket)."""
+    return _resolve(peer, forwarded, tuple(settings.GATEWAY_TRUSTED_PROXIES))
+
+
+@lru_cache(maxsize=4096)  # a few peers send most requests; parsing addresses is the costly part
+def _resolve(peer: str | None, forwarded: str | None, spec: tuple[str, ...]) -> str | None:
     address = _address(peer) if peer else None
     if address is None:
         return None
-    trusted = _trusted(tuple(settings.GATEWAY_TRUSTED_PROXIES))
+    trusted = _trusted(spec)
     if not trusted or not forwarded:
         return str(address)
     for hop in reversed(forwarded.split(",")[-_MAX_HOPS:]):

@@ -166,6 +166,9 @@ class RequestRecord:
         self.latency_ms = (time.perf_counter() - self.t0) * 1000.0
         if status is not None:
             self.status = status
+        if not self.status:  # ended before any answer: the client left (or the server stopped)
+            self.status = CLIENT_CLOSED
+            self.error_code = self.error_code or "client_disconnected"
         if outcome is not None:
             self.outcome = outcome
         elif not self.outcome:

@@ -26,6 +26,23 @@ from .requestlog import CLIENT_CLOSED, RequestRecord
 
 View = Callable[..., Awaitable[HttpResponseBase]]
 
+SURFACES = {
+    "/v1/chat/completions": "chat",
+    "/v1/models": "models",
+    "/v1/messages": "messages",
+    "/v1/messages/count_tokens": "count_tokens",
+    "/v1/responses": "responses",
+    "/v1/embeddings": "embeddings",
+}
+
+
+def surface_for(path: str) -> str:
+    """The log's ``surface`` of a /v1 path."""
+    surface = SURFACES.get(path)
+    if surface is None:
+        return "models" if path.startswith("/v1/models/") else "other"
+    return surface
+
 
 def start_django(request: HttpRequest, surface: str) -> RequestRecord:
     meta = request.META

@@ -12,9 +12,12 @@ acknowledgement was lost is never inserted twice).
 Once an hour (and shortly after it starts) the thread also deletes rows older
 than ``GATEWAY_REQUEST_LOG_DAYS``. Every worker does; deleting is idempotent.
 
-Stopping: SIGTERM makes uvicorn finish its requests and return, and the interpreter's
-``atexit`` hook stops the thread and writes what is still queued. ``kill -9`` loses
-at most the records of the last flush interval (plus a batch being retried).
+Stopping: SIGTERM makes uvicorn finish its open requests, then send the ASGI
+lifespan shutdown, on which ``chat/fastpath.py`` calls ``stop()``: the thread stops
+and what is still queued is written. (uvicorn then re-raises the signal, so
+``atexit``, also registered for servers without lifespan, would not run.) ``kill
+-9`` loses at most the records of the last flush interval (one second by default),
+plus a batch being retried while the database is down.
 """
 from __future__ import annotations
 
@@ -34,7 +37,6 @@ from providers.redact import redact, redact_for
 
 from . import requestlog, services
 from .clientaddr import client_ip
-from .models import RequestLog
 from .requestlog import QUEUE, RequestRecord
 
 log = logging.getLogger("gateway.requestlog")
@@ -43,7 +45,7 @@ PRUNE_EVERY_SECONDS = 3600.0
 _JOIN_SECONDS = 10.0
 
 _lock = threading.Lock()
-_pending: list[RequestLog] = []
+_pending: list[tuple[Any, ...]] = []
 
 
 def _text(value: str, limit: int) -> str:
@@ -63,38 +65,38 @@ def _body(data: bytes | bytearray | None, record: RequestRecord) -> str:
     return redact(text)  # every provider of the table in use, too
 
 
-def to_row(record: RequestRecord) -> RequestLog:
-    """The database row of a finished record."""
-    return RequestLog(
-        request_id=record.request_id,
-        started_at=datetime.fromtimestamp(record.started, tz=timezone.utc),
-        surface=record.surface,
-        method=_text(record.method, 8),
-        path=_text(record.path, 200),
-        key_id=record.key_id,
-        key_name=_text(record.key_name, 64),
-        provider_name=_text(record.provider_name, 64),
-        provider_type=_text(record.provider_type, 32),
-        requested_model=_text(record.requested_model, 200),
-        upstream_model=_text(record.upstream_model, 200),
-        route=_text(record.route, 200),
-        attempts=record.attempts,
-        stream=record.stream,
-        status=min(max(record.status, 0), 999),
-        outcome=record.outcome,
-        error_code=_text(record.error_code, 64),
-        error_cause=_text(redact(record.error_cause), 500),
-        latency_ms=round(record.latency_ms),
-        ttft_ms=round(record.ttft_ms) if record.ttft_ms is not None else None,
-        tokens_in=record.tokens_in,
-        tokens_out=record.tokens_out,
-        tokens_reasoning=record.tokens_reasoning,
-        retries=min(record.retries, 32767),
-        bytes_in=record.bytes_in,
-        bytes_out=record.bytes_out,
-        client_ip=client_ip(record.peer, record.forwarded),
-        request_body=_body(record.request_body, record),
-        response_body=_body(record.response_body, record),
+def to_row(record: RequestRecord) -> tuple[Any, ...]:
+    """The database row of a finished record, in ``services.COLUMNS`` order."""
+    return (
+        record.request_id,
+        datetime.fromtimestamp(record.started, tz=timezone.utc),
+        record.surface,
+        _text(record.method, 8),
+        _text(record.path, 200),
+        record.key_id,
+        _text(record.key_name, 64),
+        _text(record.provider_name, 64),
+        _text(record.provider_type, 32),
+        _text(record.requested_model, 200),
+        _text(record.upstream_model, 200),
+        _text(record.route, 200),
+        record.attempts,
+        record.stream,
+        min(max(record.status, 0), 999),
+        record.outcome,
+        _text(record.error_code, 64),
+        _text(redact(record.error_cause), 500) if record.error_cause else "",
+        round(record.latency_ms),
+        round(record.ttft_ms) if record.ttft_ms is not None else None,
+        record.tokens_in,
+        record.tokens_out,
+        record.tokens_reasoning,
+        min(record.retries, 32767),
+        record.bytes_in,
+        record.bytes_out,
+        client_ip(record.peer, record.forwarded),
+        _body(record.request_body, record),
+        _body(record.response_body, record),
     )
 
 
@@ -118,7 +120,7 @@ class _Health:
 _health = _Health()
 
 
-def _rows(records: list[RequestRecord]) -> list[RequestLog]:
+def _rows(records: list[RequestRecord]) -> list[tuple[Any, ...]]:
     rows = []
     for record in records:
         try:
@@ -128,7 +130,7 @@ def _rows(records: list[RequestRecord]) -> list[RequestLog]:
     return rows
 
 
-def _insert(rows: list[RequestLog]) -> None:
+def _insert(rows: list[tuple[Any, ...]]) -> None:
     try:
         services.request_log_write(rows=rows)
     except DatabaseError as exc:

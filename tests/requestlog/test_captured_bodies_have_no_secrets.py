@@ -4,7 +4,6 @@ pages, the API nor the CSV export ever show a provider secret (the session-wide
 secret scan of tests/secret_scan.py checks every response as well)."""
 from __future__ import annotations
 
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
