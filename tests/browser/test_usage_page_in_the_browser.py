@@ -25,7 +25,7 @@ from tests.audit.helpers import staff
 from tests.browser.test_admin_daily_in_the_browser import CHROMIUM_ARGS, _in_own_thread
 from tests.outside import chromium_path
 from tests.runsh import RunSh, browser_server
-from tests.usage.rows import row
+from tests.usage.rows import row, write
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,6 @@ def gateway(transactional_db: object) -> Iterator[RunSh]:
 def _traffic() -> None:
     """A day of plausible traffic, the same each run."""
     from chat.models import Outcome
-    from chat.services import request_log_write
 
     rng, now, rows = random.Random(13), timezone.now(), []
     for hour in range(24):
@@ -64,7 +63,7 @@ def _traffic() -> None:
                                 ttft=None if failed else int(latency * rng.uniform(0.15, 0.3)),
                                 tokens=(None, None) if failed else (rng.randint(200, 2400), rng.randint(40, 900)),
                                 stream=rng.random() < 0.6, **({"outcome": Outcome.UPSTREAM_ERROR} if failed else {})))
-    request_log_write(rows=rows)
+    write(rows)
 
 
 @pytest.mark.parametrize("language", ["en", "vi", "zh-hans"])

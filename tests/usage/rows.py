@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat.models import Outcome, RequestLog
-from chat.services import request_log_write
+from chat.services import COLUMNS, request_log_write
 
 # A fixed hour, so buckets are known: 2026-11-27 10:00 UTC.
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -22,6 +22,11 @@ def row(*, at: datetime, provider: str = "alpha", key: str = "team-a", key_id: i
                       provider_type="custom", requested_model=model, upstream_model=model.split("/", 1)[-1],
                       stream=stream, status=status, outcome=outcome, latency_ms=latency, ttft_ms=ttft,
                       tokens_in=tokens[0], tokens_out=tokens[1], **extra)
+
+
+def write(rows: list[RequestLog]) -> None:
+    """Insert ``rows`` as the gateway's writer does (one batch)."""
+    request_log_write(rows=[tuple(getattr(r, name) for name in COLUMNS) for r in rows])
 
 
 def scripted() -> None:
@@ -43,4 +48,4 @@ def scripted() -> None:
                  status=429, latency=1, ttft=None, tokens=(None, None), outcome=Outcome.LIMITED,
                  error_code="rate_limit_exceeded")]
     rows += [row(at=T0 - timedelta(minutes=1)), row(at=T0 + timedelta(hours=2))]
-    request_log_write(rows=rows)
+    write(rows)

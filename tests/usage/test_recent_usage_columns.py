@@ -12,10 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat.services import request_log_write
 from providers import services
 from tests.audit.helpers import staff
-from tests.usage.rows import row
+from tests.usage.rows import row, write
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def test_providers_and_keys_show_their_last_day(client, django_user_model):
     services.provider_create(name="idle", provider_type="custom", base_url="http://127.0.0.1:9/v1")
     key, _raw = services.gateway_key_create(name="team-a")
     now = timezone.now()
-    request_log_write(rows=[
+    write([
         row(at=now - timedelta(hours=1), key_id=key.pk, latency=100, tokens=(1000, 500)),
         row(at=now - timedelta(hours=2), key_id=key.pk, latency=300, tokens=(1000, 500)),
         row(at=now - timedelta(hours=3), key_id=key.pk, latency=900, status=503, tokens=(None, None)),
@@ -60,13 +59,13 @@ def test_queries_do_not_grow_with_the_rows(client, django_user_model):
     reader = _reader(client, django_user_model)
     # With a key each: the list reads a keyless provider's key column once per row (its own matter).
     services.provider_create(name="p0", provider_type="custom", base_url="http://127.0.0.1:9/v1", api_key=KEY)
-    request_log_write(rows=[row(at=timezone.now() - timedelta(hours=1), provider="p0")])
+    write([row(at=timezone.now() - timedelta(hours=1), provider="p0")])
     reader.get("/admin/providers/provider/")
     with CaptureQueriesContext(connection) as few:
         reader.get("/admin/providers/provider/")
     for i in range(1, 8):
         services.provider_create(name=f"p{i}", provider_type="custom", base_url="http://127.0.0.1:9/v1", api_key=KEY)
-        request_log_write(rows=[row(at=timezone.now() - timedelta(hours=1), provider=f"p{i}")])
+        write([row(at=timezone.now() - timedelta(hours=1), provider=f"p{i}")])
     with CaptureQueriesContext(connection) as many:
         reader.get("/admin/providers/provider/")
     assert len(many.captured_queries) == len(few.captured_queries), [q["sql"][:150] for q in many.captured_queries]
