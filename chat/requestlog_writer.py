@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from providers.redact import redact, redact_for
 
@@ -230,6 +230,10 @@ def _run() -> None:
             prune_if_due()
         except Exception:
             log.exception("request log: the writer failed; it goes on")
+        finally:
+            # As after a Django request: kept open under CONN_MAX_AGE (PostgreSQL in
+            # production), closed otherwise (SQLite: no descriptor held between flushes).
+            close_old_connections()
     connections.close_all()
 
 
