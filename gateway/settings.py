@@ -155,6 +155,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts, for the audit trail (providers/audit.py); changes no response.
+    "providers.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -380,6 +382,16 @@ GATEWAY_REQUEST_LOG_BODY_BYTES = env_int("GATEWAY_REQUEST_LOG_BODY_BYTES", 32 * 
 # The background writer; off in the test runner's own process, where tests write the
 # queue themselves (chat.requestlog_writer.flush) inside their database transaction.
 GATEWAY_REQUEST_LOG_WRITER = env_bool("GATEWAY_REQUEST_LOG_WRITER", "pytest" not in sys.modules)
+# Prometheus metrics (chat/metrics.py): GET /metrics needs "Authorization: Bearer <token>";
+# with no token, /metrics is off (404). Workers of one server sum their values through
+# files in GATEWAY_METRICS_DIR (a run-<process group>-<start> directory per server run, tidied by
+# the workers themselves). Label values from clients are bounded by GATEWAY_METRICS_MAX_SERIES.
+GATEWAY_METRICS_TOKEN = env_secret("GATEWAY_METRICS_TOKEN")
+GATEWAY_METRICS_DIR = Path(env("GATEWAY_METRICS_DIR", str(VAR_DIR / "metrics")))
+GATEWAY_METRICS_MAX_SERIES = env_int("GATEWAY_METRICS_MAX_SERIES", 500)
+# Usage reports (chat/usage.py): latency/TTFT percentiles read at most this many rows
+# (an even sample of longer periods; counts and token sums are always exact).
+GATEWAY_USAGE_SAMPLE_ROWS = env_int("GATEWAY_USAGE_SAMPLE_ROWS", 50000)
 # Proxies (addresses or networks) whose X-Forwarded-For is believed for the client's
 # address in the request log: the right-most address not in this list is the client.
 GATEWAY_TRUSTED_PROXIES = env_list("GATEWAY_TRUSTED_PROXIES")

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from providers import selectors, services
+from providers import audit, selectors, services
 from providers.models import GatewayKey
 
 
@@ -43,7 +43,7 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-class Command(BaseCommand):
+class Command(audit.AuditedCommand, BaseCommand):
     help = gettext_lazy("Create, list and revoke gateway API keys for the /v1 API.")
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
