@@ -14,8 +14,9 @@ than ``GATEWAY_REQUEST_LOG_DAYS``. Every worker does; deleting is idempotent.
 
 Stopping: SIGTERM makes uvicorn finish its open requests, then send the ASGI
 lifespan shutdown, on which ``chat/fastpath.py`` calls ``stop()``: the thread stops
-and what is still queued is written. (uvicorn then re-raises the signal, so
-``atexit``, also registered for servers without lifespan, would not run.) ``kill
+and what is still queued is written. The ``atexit`` hook does the same for servers
+without lifespan (gateway/asgi.py makes SIGTERM exit through the interpreter, so it
+runs under uvicorn too; whichever comes first writes the queue). ``kill
 -9`` loses at most the records of the last flush interval (one second by default),
 plus a batch being retried while the database is down.
 """
