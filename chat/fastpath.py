@@ -460,8 +460,8 @@ class Application:
 
 async def _lifespan(receive: Any, send: Any) -> None:
     """The ASGI lifespan protocol (Django's handler has none). At shutdown (SIGTERM:
-    uvicorn finishes the open requests first) the request log's queue is written:
-    uvicorn then re-raises the signal, so ``atexit`` hooks would never run."""
+    uvicorn finishes the open requests first) the request log's queue is written,
+    before the process exits (gateway/asgi.py)."""
     from chat import requestlog_writer
 
     while True:

@@ -14,8 +14,9 @@ than ``GATEWAY_REQUEST_LOG_DAYS``. Every worker does; deleting is idempotent.
 
 Stopping: SIGTERM makes uvicorn finish its open requests, then send the ASGI
 lifespan shutdown, on which ``chat/fastpath.py`` calls ``stop()``: the thread stops
-and what is still queued is written. (uvicorn then re-raises the signal, so
-``atexit``, also registered for servers without lifespan, would not run.) ``kill
+and what is still queued is written. The ``atexit`` hook does the same for servers
+without lifespan (gateway/asgi.py makes SIGTERM exit through the interpreter, so it
+runs under uvicorn too; whichever comes first writes the queue). ``kill
 -9`` loses at most the records of the last flush interval (one second by default),
 plus a batch being retried while the database is down.
 """
@@ -31,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from providers.redact import redact, redact_for
 
@@ -230,6 +231,10 @@ def _run() -> None:
             prune_if_due()
         except Exception:
             log.exception("request log: the writer failed; it goes on")
+        finally:
+            # As after a Django request: kept open under CONN_MAX_AGE (PostgreSQL in
+            # production), closed otherwise (SQLite: no descriptor held between flushes).
+            close_old_connections()
     connections.close_all()
 
 

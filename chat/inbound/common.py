@@ -152,7 +152,7 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
     provider = routed.config.name
     rewrite = gateway.model_rewriter(routed.requested)
     lines = _WholeLines()
-    record = routed.record
+    record = getattr(routed, "record", None)
     watch = UsageWatch(record, False) if record is not None else None
 
     def pass_on(chunk: bytes) -> bytes:

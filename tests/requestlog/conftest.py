@@ -13,6 +13,8 @@ def _empty_request_log_queue() -> Iterator[None]:
 
     requestlog.configure()
     requestlog_writer.reset_for_tests()
+    listeners = list(requestlog.LISTENERS)
     yield
-    requestlog.LISTENERS.clear()
+    requestlog.LISTENERS[:] = listeners
+    requestlog.configure()  # the settings fixture has restored the settings by now
     requestlog_writer.reset_for_tests()
