@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
-from .. import gateway
+from .. import gateway, limits
 from ..gateway import GatewayError
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
@@ -58,7 +58,9 @@ def _method_not_allowed() -> JsonResponse:
 
 
 async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
-    body, adapter = routed.body, routed.adapter
+    # The guarded adapter: the provider's concurrency cap, retries and token
+    # accounting apply to the native passthrough as to chat completions.
+    body, adapter = routed.body, routed.guarded
     beta = request.headers.get("anthropic-beta")
     if adapter.native_messages:
         if body.get("stream"):
@@ -101,7 +103,8 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
     try:
         routed = await common.route(request, gateway.parse_body)
         if routed.adapter.native_messages:
-            payload = await routed.adapter.count_message_tokens(routed.body, beta=request.headers.get("anthropic-beta"))
+            # Under the provider's cap and retries; counting generates no tokens.
+            payload = await routed.guarded.count_message_tokens(routed.body, beta=request.headers.get("anthropic-beta"))
             response = HttpResponse(payload, content_type="application/json")
             response["X-Gateway-Token-Count"] = "exact"
             return response
@@ -109,6 +112,7 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
         return anthropic_error(exc)
     except UpstreamError as exc:
         return anthropic_error(GatewayError.from_upstream(exc))
+    await limits.settle(routed.reservation, 0)  # an estimate here uses no tokens either
     response = JsonResponse({"input_tokens": estimate_input_tokens(routed.body), "estimated": True})
     response["X-Gateway-Token-Count"] = "estimate"
     return response

@@ -25,7 +25,7 @@ def _error_frame(exc: UpstreamError) -> bytes:
 
 
 async def _answer(routed: common.Routed) -> HttpResponse:
-    body, adapter = routed.body, routed.adapter
+    body, adapter = routed.body, routed.guarded  # the provider's cap, retries and accounting
     if adapter.native_responses:
         if body.get("stream"):
             agen = adapter.responses_native_stream(body)

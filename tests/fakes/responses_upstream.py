@@ -17,6 +17,7 @@ Events are SSE with ``event:`` lines. The requested ``model`` picks the behaviou
 - ``drop``: some text, then the TCP connection is dropped;
 - ``stall``: some text, then nothing (for disconnects);
 - ``garbage``: an event whose data is not JSON;
+- ``flaky-N``: HTTP 503 to the first N requests with this model, then text;
 - ``status-NNN``: HTTP NNN with an OpenAI error body; ``detail-NNN``: with the
   backend's ``{"detail": ...}`` body.
 """
@@ -135,6 +136,10 @@ class FakeResponsesUpstream(AppFake):
                 {"error": {"message": f"fake says {status}", "type": "fake_error", "param": None, "code": f"fake_{status}"}},
                 status=status, headers=headers,
             )
+        if model.startswith("flaky-") and sum(
+                1 for r in self.requests if r.body.get("model") == model) <= int(model.split("-")[1]):
+            return web.json_response({"error": {"message": "fake is busy", "type": "server_error", "param": None,
+                                                "code": "fake_503"}}, status=503)
         if model.startswith("detail-"):
             status = int(model.split("-")[1])
             return web.json_response({"detail": f"fake detail {status}"}, status=status)
