@@ -28,7 +28,7 @@ class GatewayError(Exception):
 
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-        param: str | None = None, headers: dict[str, str] | None = None,
+        param: str | None = None, headers: dict[str, str] | None = None, upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -37,6 +37,7 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.upstream_status = upstream_status  # a backend's own status, behind a 502
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -47,7 +48,8 @@ class GatewayError(Exception):
         if exc.retry_after is not None:
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         # Upstream messages may echo the credential they rejected: mask provider secrets.
-        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers)
+        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
+                   upstream_status=exc.upstream_status)
 
 
 def _unauthorized(message: str) -> GatewayError:

@@ -19,25 +19,45 @@ from . import common
 from .messages_stream import MessagesStream, encode, error_event
 from .messages_translate import MessagesInputError, estimate_input_tokens, to_chat_request, to_message
 
+# The statuses and error types of Anthropic's errors page. What the gateway or a
+# backend answers is said as the Anthropic API would say it, so Anthropic clients
+# (Claude Code, the SDKs) react as they do to the real API: 529 is "overloaded,
+# retry later", 500 a server error, 504 a timeout.
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
     429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
-ANTHROPIC_TYPES = frozenset(ERROR_TYPES.values()) | {"api_error"}
+ANTHROPIC_STATUS = {
+    422: 400,  # a request the backend could not process
+    502: 500,  # the backend failed or answered something unusable
+    503: 529,  # the backend, or the gateway itself (bodies in flight), is overloaded
+}
+ANTHROPIC_TYPES = frozenset(ERROR_TYPES.values())
+
+
+def anthropic_status(status: int, upstream_status: int | None = None) -> int:
+    if status == 502 and upstream_status in (503, 529):
+        return 529  # the backend said it is overloaded
+    return ANTHROPIC_STATUS.get(status, status)
 
 
 def error_type(status: int) -> str:
+    """The Anthropic error type of an (already mapped) status."""
     return ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
 
 
 def anthropic_error(exc: GatewayError) -> JsonResponse:
-    response = JsonResponse({"type": "error", "error": {"type": error_type(exc.status), "message": exc.message}},
-                            status=exc.status)
+    status = anthropic_status(exc.status, exc.upstream_status)
+    response = JsonResponse({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
+                            status=status)
     for name, value in exc.headers.items():
         response[name] = value
     return response
@@ -48,7 +68,7 @@ def _stream_error_type(etype: object) -> str:
 
 
 def _error_frame(exc: UpstreamError) -> bytes:
-    return encode([error_event(error_type(exc.status), exc.message)])
+    return encode([error_event(error_type(anthropic_status(exc.status, exc.upstream_status)), exc.message)])
 
 
 def _method_not_allowed() -> JsonResponse:
@@ -92,6 +112,17 @@ async def messages(request: HttpRequest) -> HttpResponse:
         return anthropic_error(exc)
     except UpstreamError as exc:
         return anthropic_error(GatewayError.from_upstream(exc))
+
+
+@csrf_exempt
+async def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+    """Other ``/v1/messages/...`` paths (batches...): after the key, a 404 in Anthropic's shape."""
+    try:
+        await gateway.authenticate(common.authorization(request))
+    except GatewayError as exc:
+        return anthropic_error(exc)
+    return anthropic_error(GatewayError(
+        404, _("Unknown endpoint: %(method)s %(path)s.") % {"method": request.method, "path": request.path}))
 
 
 @csrf_exempt
