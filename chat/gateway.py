@@ -270,11 +270,16 @@ def _key_active(snap: routing.Snapshot, key_id: int) -> bool:
     return key_id in ids
 
 
-def _key_revoked_frame() -> bytes:
+def key_revoked_error() -> UpstreamError:
     return UpstreamError(
         _("The gateway API key was revoked while this stream was open."), status=401,
         type="invalid_request_error", code="key_revoked",
-    ).sse_frame()
+    )
+
+
+async def key_still_active(key: routing.KeyInfo) -> bool:
+    """Whether ``key`` is still in the routing table (waiting for a due version check)."""
+    return _key_active(await routing.get_fresh_snapshot(), key.id)
 
 
 async def relay(
@@ -293,9 +298,9 @@ async def relay(
                 frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
-                if not _key_active(await routing.get_fresh_snapshot(), key.id):
+                if not await key_still_active(key):
                     log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
-                    yield _key_revoked_frame()
+                    yield key_revoked_error().sse_frame()
                     return
             yield frame
     except UpstreamError as exc:

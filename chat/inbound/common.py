@@ -3,6 +3,7 @@ with chat completions: reading the body, the gateway key (also as ``x-api-key``)
 model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -135,10 +136,13 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
                        error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
-    ``error_frame`` (after a blank line, in case the failure cut an event short)."""
+    ``error_frame`` (after a blank line, in case the failure cut an event short),
+    and so does the revocation of the key while it is open (as ``gateway.relay``)."""
     provider = routed.config.name
     rewrite = gateway.model_rewriter(routed.requested)
     lines = _WholeLines()
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + gateway.KEY_CHECK_SECONDS
 
     def pass_on(chunk: bytes) -> bytes:
         return chunk if rewrite is None else rewrite(lines.feed(chunk))
@@ -147,6 +151,12 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
         if data := pass_on(first):
             yield data
         async for chunk in rest:
+            if loop.time() >= next_check:
+                next_check = loop.time() + gateway.KEY_CHECK_SECONDS
+                if not await gateway.key_still_active(routed.key):
+                    log.warning("key=%s provider=%s native stream ended: key revoked", routed.key.name, provider)
+                    yield lines.rest() + b"\n\n" + error_frame(gateway.key_revoked_error())
+                    return
             if data := pass_on(chunk):
                 yield data
         if data := lines.rest():
