@@ -1,13 +1,19 @@
 """What the inbound surfaces (/v1/messages, /v1/responses, /v1/embeddings) share
 with chat completions: reading the body, the gateway key (also as ``x-api-key``),
-model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``."""
+model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``.
+
+Each surface is served by one framework-free function, ``serve(Incoming) ->
+Answer``, for both doors: the Django views wrap it (``django_view``) and the raw
+ASGI fast path calls it directly, so both answer alike by construction. The
+door only says how the body is received (``Incoming.read``, called after the
+key was accepted: a stranger's body is never read) and sends the ``Answer``."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
@@ -21,7 +27,7 @@ from providers.redact import redact
 
 from .. import gateway, limits
 from ..gateway import GatewayError
-from ..views import SSE_HEADERS, _method_not_allowed, error_response
+from ..views import SSE_HEADERS
 
 log = logging.getLogger("gateway.chat")
 
@@ -29,6 +35,91 @@ log = logging.getLogger("gateway.chat")
 def authorization(request: HttpRequest) -> str | None:
     """``Authorization``, or the Anthropic clients' ``x-api-key`` as a Bearer value."""
     return gateway.credential(request.headers.get("Authorization"), request.headers.get("x-api-key"))
+
+
+class ClientGone(Exception):
+    """The client went away before its body was received: nothing to answer."""
+
+
+@dataclass
+class Incoming:
+    """A request as a surface sees it, from either door. ``read`` receives the body
+    (raising ``GatewayError`` for one refused by the bounds, ``ClientGone``); it is
+    called only after the key from ``authorization`` was accepted."""
+
+    method: str
+    path: str
+    authorization: str | None
+    read: Callable[[], Awaitable[bytes]]
+    beta: str | None = None  # anthropic-beta
+
+
+@dataclass
+class Answer:
+    """What a surface answers: a whole body, or SSE ``frames`` relayed as they come."""
+
+    status: int
+    body: bytes = b""
+    frames: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
+        # json.dumps' defaults, as Django's JsonResponse has them.
+        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
+
+    @classmethod
+    def sse(cls, frames: AsyncIterator[bytes], headers: dict[str, str] | None = None) -> Answer:
+        return cls(200, frames=frames, headers={**SSE_HEADERS, **(headers or {})}, content_type="text/event-stream")
+
+
+def error_answer(exc: GatewayError) -> Answer:
+    """The OpenAI-shaped error of /v1."""
+    return Answer.json(exc.body(), exc.status, exc.headers)
+
+
+def method_not_allowed(error: Callable[[GatewayError], Answer] = error_answer) -> Answer:
+    answer = error(GatewayError(405, _("Method not allowed. Use %(method)s.") % {"method": "POST"},
+                                code="method_not_allowed"))
+    answer.headers["Allow"] = "POST"
+    return answer
+
+
+def django_incoming(request: HttpRequest) -> Incoming:
+    """The Django door: gateway/asgi.py received the body under the same bounds as the
+    fast path (or recorded in the scope why it would not) before Django's handler ran."""
+
+    async def read() -> bytes:
+        refused = getattr(request, "scope", {}).get("gateway.body_refused")
+        if refused is not None:
+            raise refused.error()
+        return read_body(request)
+
+    return Incoming(method=request.method or "", path=request.path, authorization=authorization(request), read=read,
+                    beta=request.headers.get("anthropic-beta"))
+
+
+def to_django(answer: Answer) -> HttpResponse:
+    response: HttpResponse | StreamingHttpResponse
+    if answer.frames is not None:
+        response = StreamingHttpResponse(answer.frames, status=answer.status, content_type=answer.content_type)
+    else:
+        response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response  # type: ignore[return-value]
+
+
+def django_view(serve: Callable[[Incoming], Awaitable[Answer]]) -> Callable[[HttpRequest], Any]:
+    """The Django door of a surface."""
+
+    @csrf_exempt
+    @wraps(serve)
+    async def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return to_django(await serve(django_incoming(request)))
+
+    return view
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -76,14 +167,10 @@ def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
     return limits.estimate_tokens(len(raw)) + int(cap)
 
 
-async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
-    # The key first, from the headers; the body only after it (gateway/asgi.py received
-    # it under the same bounds as chat completions, or recorded why it would not).
-    snap, key = await gateway.authenticate(authorization(request))
-    refused = getattr(request, "scope", {}).get("gateway.body_refused")
-    if refused is not None:
-        raise refused.error()
-    raw = read_body(request)
+async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
+    # The key first, from the headers; the body only after it.
+    snap, key = await gateway.authenticate(incoming.authorization)
+    raw = await incoming.read()
     body = parse(raw)
     requested = body.get("model")
     config, adapter, upstream = gateway.resolve(snap, key, requested)
@@ -91,13 +178,6 @@ async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] =
     body["model"] = upstream
     return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation),
                   body=body, requested=str(requested), key=key, reservation=reservation)
-
-
-def sse_response(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(frames, content_type="text/event-stream")
-    for name, value in SSE_HEADERS.items():
-        response[name] = value
-    return response
 
 
 async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
@@ -195,19 +275,18 @@ class _WholeLines:
         return held
 
 
-def openai_post_view(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
-    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI shape."""
+def openai_surface(handler: Callable[[Incoming], Awaitable[Answer]]) -> Callable[[Incoming], Awaitable[Answer]]:
+    """A POST-only /v1 surface answering the gateway's and upstreams' errors in the OpenAI shape."""
 
-    @csrf_exempt
     @wraps(handler)
-    async def view(request: HttpRequest) -> HttpResponse:
-        if request.method != "POST":
-            return _method_not_allowed("POST")
+    async def serve(incoming: Incoming) -> Answer:
+        if incoming.method != "POST":
+            return method_not_allowed()
         try:
-            return await handler(request)
+            return await handler(incoming)
         except GatewayError as exc:
-            return error_response(exc)
+            return error_answer(exc)
         except UpstreamError as exc:
-            return error_response(GatewayError.from_upstream(exc))
+            return error_answer(GatewayError.from_upstream(exc))
 
-    return view
+    return serve

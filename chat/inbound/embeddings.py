@@ -4,7 +4,6 @@ resolution, rate limits, concurrency cap and retries as chat completions; tokens
 are counted against the key's per-minute budget from the answer's ``usage``. Other types get a clear 400."""
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from ..gateway import GatewayError
@@ -21,9 +20,9 @@ def _embeddings_body(raw: bytes) -> dict:
     return body
 
 
-@common.openai_post_view
-async def embeddings(request: HttpRequest) -> HttpResponse:
-    routed = await common.route(request, _embeddings_body)
+@common.openai_surface
+async def serve_embeddings(incoming: common.Incoming) -> common.Answer:
+    routed = await common.route(incoming, _embeddings_body)
     if not routed.adapter.embeddings:
         raise GatewayError(
             400,
@@ -34,4 +33,7 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
     # Under the provider's concurrency cap and retries; the answer's usage settles
     # the key's token reservation (chat/limits.py GuardedAdapter).
     payload = await routed.guarded.embed(routed.body)
-    return HttpResponse(common.native(routed, payload), content_type="application/json")
+    return common.Answer(200, common.native(routed, payload))
+
+
+embeddings = common.django_view(serve_embeddings)

@@ -6,10 +6,10 @@ Errors are in Anthropic's shape."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
@@ -54,13 +54,10 @@ def error_type(status: int) -> str:
     return ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
 
 
-def anthropic_error(exc: GatewayError) -> JsonResponse:
+def anthropic_error(exc: GatewayError) -> common.Answer:
     status = anthropic_status(exc.status, exc.upstream_status)
-    response = JsonResponse({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
-                            status=status)
-    for name, value in exc.headers.items():
-        response[name] = value
-    return response
+    return common.Answer.json({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
+                              status, exc.headers)
 
 
 def _stream_error_type(etype: object) -> str:
@@ -71,79 +68,76 @@ def _error_frame(exc: UpstreamError) -> bytes:
     return encode([error_event(error_type(anthropic_status(exc.status, exc.upstream_status)), exc.message)])
 
 
-def _method_not_allowed() -> JsonResponse:
-    response = anthropic_error(GatewayError(405, _("Method not allowed. Use %(method)s.") % {"method": "POST"}))
-    response["Allow"] = "POST"
-    return response
-
-
-async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
+async def _answer(incoming: common.Incoming, routed: common.Routed) -> common.Answer:
     # The guarded adapter: the provider's concurrency cap, retries and token
     # accounting apply to the native passthrough as to chat completions.
-    body, adapter = routed.body, routed.guarded
-    beta = request.headers.get("anthropic-beta")
+    body, adapter, beta = routed.body, routed.guarded, incoming.beta
     if adapter.native_messages:
         if body.get("stream"):
             agen = adapter.messages_native_stream(body, beta=beta)
             first = await common.first_frame(agen)
-            return common.sse_response(common.relay_native(first, agen, routed, _error_frame))
-        return HttpResponse(common.native(routed, await adapter.messages_native(body, beta=beta)),
-                            content_type="application/json")
+            return common.Answer.sse(common.relay_native(first, agen, routed, _error_frame))
+        return common.Answer(200, common.native(routed, await adapter.messages_native(body, beta=beta)))
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key)
     if prepared.stream:
         state = MessagesStream(routed.requested, error_type=_stream_error_type)
-        return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
+        return common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
     completion = json.loads(await routed.guarded.complete(chat))
-    return JsonResponse(to_message(completion, routed.requested))
+    return common.Answer.json(to_message(completion, routed.requested))
 
 
-@csrf_exempt
-async def messages(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed()
-    try:
-        routed = await common.route(request, gateway.parse_body)
-        return await _answer(request, routed)
-    except MessagesInputError as exc:
-        return anthropic_error(GatewayError(400, exc.message, param=exc.param))
-    except GatewayError as exc:
-        return anthropic_error(exc)
-    except UpstreamError as exc:
-        return anthropic_error(GatewayError.from_upstream(exc))
+def anthropic_surface(
+    handler: Callable[[common.Incoming], Awaitable[common.Answer]],
+) -> Callable[[common.Incoming], Awaitable[common.Answer]]:
+    """A POST-only surface answering every error in Anthropic's shape."""
+
+    @wraps(handler)
+    async def serve(incoming: common.Incoming) -> common.Answer:
+        if incoming.method != "POST":
+            return common.method_not_allowed(anthropic_error)
+        try:
+            return await handler(incoming)
+        except MessagesInputError as exc:
+            return anthropic_error(GatewayError(400, exc.message, param=exc.param))
+        except GatewayError as exc:
+            return anthropic_error(exc)
+        except UpstreamError as exc:
+            return anthropic_error(GatewayError.from_upstream(exc))
+
+    return serve
 
 
-@csrf_exempt
-async def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+@anthropic_surface
+async def serve_messages(incoming: common.Incoming) -> common.Answer:
+    return await _answer(incoming, await common.route(incoming, gateway.parse_body))
+
+
+@anthropic_surface
+async def serve_count_tokens(incoming: common.Incoming) -> common.Answer:
+    """Exact from a provider that counts (``native_messages``); otherwise an estimate,
+    marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""
+    routed = await common.route(incoming, gateway.parse_body)
+    if routed.adapter.native_messages:
+        # Under the provider's cap and retries; counting generates no tokens.
+        payload = await routed.guarded.count_message_tokens(routed.body, beta=incoming.beta)
+        return common.Answer(200, payload, headers={"X-Gateway-Token-Count": "exact"})
+    await limits.settle(routed.reservation, 0)  # an estimate uses no tokens either
+    return common.Answer.json({"input_tokens": estimate_input_tokens(routed.body), "estimated": True},
+                              headers={"X-Gateway-Token-Count": "estimate"})
+
+
+async def serve_unknown(incoming: common.Incoming) -> common.Answer:
     """Other ``/v1/messages/...`` paths (batches...): after the key, a 404 in Anthropic's shape."""
     try:
-        await gateway.authenticate(common.authorization(request))
+        await gateway.authenticate(incoming.authorization)
     except GatewayError as exc:
         return anthropic_error(exc)
     return anthropic_error(GatewayError(
-        404, _("Unknown endpoint: %(method)s %(path)s.") % {"method": request.method, "path": request.path}))
+        404, _("Unknown endpoint: %(method)s %(path)s.") % {"method": incoming.method, "path": incoming.path}))
 
 
-@csrf_exempt
-async def count_tokens(request: HttpRequest) -> HttpResponse:
-    """Exact from a provider that counts (``native_messages``); otherwise an estimate,
-    marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    try:
-        routed = await common.route(request, gateway.parse_body)
-        if routed.adapter.native_messages:
-            # Under the provider's cap and retries; counting generates no tokens.
-            payload = await routed.guarded.count_message_tokens(routed.body, beta=request.headers.get("anthropic-beta"))
-            response = HttpResponse(payload, content_type="application/json")
-            response["X-Gateway-Token-Count"] = "exact"
-            return response
-    except GatewayError as exc:
-        return anthropic_error(exc)
-    except UpstreamError as exc:
-        return anthropic_error(GatewayError.from_upstream(exc))
-    await limits.settle(routed.reservation, 0)  # an estimate here uses no tokens either
-    response = JsonResponse({"input_tokens": estimate_input_tokens(routed.body), "estimated": True})
-    response["X-Gateway-Token-Count"] = "estimate"
-    return response
+messages = common.django_view(serve_messages)
+count_tokens = common.django_view(serve_count_tokens)
+unknown = common.django_view(serve_unknown)
