@@ -21,10 +21,12 @@ from .messages_translate import message_usage, new_message_id, stop_reason
 Event = tuple[str, dict[str, Any]]
 
 
+# One encoder for every event (``json.dumps`` with arguments builds one per call).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def encode(events: list[Event]) -> bytes:
-    return b"".join(
-        f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode() for name, data in events
-    )
+    return "".join([f"event: {name}\ndata: {_json(data)}\n\n" for name, data in events]).encode()
 
 
 def error_event(etype: str, message: str) -> Event:
