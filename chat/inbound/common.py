@@ -87,7 +87,7 @@ def method_not_allowed(error: Callable[[GatewayError], Answer] = error_answer) -
 
 
 def django_incoming(request: HttpRequest) -> Incoming:
-    """The Django door: gateway/asgi.py received the body under the same bounds as the
+    """The Django door: chat/fastpath.py received the body under the same bounds as the
     fast path (or recorded in the scope why it would not) before Django's handler ran."""
 
     async def read() -> bytes:

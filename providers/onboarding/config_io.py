@@ -42,8 +42,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import secret_settings, services
-from .models import Provider
+from .. import secret_settings, selectors, services
+from ..models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -520,7 +520,7 @@ def env_name(provider_name: str, suffix: str) -> str:
 
 def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
     """The catalog in the file format, with every secret as an ``{env: ...}`` placeholder."""
-    rows = list(providers if providers is not None else Provider.objects.order_by("name"))
+    rows = list(providers if providers is not None else selectors.provider_list())
     out = []
     for p in rows:
         entry: dict[str, Any] = {"name": p.name}
