@@ -192,7 +192,8 @@ async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
         raise
 
 
-async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+async def translated(frames: AsyncIterator[bytes], state: Any,
+                     encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
     """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
     try:
         async for data in frames:

@@ -93,7 +93,8 @@ def hosted_tools(body: dict[str, Any]) -> list[str]:
     tools = body.get("tools")
     if not isinstance(tools, list):
         return []
-    return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in ("function", "namespace", "custom")]
+    return [str(t.get("type")) for t in tools
+            if isinstance(t, dict) and t.get("type") not in ("function", "namespace", "custom")]
 
 
 def _function(tool: Any, param: str) -> dict[str, Any]:

@@ -153,18 +153,22 @@ def test_native_answers_settle_the_keys_tokens_with_their_usage(live_gateway, fr
     def counted() -> int:
         return int(cache.get(counter) or 0)
 
+    def settled_at(total: int) -> bool:
+        return wait_until(lambda: counted() == total)
+
     with httpx.Client(base_url=live_gateway.url, timeout=30) as client:
         for stream in (False, True):
-            resp = client.post("/v1/messages", headers=anthropic_headers(raw), json=messages_body("claude/text", stream))
+            resp = client.post("/v1/messages", headers=anthropic_headers(raw),
+                               json=messages_body("claude/text", stream))
             assert resp.status_code == 200
             used += USAGE_IN + USAGE_OUT
-            assert wait_until(lambda: counted() == used), counted()
+            assert settled_at(used), counted()
         for stream in (False, True):
             resp = client.post("/v1/responses", headers={"Authorization": f"Bearer {raw}"},
                                json={"model": "codex/text", "input": "hi", "stream": stream})
             assert resp.status_code == 200
             used += USAGE["total_tokens"]
-            assert wait_until(lambda: counted() == used), counted()
+            assert settled_at(used), counted()
         # Counting tokens generates none, exact or estimated.
         for model in ("claude/text", "nowhere-else/x"):
             client.post("/v1/messages/count_tokens", headers=anthropic_headers(raw), json=messages_body(model))

@@ -29,7 +29,7 @@ def stream_until_revoked(url: str, path: str, headers: dict, body: dict, key) ->
                     tail = line
                 if len(events) > DEADLINE_READS:
                     break
-    return events + [tail]
+    return [*events, tail]
 
 
 @pytest.fixture

@@ -14,10 +14,17 @@ from typing import Any
 import pytest
 
 from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
-from tests.scale.test_asgi_fast_path_matches_django import EndlessBody, _doors, apps, both, call  # noqa: F401
+from tests.scale.test_asgi_fast_path_matches_django import Application, EndlessBody, Recorder, _doors, both, call
 
 HI = [{"role": "user", "content": "hi"}]
 _MADE_UP = re.compile(rb'"((?:msg|resp|toolu|call|fc|rs)_)[0-9a-f]{24}"|"(created_at)": \d+')
+
+
+@pytest.fixture
+def apps() -> tuple[Application, Recorder]:
+    """The fast path, with a recorder standing in for Django behind it."""
+    behind = Recorder()
+    return Application(behind, fast=True), behind
 
 
 def masked(answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[Any, ...]:
