@@ -25,8 +25,11 @@ from django.views.decorators.csrf import csrf_exempt
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.redact import redact
 
-from .. import gateway, limits
+from .. import gateway, limits, requestlog
 from ..gateway import GatewayError
+from ..requestlog import RequestRecord
+from ..requestlog_doors import logged
+from ..stream_usage import MARK, UsageWatch
 from ..views import SSE_HEADERS
 
 log = logging.getLogger("gateway.chat")
@@ -63,6 +66,7 @@ class Answer:
     frames: AsyncIterator[bytes] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    error: GatewayError | None = None  # what an error answer was made from, for the request log
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
@@ -76,7 +80,9 @@ class Answer:
 
 def error_answer(exc: GatewayError) -> Answer:
     """The OpenAI-shaped error of /v1."""
-    return Answer.json(exc.body(), exc.status, exc.headers)
+    answer = Answer.json(exc.body(), exc.status, exc.headers)
+    answer.error = exc
+    return answer
 
 
 def method_not_allowed(error: Callable[[GatewayError], Answer] = error_answer) -> Answer:
@@ -108,13 +114,16 @@ def to_django(answer: Answer) -> HttpResponse:
         response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
     for name, value in answer.headers.items():
         response[name] = value
+    if answer.error is not None:
+        response.gateway_error = answer.error  # type: ignore[attr-defined]  # for the request log
     return response  # type: ignore[return-value]
 
 
-def django_view(serve: Callable[[Incoming], Awaitable[Answer]]) -> Callable[[HttpRequest], Any]:
-    """The Django door of a surface."""
+def django_view(serve: Callable[[Incoming], Awaitable[Answer]], surface: str) -> Callable[[HttpRequest], Any]:
+    """The Django door of a surface, recorded in the request log under ``surface``."""
 
     @csrf_exempt
+    @logged(surface)
     @wraps(serve)
     async def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return to_django(await serve(django_incoming(request)))
@@ -156,6 +165,7 @@ class Routed:
     requested: str
     key: Any
     reservation: limits.Reservation | None = None
+    record: RequestRecord | None = None  # the request log's (chat/requestlog.py)
 
 
 def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
@@ -171,13 +181,22 @@ async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = p
     # The key first, from the headers; the body only after it.
     snap, key = await gateway.authenticate(incoming.authorization)
     raw = await incoming.read()
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_request_body(raw)
     body = parse(raw)
     requested = body.get("model")
+    if record is not None:
+        record.stream = body.get("stream") is True
+        if isinstance(requested, str):
+            record.requested_model = requested
     config, adapter, upstream = gateway.resolve(snap, key, requested)
+    if record is not None:
+        record.note_route(config, requested, upstream)
     reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.limits_for(key)[1] else 0)
     body["model"] = upstream
-    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation),
-                  body=body, requested=str(requested), key=key, reservation=reservation)
+    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation, record),
+                  body=body, requested=str(requested), key=key, reservation=reservation, record=record)
 
 
 async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
@@ -224,9 +243,16 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
     lines = _WholeLines()
     loop = asyncio.get_running_loop()
     next_check = loop.time() + gateway.KEY_CHECK_SECONDS
+    record = routed.record
+    watch = UsageWatch(record, False) if record is not None else None
 
     def pass_on(chunk: bytes) -> bytes:
-        return chunk if rewrite is None else rewrite(lines.feed(chunk))
+        if rewrite is None and watch is None:
+            return chunk
+        chunk = lines.feed(chunk)
+        if watch is not None and MARK in chunk:
+            watch.feed(chunk)
+        return chunk if rewrite is None else rewrite(chunk)
 
     try:
         if data := pass_on(first):
@@ -236,15 +262,21 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
                 next_check = loop.time() + gateway.KEY_CHECK_SECONDS
                 if not await gateway.key_still_active(routed.key):
                     log.warning("key=%s provider=%s native stream ended: key revoked", routed.key.name, provider)
+                    if record is not None:
+                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
                     yield lines.rest() + b"\n\n" + error_frame(gateway.key_revoked_error())
                     return
             if data := pass_on(chunk):
                 yield data
         if data := lines.rest():
+            if watch is not None and MARK in data:
+                watch.feed(data)
             yield rewrite(data) if rewrite is not None else data
     except UpstreamError as exc:
         log.warning("provider=%s native stream ended with error: %s", provider, exc.cause)
         exc.message = redact(exc.message)
+        if record is not None:
+            record.note_error(200, exc.code or "upstream_error", redact(exc.cause), outcome="upstream_error")
         yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
         await rest.aclose()  # type: ignore[attr-defined]

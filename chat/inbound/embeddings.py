@@ -36,4 +36,4 @@ async def serve_embeddings(incoming: common.Incoming) -> common.Answer:
     return common.Answer(200, common.native(routed, payload))
 
 
-embeddings = common.django_view(serve_embeddings)
+embeddings = common.django_view(serve_embeddings, "embeddings")

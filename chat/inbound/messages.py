@@ -56,8 +56,10 @@ def error_type(status: int) -> str:
 
 def anthropic_error(exc: GatewayError) -> common.Answer:
     status = anthropic_status(exc.status, exc.upstream_status)
-    return common.Answer.json({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
-                              status, exc.headers)
+    answer = common.Answer.json({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
+                                status, exc.headers)
+    answer.error = exc  # for the request log
+    return answer
 
 
 def _stream_error_type(etype: object) -> str:
@@ -80,7 +82,7 @@ async def _answer(incoming: common.Incoming, routed: common.Routed) -> common.An
         return common.Answer(200, common.native(routed, await adapter.messages_native(body, beta=beta)))
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key)
+                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = MessagesStream(routed.requested, error_type=_stream_error_type)
         return common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
@@ -138,6 +140,6 @@ async def serve_unknown(incoming: common.Incoming) -> common.Answer:
         404, _("Unknown endpoint: %(method)s %(path)s.") % {"method": incoming.method, "path": incoming.path}))
 
 
-messages = common.django_view(serve_messages)
-count_tokens = common.django_view(serve_count_tokens)
-unknown = common.django_view(serve_unknown)
+messages = common.django_view(serve_messages, "messages")
+count_tokens = common.django_view(serve_count_tokens, "count_tokens")
+unknown = common.django_view(serve_unknown, "other")

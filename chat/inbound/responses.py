@@ -33,7 +33,7 @@ async def _answer(routed: common.Routed) -> common.Answer:
         return common.Answer(200, common.native(routed, await adapter.responses_native(body)))
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key)
+                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
         answer = common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
@@ -70,4 +70,4 @@ async def serve_responses(incoming: common.Incoming) -> common.Answer:
         raise _input_error(exc) from None
 
 
-responses = common.django_view(serve_responses)
+responses = common.django_view(serve_responses, "responses")

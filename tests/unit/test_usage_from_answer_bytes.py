@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat import usage
+from chat import usage_scan as usage
 from tests.fakes.anthropic_upstream import frame, stream_events
 
 ANTHROPIC_STREAM = b"".join(frame(name, data) for name, data in stream_events("text", {}))
