@@ -50,9 +50,10 @@ def fingerprint() -> dict[str, Any]:
     }
 
 
-def _row(data: dict[str, Any], profile: str, mode: str, conc: int) -> dict[str, Any] | None:
+def _row(data: dict[str, Any], profile: str, mode: str, conc: int, surface: str = "chat") -> dict[str, Any] | None:
     for row in data["results"]:
-        if row["profile"] == profile and row["mode"] == mode and row["concurrency"] == conc:
+        if (row["profile"] == profile and row["mode"] == mode and row["concurrency"] == conc
+                and row.get("surface", "chat") == surface):
             return row
     return None
 
@@ -80,6 +81,25 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         row = _row(data, "paced", "stream", conc)
         check(f"gateway CPU per streamed 20-chunk request <= 1.2 ms (paced, c={conc})",
               row and row["gateway_cpu_ms_per_request"], 1.2, True)
+    # The same targets for a streamed request on the other client wires (issue 17),
+    # translated to the chat backend and back.
+    surfaces = sorted({r.get("surface", "chat") for r in data["results"]} - {"chat"})
+    for surface in surfaces:
+        row = _row(data, "zero", "stream", 1, surface)
+        check(f"/v1/{surface} zero-delay stream, c=1: added latency p50 <= 1 ms",
+              row and row["added_total_ms"]["p50"], 1.0, True)
+        check(f"/v1/{surface} zero-delay stream, c=1: added latency p99 <= 3 ms",
+              row and row["added_total_ms"]["p99"], 3.0, True)
+        for conc, floor in ((64, 0.98), (256, 0.95)):
+            row = _row(data, "paced", "stream", conc, surface)
+            check(f"/v1/{surface} paced stream, c={conc}: throughput >= {floor} of direct",
+                  row and row["ratio"], floor, False)
+            check(f"/v1/{surface} paced stream, c={conc}: added TTFT p50 <= 5 ms",
+                  row and row["added_ttft_ms"]["p50"], 5.0, True)
+            check(f"/v1/{surface} paced stream, c={conc}: added total p99 <= 15 ms",
+                  row and row["added_total_ms"]["p99"], 15.0, True)
+            check(f"/v1/{surface} gateway CPU per streamed 20-chunk request <= 1.2 ms (paced, c={conc})",
+                  row and row["gateway_cpu_ms_per_request"], 1.2, True)
     memory = data.get("memory") or {}
     check("memory per held stream <= 40 KiB", memory.get("kib_per_stream"), 40.0, True)
     held = memory.get("max_streams_held")
@@ -101,19 +121,20 @@ def _f(value: Any, fmt: str) -> str:
 
 def table(data: dict[str, Any]) -> str:
     head = (
-        f"{'profile':7} {'mode':9} {'conc':>4} | {'direct/s':>9} {'gateway/s':>9} {'ratio':>6} | "
+        f"{'surface':9} {'profile':7} {'mode':9} {'conc':>4} | {'direct/s':>9} {'gateway/s':>9} {'ratio':>6} | "
         f"{'+TTFT p50':>9} {'p99':>7} | {'+total p50':>10} {'p99':>7} | {'CPU ms/req':>10} | errors"
     )
     lines = [head, "-" * len(head)]
     for r in data["results"]:
         lines.append(
-            f"{r['profile']:7} {r['mode']:9} {r['concurrency']:>4} | {_f(r['direct_rps'], '9.0f')} "
+            f"{r.get('surface', 'chat'):9} {r['profile']:7} {r['mode']:9} {r['concurrency']:>4} | {_f(r['direct_rps'], '9.0f')} "
             f"{_f(r['gateway_rps'], '9.0f')} {_f(r['ratio'], '6.3f')} | {_f(r['added_ttft_ms']['p50'], '9.2f')} "
             f"{_f(r['added_ttft_ms']['p99'], '7.2f')} | {_f(r['added_total_ms']['p50'], '10.2f')} "
             f"{_f(r['added_total_ms']['p99'], '7.2f')} | {_f(r['gateway_cpu_ms_per_request'], '10.3f')} | "
             f"{r['errors']['direct']}/{r['errors']['gateway']}"
         )
-    lines.append("(added times in ms: gateway minus direct, medians of rounds; errors: direct/gateway)")
+    lines.append("(added times in ms: gateway minus direct, medians of rounds; errors: direct/gateway; "
+                 "messages/responses: the gateway's /v1/messages or /v1/responses against the chat backend direct)")
     mem = data.get("memory") or {}
     if mem:
         levels = ", ".join(f"{p['streams']}: {p['rss_kib'] / 1024:.1f} MiB" for p in mem.get("levels", []))
@@ -147,12 +168,14 @@ def plot(data: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    series: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for r in data["results"]:
-        series.setdefault((r["profile"], r["mode"]), []).append((r["concurrency"], r["ratio"]))
-    for (profile, mode), points in series.items():
+        key = (r.get("surface", "chat"), r["profile"], r["mode"])
+        series.setdefault(key, []).append((r["concurrency"], r["ratio"]))
+    for (surface, profile, mode), points in series.items():
         points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{profile}, {mode}")
+        label = f"{profile}, {mode}" if surface == "chat" else f"/v1/{surface}: {profile}, {mode}"
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xscale("log", base=2)
     concs = sorted({r["concurrency"] for r in data["results"]})

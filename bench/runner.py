@@ -48,6 +48,9 @@ class BenchConfig:
     min_requests: int = 20
     profiles: dict[str, Pace] = field(default_factory=lambda: {"zero": ZERO, "paced": PACED})
     modes: list[str] = field(default_factory=lambda: ["stream", "nonstream"])
+    # The client wires measured: chat completions in every mode; /v1/messages and
+    # /v1/responses (translated to the chat backend and back) streamed only.
+    surfaces: list[str] = field(default_factory=lambda: ["chat", "messages", "responses"])
     memory_levels: list[int] = field(default_factory=lambda: [100, 500, 1000])
     disconnect_samples: int = 20
     pin: bool = True
@@ -266,12 +269,20 @@ class Processes:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _body(pace: Pace, stream: bool, prefix: str) -> dict[str, Any]:
-    return {
+SURFACE_PATHS = {"chat": "/v1/chat/completions", "messages": "/v1/messages", "responses": "/v1/responses"}
+
+
+def _body(pace: Pace, stream: bool, prefix: str, surface: str = "chat") -> dict[str, Any]:
+    if surface == "responses":
+        return {"model": prefix + pace.model, "input": "Say hello.", "stream": stream}
+    body: dict[str, Any] = {
         "model": prefix + pace.model,
         "messages": [{"role": "user", "content": "Say hello."}],
         "stream": stream,
     }
+    if surface == "messages":
+        body["max_tokens"] = 1024
+    return body
 
 
 def _latency_ms(result: client.RunResult) -> dict[str, float]:
@@ -295,13 +306,20 @@ class Bench:
 
     @property
     def gateway(self) -> client.Target:
+        return self.gateway_for("chat")
+
+    def gateway_for(self, surface: str) -> client.Target:
+        """The gateway's door for a client wire; the direct target stays the chat
+        backend itself, so a translated surface's figures include its translation."""
         return client.Target(
-            "127.0.0.1", self.procs.gateway_port, "/v1/chat/completions",
+            "127.0.0.1", self.procs.gateway_port, SURFACE_PATHS[surface],
             {"Authorization": f"Bearer {self.procs.key}"},
         )
 
     def body(self, target: client.Target, pace: Pace, stream: bool) -> dict[str, Any]:
-        return _body(pace, stream, "bench/" if target is not None and target.port == self.procs.gateway_port else "")
+        through = target is not None and target.port == self.procs.gateway_port
+        surface = next((s for s, path in SURFACE_PATHS.items() if path == target.path), "chat") if through else "chat"
+        return _body(pace, stream, "bench/" if through else "", surface)
 
     async def one_run(self, target: client.Target, pace: Pace, stream: bool, concurrency: int) -> dict[str, Any]:
         pid = self.procs.gateway_pid
@@ -326,13 +344,20 @@ class Bench:
             **_latency_ms(result),
         }
 
+    def variants(self) -> list[tuple[str, str]]:
+        """(surface, mode) pairs measured: chat in every mode, the other wires streamed."""
+        cfg = self.config
+        return [(surface, mode) for surface in cfg.surfaces for mode in cfg.modes
+                if surface == "chat" or mode == "stream"]
+
     async def load_matrix(self) -> list[dict[str, Any]]:
         cfg = self.config
         rows = []
         for profile, pace in cfg.profiles.items():
-            for mode in cfg.modes:
+            for surface, mode in self.variants():
                 stream = mode == "stream"
-                for target in (self.direct, self.gateway):
+                through = self.gateway_for(surface)
+                for target in (self.direct, through):
                     await client.run_load(target, self.body(target, pace, stream),
                                           concurrency=max(cfg.concurrency), duration=cfg.warmup)
                 for conc in cfg.concurrency:
@@ -341,12 +366,12 @@ class Bench:
                         order = ("direct", "gateway") if r % 2 == 0 else ("gateway", "direct")
                         pair: dict[str, dict[str, Any]] = {}
                         for which in order:
-                            target = self.direct if which == "direct" else self.gateway
+                            target = self.direct if which == "direct" else through
                             pair[which] = await self.one_run(target, pace, stream, conc)
                         rounds.append(pair)
-                    row = summarise(profile, mode, conc, rounds)
+                    row = summarise(profile, mode, conc, rounds, surface)
                     self.log(
-                        f"  {profile:6} {mode:9} c={conc:<4} direct {row['direct_rps']:8.0f}/s  "
+                        f"  {surface:9} {profile:6} {mode:9} c={conc:<4} direct {row['direct_rps']:8.0f}/s  "
                         f"gateway {row['gateway_rps']:8.0f}/s  ratio {row['ratio']:.3f}  "
                         f"+ttft p50 {row['added_ttft_ms']['p50']:6.2f} ms  +total p99 {row['added_total_ms']['p99']:6.2f} ms  "
                         f"cpu {row['gateway_cpu_ms_per_request']:.3f} ms/req"
@@ -462,7 +487,8 @@ class Bench:
         return data
 
 
-def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[str, Any]]],
+              surface: str = "chat") -> dict[str, Any]:
     d = [r["direct"] for r in rounds]
     g = [r["gateway"] for r in rounds]
 
@@ -470,6 +496,7 @@ def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[st
         return median([gr[key] - dr[key] for gr, dr in zip(g, d)])
 
     return {
+        "surface": surface,
         "profile": profile,
         "mode": mode,
         "concurrency": conc,

@@ -1,7 +1,9 @@
 """The raw ASGI fast path for /v1, composed in front of Django by ``gateway/asgi.py``.
 
-``/v1/chat/completions`` and ``/v1/models`` take a raw ASGI fast path; every other
-request goes to Django. Why: Django's handler costs more per request than the
+``/v1/chat/completions``, ``/v1/models`` and the other client wires
+(``/v1/messages`` and its ``count_tokens``, ``/v1/responses``, ``/v1/embeddings``:
+``chat.inbound``, whose ``serve`` functions answer both doors) take a raw ASGI
+fast path; every other request goes to Django. Why: Django's handler costs more per request than the
 whole relay. Each of the eight stock middleware runs ``process_request`` and
 ``process_response`` through ``sync_to_async`` (about sixteen hops to one shared
 thread per request), and the handler fires the sync ``request_started`` and
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
@@ -41,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from chat import bodies, gateway, requestlog, views
 from chat.gateway import GatewayError
+from chat.inbound import common, embeddings, messages, responses
 from chat.requestlog import RequestRecord
 from chat.requestlog_doors import client_left, note_gateway_error, surface_for
 from providers.adapters.base import UpstreamError
@@ -152,13 +156,16 @@ class _LanguageProbe:
 
 
 class _Request:
-    __slots__ = ("authorization", "content_length", "forwarded", "language", "path", "record", "secure")
+    __slots__ = ("api_key", "authorization", "beta", "content_length", "forwarded", "language", "path", "record",
+                 "secure")
 
     record: RequestRecord  # the request log's (chat/requestlog.py), set by Application._v1
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.authorization: str | None = None
+        self.api_key: str | None = None  # x-api-key (the Anthropic clients' header)
+        self.beta: str | None = None  # anthropic-beta
         self.content_length: bytes | None = None
         self.forwarded: bytes | None = None  # X-Forwarded-For, for the log's client address
         self.language = ""
@@ -174,10 +181,16 @@ def _inspect(scope: dict[str, Any], policy: _Policy) -> _Request | None:
     proxy_proto: bytes | None = None
     proxy_name = policy.proxy_name
     auth: list[bytes] = []
+    api_key: list[bytes] = []
+    beta: list[bytes] = []
     req = _Request(scope["path"])
     for name, value in scope["headers"]:
         if name == b"authorization":
             auth.append(value)
+        elif name == b"x-api-key":
+            api_key.append(value)
+        elif name == b"anthropic-beta":
+            beta.append(value)
         elif name == b"host":
             if host is not None:
                 return None
@@ -200,8 +213,13 @@ def _inspect(scope: dict[str, Any], policy: _Policy) -> _Request | None:
         req.secure = scope.get("scheme") == "https"
     if policy.ssl_redirect and not req.secure:
         return None
+    # Repeated headers joined with commas, as Django's request.headers has them.
     if auth:
         req.authorization = b",".join(auth).decode("latin1")
+    if api_key:
+        req.api_key = b",".join(api_key).decode("latin1")
+    if beta:
+        req.beta = b",".join(beta).decode("latin1")
     req.language = policy.language(accept) if policy.locale else settings.LANGUAGE_CODE
     return req
 
@@ -392,6 +410,74 @@ async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Polic
         watch.stop()
 
 
+def _inbound(serve: Callable[[common.Incoming], Awaitable[common.Answer]]) -> Any:
+    """The fast-path handler of a client wire served by ``serve`` (chat/inbound): the
+    same function answers behind Django, so both doors answer alike. The surface
+    checks the key first and only then calls ``read``, which receives the body under
+    the bounds of chat/bodies.py; from then on a client that leaves cancels it."""
+
+    async def handler(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
+        budget = bodies.Budget()
+        watch: _Watch | None = None
+
+        async def read() -> bytes:
+            nonlocal watch
+            try:
+                raw = await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget)
+            except bodies.BodyRefused as refused:
+                raise refused.error() from None
+            finally:
+                budget.release()
+            if raw is None:
+                raise common.ClientGone
+            watch = _Watch(receive)
+            return raw
+
+        incoming = common.Incoming(method=scope["method"], path=req.path,
+                                   authorization=gateway.credential(req.authorization, req.api_key),
+                                   read=read, beta=req.beta)
+        frames = None
+        record = req.record
+        try:
+            answer = await serve(incoming)
+            frames = answer.frames
+            if frames is None:
+                response = common.to_django(answer)
+                await _send_django_response(send, policy, req, response)
+                if answer.status < 400 and record.tokens_in is None:
+                    record.note_usage(requestlog.usage_from_json(response.content))
+                return
+            record.status = answer.status
+            own = [(b"Content-Type", answer.content_type.encode("latin1"))]
+            own += [(name.encode("latin1"), value.encode("latin1")) for name, value in answer.headers.items()]
+            await send({"type": "http.response.start", "status": answer.status,
+                        "headers": _headers(policy, req, own, None)})
+            capture = record.capture
+            async for frame in frames:
+                if record.ttft_ms is None:
+                    record.note_first_byte()
+                if capture:
+                    record.note_sent(frame)
+                else:
+                    record.bytes_out += len(frame)
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except common.ClientGone:
+            return  # the client went away before it finished sending
+        except asyncio.CancelledError:
+            if watch is None:
+                raise
+            watch.absorb_cancel()
+            client_left(record)
+        finally:
+            if watch is not None:
+                watch.stop()
+            if frames is not None:
+                await frames.aclose()  # type: ignore[attr-defined]
+
+    return handler
+
+
 async def _server_error(send: Any, policy: _Policy, req: _Request) -> None:
     # Built from nothing that could fail again (no template, no request object):
     # the answer to a bug must not be a second crash.
@@ -400,7 +486,14 @@ async def _server_error(send: Any, policy: _Policy, req: _Request) -> None:
     await _send_django_response(send, policy, req, views.error_response(error))
 
 
-FAST_ROUTES = {"/v1/chat/completions": _chat, "/v1/models": _models}
+FAST_ROUTES = {
+    "/v1/chat/completions": _chat,
+    "/v1/models": _models,
+    "/v1/messages": _inbound(messages.serve_messages),
+    "/v1/messages/count_tokens": _inbound(messages.serve_count_tokens),
+    "/v1/responses": _inbound(responses.serve_responses),
+    "/v1/embeddings": _inbound(embeddings.serve_embeddings),
+}
 
 
 class Application:

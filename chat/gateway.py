@@ -31,7 +31,7 @@ class GatewayError(Exception):
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
         param: str | None = None, headers: dict[str, str] | None = None, origin: str = "gateway",
-        cause: str = "",
+        cause: str = "", upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -44,6 +44,7 @@ class GatewayError(Exception):
         # untranslated, secret-free cause (the message is in the client's language).
         self.origin = origin
         self.cause = cause
+        self.upstream_status = upstream_status  # a backend's own status, behind a 502
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -56,7 +57,7 @@ class GatewayError(Exception):
         # Upstream messages may echo the credential they rejected: mask provider secrets.
         origin = "limit" if isinstance(exc, limits.LimitExceeded) else "upstream"
         return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
-                   origin=origin, cause=redact(exc.cause))
+                   origin=origin, cause=redact(exc.cause), upstream_status=exc.upstream_status)
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -296,11 +297,16 @@ def _key_active(snap: routing.Snapshot, key_id: int) -> bool:
     return key_id in ids
 
 
-def _key_revoked_frame() -> bytes:
+def key_revoked_error() -> UpstreamError:
     return UpstreamError(
         _("The gateway API key was revoked while this stream was open."), status=401,
         type="invalid_request_error", code="key_revoked",
-    ).sse_frame()
+    )
+
+
+async def key_still_active(key: routing.KeyInfo) -> bool:
+    """Whether ``key`` is still in the routing table (waiting for a due version check)."""
+    return _key_active(await routing.get_fresh_snapshot(), key.id)
 
 
 async def relay(
@@ -327,11 +333,11 @@ async def relay(
                 frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
-                if not _key_active(await routing.get_fresh_snapshot(), key.id):
+                if not await key_still_active(key):
                     log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
                     if record is not None:
                         record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
-                    yield _key_revoked_frame()
+                    yield key_revoked_error().sse_frame()
                     return
             yield frame
     except UpstreamError as exc:

@@ -24,9 +24,8 @@ import asyncio
 import logging
 import math
 import random
-import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,13 +37,15 @@ from django.utils.translation import gettext as _
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.routing import KeyInfo
 
+from . import usage_scan as usage
+from .usage_scan import usage_tokens  # noqa: F401  (part of this module's interface)
+
 log = logging.getLogger("gateway.limits")
 
 WINDOW_SECONDS = 60
 # Longest Retry-After the gateway waits out itself before a retry; beyond it the
 # upstream's 429 goes to the client as is.
 MAX_RETRY_WAIT = 30.0
-_TOTAL_TOKENS = re.compile(rb'"total_tokens"\s*:\s*(\d+)')
 
 
 class LimitExceeded(UpstreamError):
@@ -214,14 +215,6 @@ def reservation_tokens(body: dict[str, Any]) -> int:
     return -(-chars // 4) + int(completion)
 
 
-def usage_tokens(payload: bytes) -> int | None:
-    """``usage.total_tokens`` reported in an answer or stream frame, if any."""
-    if b'"usage"' not in payload:
-        return None
-    found = _TOTAL_TOKENS.findall(payload)
-    return int(found[-1]) if found else None
-
-
 def estimate_tokens(nbytes: int) -> int:
     # A rough, deliberately generous estimate (about four bytes per token).
     return max(1, nbytes // 4)
@@ -295,7 +288,9 @@ async def _pause_or_raise(config: ProviderConfig, exc: UpstreamError, attempt: i
 
 
 class GuardedAdapter(Adapter):
-    """Wraps any adapter with the concurrency cap, retries and token accounting."""
+    """Wraps any adapter with the concurrency cap, retries and token accounting:
+    chat completions, and the inbound surfaces' native passthroughs (Messages and
+    Responses to a backend that speaks them, embeddings, ``count_tokens``) alike."""
 
     def __init__(self, inner: Adapter, key: KeyInfo, request_bytes: int,
                  reservation: Reservation | None = None, record: Any = None) -> None:
@@ -307,7 +302,45 @@ class GuardedAdapter(Adapter):
         self.retries = int(inner.config.setting("retries", 0) or 0)
         self.reservation = reservation
 
+    # What the inner adapter can do (class attributes of ``Adapter``, so not found
+    # by ``__getattr__``).
+    @property
+    def native_messages(self) -> bool:  # type: ignore[override]
+        return self.inner.native_messages
+
+    @property
+    def native_responses(self) -> bool:  # type: ignore[override]
+        return self.inner.native_responses
+
+    @property
+    def embeddings(self) -> bool:  # type: ignore[override]
+        return self.inner.embeddings
+
     async def complete(self, body: dict[str, Any]) -> bytes:
+        return await self._call(lambda: self.inner.complete(body), usage.FrameTotal())
+
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return self._stream(lambda: self.inner.stream(body), usage.FrameTotal())
+
+    async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        return await self._call(lambda: self.inner.messages_native(body, beta=beta), usage.messages_scan())
+
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+        return self._stream(lambda: self.inner.messages_native_stream(body, beta=beta), usage.messages_scan())
+
+    async def count_message_tokens(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
+        return await self._call(lambda: self.inner.count_message_tokens(body, beta=beta), usage.Nothing())
+
+    async def responses_native(self, body: dict[str, Any]) -> bytes:
+        return await self._call(lambda: self.inner.responses_native(body), usage.total_scan())
+
+    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return self._stream(lambda: self.inner.responses_native_stream(body), usage.total_scan())
+
+    async def embed(self, body: dict[str, Any]) -> bytes:
+        return await self._call(lambda: self.inner.embed(body), usage.total_scan())
+
+    async def _call(self, call: Callable[[], Awaitable[bytes]], scan: usage.UsageScan) -> bytes:
         slot = _acquire(self.config)
         # Unknown until an answer or a refusal comes: a cancelled call keeps its estimate.
         used: int | None = None
@@ -318,13 +351,13 @@ class GuardedAdapter(Adapter):
                 if self.record is not None:
                     self.record.retries = attempt - 1
                 try:
-                    payload = await self.inner.complete(body)
+                    payload = await call()
                     break
                 except UpstreamError as exc:
                     if not exc.retryable or attempt > self.retries:
                         used = 0  # refused upstream: nothing was generated
                     await _pause_or_raise(self.config, exc, attempt, self.retries)
-            tokens = usage_tokens(payload)
+            tokens = usage.scanned(scan, payload)
             used = tokens if tokens is not None else estimate_tokens(self.request_bytes + len(payload))
         finally:
             if slot is not None:
@@ -332,11 +365,10 @@ class GuardedAdapter(Adapter):
             await settle(self.reservation, used)
         return payload
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def _stream(self, start: Callable[[], AsyncIterator[bytes]], scan: usage.UsageScan) -> AsyncIterator[bytes]:
         slot = _acquire(self.config)
         agen: Any = None
         sent = 0
-        tokens: int | None = None
         refused = False
         count = self.reservation is not None
         try:
@@ -345,7 +377,7 @@ class GuardedAdapter(Adapter):
                 attempt += 1
                 if self.record is not None:
                     self.record.retries = attempt - 1
-                agen = self.inner.stream(body)
+                agen = start()
                 try:
                     first = await agen.__anext__()
                     break
@@ -357,12 +389,12 @@ class GuardedAdapter(Adapter):
             # From here on bytes reach the client: never a retry.
             sent += len(first)
             if count:
-                tokens = usage_tokens(first) or tokens
+                scan.feed(first)
             yield first
             async for frame in agen:
                 if count:
                     sent += len(frame)
-                    tokens = usage_tokens(frame) or tokens
+                    scan.feed(frame)
                 yield frame
         finally:
             if agen is not None:
@@ -373,13 +405,14 @@ class GuardedAdapter(Adapter):
                 # Reported usage, else an estimate from what went through; a refusal
                 # before any byte used nothing; a client gone before the first byte
                 # keeps the estimate reserved at admission (the upstream may have worked).
+                tokens = scan.tokens
                 used = tokens if tokens is not None else (
                     estimate_tokens(self.request_bytes + sent) if sent else (0 if refused else None)
                 )
                 await settle(self.reservation, used)
 
     def __getattr__(self, name: str) -> Any:
-        # Anything else an adapter offers (passthroughs, helpers) is the inner one's.
+        # Anything else an adapter offers (helpers) is the inner one's.
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)

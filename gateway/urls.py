@@ -17,6 +17,7 @@ urlpatterns = [
     path("v1/models/<path:model>", chat_views.model_detail, name="v1-model-detail"),
     path("v1/messages", messages_views.messages, name="v1-messages"),
     path("v1/messages/count_tokens", messages_views.count_tokens, name="v1-messages-count-tokens"),
+    path("v1/messages/<path:rest>", messages_views.unknown, name="v1-messages-unknown"),
     path("v1/responses", responses_views.responses, name="v1-responses"),
     path("v1/embeddings", embeddings_views.embeddings, name="v1-embeddings"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),

@@ -10,6 +10,8 @@ from providers.transport.sse import SSEDecoder
 
 MALFORMED = "The upstream sent a malformed stream event."
 
+_decode = json.JSONDecoder().decode  # one decoder for every chunk (json.loads also sniffs the encoding)
+
 
 class ChunkMachine:
     def __init__(self) -> None:
@@ -19,6 +21,11 @@ class ChunkMachine:
         self.usage: dict[str, Any] | None = None
 
     def feed(self, data: bytes) -> list[Any]:
+        # The usual read: one whole ``data: ...`` frame, as the adapters yield them,
+        # with nothing pending in the decoder. Anything else goes through the decoder.
+        if (data[:6] == b"data: " and data[-2:] == b"\n\n" and data.find(b"\n") == len(data) - 2
+                and data.find(b"\r") < 0 and self.decoder.pristine):
+            return [] if self.done else self._event(data[6:-2])
         out: list[Any] = []
         for event in self.decoder.feed(data):
             if self.done:
@@ -40,8 +47,8 @@ class ChunkMachine:
         if data.strip() == b"[DONE]":
             return self._finish()
         try:
-            chunk = json.loads(data)
-        except ValueError:
+            chunk = _decode(data.decode())
+        except ValueError:  # UnicodeDecodeError included
             return self._failed({"type": "server_error", "message": MALFORMED})
         if not isinstance(chunk, dict):
             return []

@@ -1,12 +1,19 @@
 """What the inbound surfaces (/v1/messages, /v1/responses, /v1/embeddings) share
 with chat completions: reading the body, the gateway key (also as ``x-api-key``),
-model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``."""
+model resolution and rate limits, by calling ``chat.gateway`` and ``chat.limits``.
+
+Each surface is served by one framework-free function, ``serve(Incoming) ->
+Answer``, for both doors: the Django views wrap it (``django_view``) and the raw
+ASGI fast path calls it directly, so both answer alike by construction. The
+door only says how the body is received (``Incoming.read``, called after the
+key was accepted: a stranger's body is never read) and sends the ``Answer``."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
@@ -23,7 +30,7 @@ from ..gateway import GatewayError
 from ..requestlog import RequestRecord
 from ..requestlog_doors import logged
 from ..stream_usage import MARK, UsageWatch
-from ..views import SSE_HEADERS, _method_not_allowed, error_response
+from ..views import SSE_HEADERS
 
 log = logging.getLogger("gateway.chat")
 
@@ -31,6 +38,97 @@ log = logging.getLogger("gateway.chat")
 def authorization(request: HttpRequest) -> str | None:
     """``Authorization``, or the Anthropic clients' ``x-api-key`` as a Bearer value."""
     return gateway.credential(request.headers.get("Authorization"), request.headers.get("x-api-key"))
+
+
+class ClientGone(Exception):
+    """The client went away before its body was received: nothing to answer."""
+
+
+@dataclass
+class Incoming:
+    """A request as a surface sees it, from either door. ``read`` receives the body
+    (raising ``GatewayError`` for one refused by the bounds, ``ClientGone``); it is
+    called only after the key from ``authorization`` was accepted."""
+
+    method: str
+    path: str
+    authorization: str | None
+    read: Callable[[], Awaitable[bytes]]
+    beta: str | None = None  # anthropic-beta
+
+
+@dataclass
+class Answer:
+    """What a surface answers: a whole body, or SSE ``frames`` relayed as they come."""
+
+    status: int
+    body: bytes = b""
+    frames: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    error: GatewayError | None = None  # what an error answer was made from, for the request log
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
+        # json.dumps' defaults, as Django's JsonResponse has them.
+        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
+
+    @classmethod
+    def sse(cls, frames: AsyncIterator[bytes], headers: dict[str, str] | None = None) -> Answer:
+        return cls(200, frames=frames, headers={**SSE_HEADERS, **(headers or {})}, content_type="text/event-stream")
+
+
+def error_answer(exc: GatewayError) -> Answer:
+    """The OpenAI-shaped error of /v1."""
+    answer = Answer.json(exc.body(), exc.status, exc.headers)
+    answer.error = exc
+    return answer
+
+
+def method_not_allowed(error: Callable[[GatewayError], Answer] = error_answer) -> Answer:
+    answer = error(GatewayError(405, _("Method not allowed. Use %(method)s.") % {"method": "POST"},
+                                code="method_not_allowed"))
+    answer.headers["Allow"] = "POST"
+    return answer
+
+
+def django_incoming(request: HttpRequest) -> Incoming:
+    """The Django door: chat/fastpath.py received the body under the same bounds as the
+    fast path (or recorded in the scope why it would not) before Django's handler ran."""
+
+    async def read() -> bytes:
+        refused = getattr(request, "scope", {}).get("gateway.body_refused")
+        if refused is not None:
+            raise refused.error()
+        return read_body(request)
+
+    return Incoming(method=request.method or "", path=request.path, authorization=authorization(request), read=read,
+                    beta=request.headers.get("anthropic-beta"))
+
+
+def to_django(answer: Answer) -> HttpResponse:
+    response: HttpResponse | StreamingHttpResponse
+    if answer.frames is not None:
+        response = StreamingHttpResponse(answer.frames, status=answer.status, content_type=answer.content_type)
+    else:
+        response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers.items():
+        response[name] = value
+    if answer.error is not None:
+        response.gateway_error = answer.error  # type: ignore[attr-defined]  # for the request log
+    return response  # type: ignore[return-value]
+
+
+def django_view(serve: Callable[[Incoming], Awaitable[Answer]], surface: str) -> Callable[[HttpRequest], Any]:
+    """The Django door of a surface, recorded in the request log under ``surface``."""
+
+    @csrf_exempt
+    @logged(surface)
+    @wraps(serve)
+    async def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return to_django(await serve(django_incoming(request)))
+
+    return view
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -79,14 +177,10 @@ def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
     return limits.estimate_tokens(len(raw)) + int(cap)
 
 
-async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
-    # The key first, from the headers; the body only after it (chat/fastpath.py received
-    # it under the same bounds as chat completions, or recorded why it would not).
-    snap, key = await gateway.authenticate(authorization(request))
-    refused = getattr(request, "scope", {}).get("gateway.body_refused")
-    if refused is not None:
-        raise refused.error()
-    raw = read_body(request)
+async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
+    # The key first, from the headers; the body only after it.
+    snap, key = await gateway.authenticate(incoming.authorization)
+    raw = await incoming.read()
     record = requestlog.CURRENT.get()
     if record is not None:
         record.note_request_body(raw)
@@ -105,13 +199,6 @@ async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] =
                   body=body, requested=str(requested), key=key, reservation=reservation, record=record)
 
 
-def sse_response(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(frames, content_type="text/event-stream")
-    for name, value in SSE_HEADERS.items():
-        response[name] = value
-    return response
-
-
 async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
     """Wait for a stream's first frame, so a failure before it gets a real HTTP status."""
     try:
@@ -124,7 +211,8 @@ async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
         raise
 
 
-async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+async def translated(frames: AsyncIterator[bytes], state: Any,
+                     encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
     """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
     try:
         async for data in frames:
@@ -148,11 +236,14 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
                        error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
-    ``error_frame`` (after a blank line, in case the failure cut an event short)."""
+    ``error_frame`` (after a blank line, in case the failure cut an event short),
+    and so does the revocation of the key while it is open (as ``gateway.relay``)."""
     provider = routed.config.name
     rewrite = gateway.model_rewriter(routed.requested)
     lines = _WholeLines()
-    record = getattr(routed, "record", None)
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + gateway.KEY_CHECK_SECONDS
+    record = routed.record
     watch = UsageWatch(record, False) if record is not None else None
 
     def pass_on(chunk: bytes) -> bytes:
@@ -167,6 +258,14 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
         if data := pass_on(first):
             yield data
         async for chunk in rest:
+            if loop.time() >= next_check:
+                next_check = loop.time() + gateway.KEY_CHECK_SECONDS
+                if not await gateway.key_still_active(routed.key):
+                    log.warning("key=%s provider=%s native stream ended: key revoked", routed.key.name, provider)
+                    if record is not None:
+                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
+                    yield lines.rest() + b"\n\n" + error_frame(gateway.key_revoked_error())
+                    return
             if data := pass_on(chunk):
                 yield data
         if data := lines.rest():
@@ -209,24 +308,18 @@ class _WholeLines:
         return held
 
 
-def openai_post_view(surface: str) -> Callable[[Callable[[HttpRequest], Any]], Callable[[HttpRequest], Any]]:
-    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI
-    shape, recorded in the request log under ``surface``."""
-    return lambda handler: _openai_post_view(handler, surface)
+def openai_surface(handler: Callable[[Incoming], Awaitable[Answer]]) -> Callable[[Incoming], Awaitable[Answer]]:
+    """A POST-only /v1 surface answering the gateway's and upstreams' errors in the OpenAI shape."""
 
-
-def _openai_post_view(handler: Callable[[HttpRequest], Any], surface: str) -> Callable[[HttpRequest], Any]:
-    @csrf_exempt
-    @logged(surface)
     @wraps(handler)
-    async def view(request: HttpRequest) -> HttpResponse:
-        if request.method != "POST":
-            return _method_not_allowed("POST")
+    async def serve(incoming: Incoming) -> Answer:
+        if incoming.method != "POST":
+            return method_not_allowed()
         try:
-            return await handler(request)
+            return await handler(incoming)
         except GatewayError as exc:
-            return error_response(exc)
+            return error_answer(exc)
         except UpstreamError as exc:
-            return error_response(GatewayError.from_upstream(exc))
+            return error_answer(GatewayError.from_upstream(exc))
 
-    return view
+    return serve

@@ -1,15 +1,11 @@
 """``POST /v1/embeddings``: passed through to providers whose adapter serves
 embeddings (the OpenAI-compatible types), after the same key checks, model
-resolution and rate limits as chat completions; tokens are counted against the
-key's per-minute budget from the answer's ``usage``. Other types get a clear 400."""
+resolution, rate limits, concurrency cap and retries as chat completions; tokens
+are counted against the key's per-minute budget from the answer's ``usage``. Other types get a clear 400."""
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import UpstreamError
-
-from .. import limits
 from ..gateway import GatewayError
 from . import common
 
@@ -24,9 +20,9 @@ def _embeddings_body(raw: bytes) -> dict:
     return body
 
 
-@common.openai_post_view("embeddings")
-async def embeddings(request: HttpRequest) -> HttpResponse:
-    routed = await common.route(request, _embeddings_body)
+@common.openai_surface
+async def serve_embeddings(incoming: common.Incoming) -> common.Answer:
+    routed = await common.route(incoming, _embeddings_body)
     if not routed.adapter.embeddings:
         raise GatewayError(
             400,
@@ -34,11 +30,10 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
             % {"name": routed.config.name, "type": routed.config.provider_type},
             param="model", code="embeddings_unsupported",
         )
-    try:
-        payload = await routed.adapter.embed(routed.body)
-    except UpstreamError:
-        await limits.settle(routed.reservation, 0)  # refused upstream: nothing was used
-        raise
-    used = limits.usage_tokens(payload)
-    await limits.settle(routed.reservation, used if used is not None else limits.estimate_tokens(len(payload)))
-    return HttpResponse(common.native(routed, payload), content_type="application/json")
+    # Under the provider's concurrency cap and retries; the answer's usage settles
+    # the key's token reservation (chat/limits.py GuardedAdapter).
+    payload = await routed.guarded.embed(routed.body)
+    return common.Answer(200, common.native(routed, payload))
+
+
+embeddings = common.django_view(serve_embeddings, "embeddings")

@@ -6,43 +6,60 @@ Errors are in Anthropic's shape."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
-from .. import gateway
+from .. import gateway, limits
 from ..gateway import GatewayError
-from ..requestlog_doors import logged
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
 from .messages_translate import MessagesInputError, estimate_input_tokens, to_chat_request, to_message
 
+# The statuses and error types of Anthropic's errors page. What the gateway or a
+# backend answers is said as the Anthropic API would say it, so Anthropic clients
+# (Claude Code, the SDKs) react as they do to the real API: 529 is "overloaded,
+# retry later", 500 a server error, 504 a timeout.
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
     429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
-ANTHROPIC_TYPES = frozenset(ERROR_TYPES.values()) | {"api_error"}
+ANTHROPIC_STATUS = {
+    422: 400,  # a request the backend could not process
+    502: 500,  # the backend failed or answered something unusable
+    503: 529,  # the backend, or the gateway itself (bodies in flight), is overloaded
+}
+ANTHROPIC_TYPES = frozenset(ERROR_TYPES.values())
+
+
+def anthropic_status(status: int, upstream_status: int | None = None) -> int:
+    if status == 502 and upstream_status in (503, 529):
+        return 529  # the backend said it is overloaded
+    return ANTHROPIC_STATUS.get(status, status)
 
 
 def error_type(status: int) -> str:
+    """The Anthropic error type of an (already mapped) status."""
     return ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
 
 
-def anthropic_error(exc: GatewayError) -> JsonResponse:
-    response = JsonResponse({"type": "error", "error": {"type": error_type(exc.status), "message": exc.message}},
-                            status=exc.status)
-    for name, value in exc.headers.items():
-        response[name] = value
-    response.gateway_error = exc  # type: ignore[attr-defined]  # for the request log (chat/requestlog_doors.py)
-    return response
+def anthropic_error(exc: GatewayError) -> common.Answer:
+    status = anthropic_status(exc.status, exc.upstream_status)
+    answer = common.Answer.json({"type": "error", "error": {"type": error_type(status), "message": exc.message}},
+                                status, exc.headers)
+    answer.error = exc  # for the request log
+    return answer
 
 
 def _stream_error_type(etype: object) -> str:
@@ -50,69 +67,79 @@ def _stream_error_type(etype: object) -> str:
 
 
 def _error_frame(exc: UpstreamError) -> bytes:
-    return encode([error_event(error_type(exc.status), exc.message)])
+    return encode([error_event(error_type(anthropic_status(exc.status, exc.upstream_status)), exc.message)])
 
 
-def _method_not_allowed() -> JsonResponse:
-    response = anthropic_error(GatewayError(405, _("Method not allowed. Use %(method)s.") % {"method": "POST"}))
-    response["Allow"] = "POST"
-    return response
-
-
-async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
-    body, adapter = routed.body, routed.adapter
-    beta = request.headers.get("anthropic-beta")
+async def _answer(incoming: common.Incoming, routed: common.Routed) -> common.Answer:
+    # The guarded adapter: the provider's concurrency cap, retries and token
+    # accounting apply to the native passthrough as to chat completions.
+    body, adapter, beta = routed.body, routed.guarded, incoming.beta
     if adapter.native_messages:
         if body.get("stream"):
             agen = adapter.messages_native_stream(body, beta=beta)
             first = await common.first_frame(agen)
-            return common.sse_response(common.relay_native(first, agen, routed, _error_frame))
-        return HttpResponse(common.native(routed, await adapter.messages_native(body, beta=beta)),
-                            content_type="application/json")
+            return common.Answer.sse(common.relay_native(first, agen, routed, _error_frame))
+        return common.Answer(200, common.native(routed, await adapter.messages_native(body, beta=beta)))
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = MessagesStream(routed.requested, error_type=_stream_error_type)
-        return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
+        return common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
     completion = json.loads(await routed.guarded.complete(chat))
-    return JsonResponse(to_message(completion, routed.requested))
+    return common.Answer.json(to_message(completion, routed.requested))
 
 
-@csrf_exempt
-@logged("messages")
-async def messages(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed()
-    try:
-        routed = await common.route(request, gateway.parse_body)
-        return await _answer(request, routed)
-    except MessagesInputError as exc:
-        return anthropic_error(GatewayError(400, exc.message, param=exc.param))
-    except GatewayError as exc:
-        return anthropic_error(exc)
-    except UpstreamError as exc:
-        return anthropic_error(GatewayError.from_upstream(exc))
+def anthropic_surface(
+    handler: Callable[[common.Incoming], Awaitable[common.Answer]],
+) -> Callable[[common.Incoming], Awaitable[common.Answer]]:
+    """A POST-only surface answering every error in Anthropic's shape."""
+
+    @wraps(handler)
+    async def serve(incoming: common.Incoming) -> common.Answer:
+        if incoming.method != "POST":
+            return common.method_not_allowed(anthropic_error)
+        try:
+            return await handler(incoming)
+        except MessagesInputError as exc:
+            return anthropic_error(GatewayError(400, exc.message, param=exc.param))
+        except GatewayError as exc:
+            return anthropic_error(exc)
+        except UpstreamError as exc:
+            return anthropic_error(GatewayError.from_upstream(exc))
+
+    return serve
 
 
-@csrf_exempt
-@logged("count_tokens")
-async def count_tokens(request: HttpRequest) -> HttpResponse:
+@anthropic_surface
+async def serve_messages(incoming: common.Incoming) -> common.Answer:
+    return await _answer(incoming, await common.route(incoming, gateway.parse_body))
+
+
+@anthropic_surface
+async def serve_count_tokens(incoming: common.Incoming) -> common.Answer:
     """Exact from a provider that counts (``native_messages``); otherwise an estimate,
     marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""
-    if request.method != "POST":
-        return _method_not_allowed()
+    routed = await common.route(incoming, gateway.parse_body)
+    if routed.adapter.native_messages:
+        # Under the provider's cap and retries; counting generates no tokens.
+        payload = await routed.guarded.count_message_tokens(routed.body, beta=incoming.beta)
+        return common.Answer(200, payload, headers={"X-Gateway-Token-Count": "exact"})
+    await limits.settle(routed.reservation, 0)  # an estimate uses no tokens either
+    return common.Answer.json({"input_tokens": estimate_input_tokens(routed.body), "estimated": True},
+                              headers={"X-Gateway-Token-Count": "estimate"})
+
+
+async def serve_unknown(incoming: common.Incoming) -> common.Answer:
+    """Other ``/v1/messages/...`` paths (batches...): after the key, a 404 in Anthropic's shape."""
     try:
-        routed = await common.route(request, gateway.parse_body)
-        if routed.adapter.native_messages:
-            payload = await routed.adapter.count_message_tokens(routed.body, beta=request.headers.get("anthropic-beta"))
-            response = HttpResponse(payload, content_type="application/json")
-            response["X-Gateway-Token-Count"] = "exact"
-            return response
+        await gateway.authenticate(incoming.authorization)
     except GatewayError as exc:
         return anthropic_error(exc)
-    except UpstreamError as exc:
-        return anthropic_error(GatewayError.from_upstream(exc))
-    response = JsonResponse({"input_tokens": estimate_input_tokens(routed.body), "estimated": True})
-    response["X-Gateway-Token-Count"] = "estimate"
-    return response
+    return anthropic_error(GatewayError(
+        404, _("Unknown endpoint: %(method)s %(path)s.") % {"method": incoming.method, "path": incoming.path}))
+
+
+messages = common.django_view(serve_messages, "messages")
+count_tokens = common.django_view(serve_count_tokens, "count_tokens")
+unknown = common.django_view(serve_unknown, "other")

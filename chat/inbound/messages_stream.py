@@ -21,10 +21,12 @@ from .messages_translate import message_usage, new_message_id, stop_reason
 Event = tuple[str, dict[str, Any]]
 
 
+# One encoder for every event (``json.dumps`` with arguments builds one per call).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def encode(events: list[Event]) -> bytes:
-    return b"".join(
-        f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode() for name, data in events
-    )
+    return "".join([f"event: {name}\ndata: {_json(data)}\n\n" for name, data in events]).encode()
 
 
 def error_event(etype: str, message: str) -> Event:
@@ -49,7 +51,8 @@ class MessagesStream(ChunkMachine):
         return [*self._start(), error_event(etype, message)]
 
     def _failed(self, error: dict[str, Any]) -> list[Event]:
-        return self.fail(self.error_type(error.get("type")), str(error.get("message") or "The upstream reported an error."))
+        message = str(error.get("message") or "The upstream reported an error.")
+        return self.fail(self.error_type(error.get("type")), message)
 
     # -- internals ---------------------------------------------------------------
 
@@ -57,7 +60,7 @@ class MessagesStream(ChunkMachine):
         if self.started:
             return []
         self.started = True
-        message = {"id": new_message_id(), "type": "message", "role": "assistant", "model": self.model,
+        message: dict[str, Any] = {"id": new_message_id(), "type": "message", "role": "assistant", "model": self.model,
                    "content": [], "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": 0, "output_tokens": 0}}
         return [("message_start", {"type": "message_start", "message": message})]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from providers.adapters.base import UpstreamError
@@ -24,27 +23,27 @@ def _error_frame(exc: UpstreamError) -> bytes:
     return b"event: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
 
 
-async def _answer(routed: common.Routed) -> HttpResponse:
-    body, adapter = routed.body, routed.adapter
+async def _answer(routed: common.Routed) -> common.Answer:
+    body, adapter = routed.body, routed.guarded  # the provider's cap, retries and accounting
     if adapter.native_responses:
         if body.get("stream"):
             agen = adapter.responses_native_stream(body)
             first = await common.first_frame(agen)
-            return common.sse_response(common.relay_native(first, agen, routed, _error_frame))
-        return HttpResponse(common.native(routed, await adapter.responses_native(body)), content_type="application/json")
+            return common.Answer.sse(common.relay_native(first, agen, routed, _error_frame))
+        return common.Answer(200, common.native(routed, await adapter.responses_native(body)))
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
-        response = common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
+        answer = common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
     else:
         completion = json.loads(await routed.guarded.complete(chat))
-        response = JsonResponse(to_response(completion, body, routed.requested))
+        answer = common.Answer.json(to_response(completion, body, routed.requested))
     dropped = hosted_tools(body)
     if dropped:
-        response["X-Gateway-Dropped-Tools"] = ", ".join(dropped)
-    return response
+        answer.headers["X-Gateway-Dropped-Tools"] = ", ".join(dropped)
+    return answer
 
 
 def _input_error(exc: ResponsesInputError) -> GatewayError:
@@ -63,9 +62,12 @@ def _stateless(raw: bytes) -> dict:
     return body
 
 
-@common.openai_post_view("responses")
-async def responses(request: HttpRequest) -> HttpResponse:
+@common.openai_surface
+async def serve_responses(incoming: common.Incoming) -> common.Answer:
     try:
-        return await _answer(await common.route(request, _stateless))
+        return await _answer(await common.route(incoming, _stateless))
     except ResponsesInputError as exc:
         raise _input_error(exc) from None
+
+
+responses = common.django_view(serve_responses, "responses")

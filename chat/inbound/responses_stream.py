@@ -18,10 +18,12 @@ from .responses_translate import call_item, message_item, new_id, reasoning_item
 Event = dict[str, Any]
 
 
+# One encoder for every event (``json.dumps`` with arguments builds one per call).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def encode(events: list[Event]) -> bytes:
-    return b"".join(
-        f"event: {e['type']}\ndata: {json.dumps(e, ensure_ascii=False)}\n\n".encode() for e in events
-    )
+    return "".join([f"event: {e['type']}\ndata: {_json(e)}\n\n" for e in events]).encode()
 
 
 class ResponsesStream(ChunkMachine):
@@ -37,7 +39,7 @@ class ResponsesStream(ChunkMachine):
         self.started = False
         self.output: list[dict[str, Any]] = []  # finished items
         self.item: dict[str, Any] | None = None  # the open one
-        self.text = ""  # of the open item
+        self.parts: list[str] = []  # the open item's text, in pieces (joined once, when it closes)
         self.calls: dict[int, int] = {}  # chat tool call index -> output index
 
     def _failed(self, error: dict[str, Any]) -> list[Event]:
@@ -74,24 +76,25 @@ class ResponsesStream(ChunkMachine):
         if item is None:
             return []
         self.item = None
+        text = "".join(self.parts)
+        self.parts = []
         where = {"item_id": item["id"], "output_index": self._index()}
         out: list[Event] = []
         if item["type"] == "message":
-            part = {"type": "output_text", "text": self.text, "annotations": []}
-            out += [self._e("response.output_text.done", **where, content_index=0, text=self.text),
+            part = {"type": "output_text", "text": text, "annotations": []}
+            out += [self._e("response.output_text.done", **where, content_index=0, text=text),
                     self._e("response.content_part.done", **where, content_index=0, part=part)]
-            done = message_item(self.text, item["id"])
+            done = message_item(text, item["id"])
         elif item["type"] == "reasoning":
-            part = {"type": "summary_text", "text": self.text}
-            out += [self._e("response.reasoning_summary_text.done", **where, summary_index=0, text=self.text),
+            part = {"type": "summary_text", "text": text}
+            out += [self._e("response.reasoning_summary_text.done", **where, summary_index=0, text=text),
                     self._e("response.reasoning_summary_part.done", **where, summary_index=0, part=part)]
-            done = reasoning_item(self.text, item["id"])
+            done = reasoning_item(text, item["id"])
         else:
-            out.append(self._e("response.function_call_arguments.done", **where, arguments=self.text))
-            done = call_item(item["call_id"], item["name"], self.text, item["id"])
+            out.append(self._e("response.function_call_arguments.done", **where, arguments=text))
+            done = call_item(item["call_id"], item["name"], text, item["id"])
         out.append(self._e("response.output_item.done", output_index=self._index(), item=done))
         self.output.append(done)
-        self.text = ""
         return out
 
     def _open_item(self, item: dict[str, Any]) -> list[Event]:
@@ -109,7 +112,7 @@ class ResponsesStream(ChunkMachine):
 
     def _delta(self, kind: str, delta: str, **extra: Any) -> Event:
         assert self.item is not None
-        self.text += delta
+        self.parts.append(delta)
         return self._e(kind, item_id=self.item["id"], output_index=self._index(), delta=delta, **extra)
 
     def _choice(self, delta: dict[str, Any]) -> list[Event]:

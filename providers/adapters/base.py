@@ -59,6 +59,7 @@ class UpstreamError(Exception):
         retry_after: float | None = None,
         cause: str = "",
         retryable: bool = False,
+        upstream_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -69,6 +70,7 @@ class UpstreamError(Exception):
         self.retry_after = retry_after
         self.cause = cause or message
         self.retryable = retryable
+        self.upstream_status = upstream_status  # the backend's own HTTP status, when it answered one
 
     def body(self) -> dict[str, OpenAIError]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}

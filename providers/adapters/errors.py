@@ -97,6 +97,7 @@ def from_http_error(provider: str, status: int, payload: bytes, headers: Mapping
         retry_after=retry_after,
         cause=f"HTTP {status}",
         retryable=status == 429 or status >= 500,
+        upstream_status=status,
     )
 
 

@@ -24,7 +24,9 @@ The requested ``model`` picks the behaviour, so one server serves every case:
   conversation holds a tool result, then "Tool said: <that result>" (streamed only).
 
 ``POST /v1/embeddings`` answers one 3-dimensional vector per input (``[index, length, 0.5]``,
-or base64 floats with ``encoding_format: base64``), with usage; model ``status-NNN`` fails as above.
+or base64 floats with ``encoding_format: base64``), with usage; model ``status-NNN`` fails as above;
+``flaky-N`` answers 503 to the first N embeddings requests with that model; ``slow``
+waits ``slow_seconds`` first.
 
 Like DashScope, a non-streaming request with ``enable_thinking: true`` gets a 400.
 
@@ -275,6 +277,13 @@ class FakeUpstream(AppFake):
             status = int(model.split("-")[1])
             return web.json_response({"error": {"message": f"fake says {status}", "type": "fake_error", "param": None,
                                                  "code": f"fake_{status}"}}, status=status)
+        if model.startswith("flaky-") and sum(
+                1 for r in self.requests if r.path == "/v1/embeddings" and r.body.get("model") == model
+        ) <= int(model.split("-")[1]):
+            return web.json_response({"error": {"message": "fake is busy", "type": "server_error", "param": None,
+                                                "code": "fake_503"}}, status=503)
+        if model == "slow":
+            await asyncio.sleep(self.slow_seconds)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = []
         for i, text in enumerate(inputs):

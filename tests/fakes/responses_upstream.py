@@ -16,7 +16,9 @@ Events are SSE with ``event:`` lines. The requested ``model`` picks the behaviou
 - ``premature``: some text, then the stream ends cleanly without ``response.completed``;
 - ``drop``: some text, then the TCP connection is dropped;
 - ``stall``: some text, then nothing (for disconnects);
+- ``trickle``: a text delta every 0.1 s for a minute (open streams);
 - ``garbage``: an event whose data is not JSON;
+- ``flaky-N``: HTTP 503 to the first N requests with this model, then text;
 - ``status-NNN``: HTTP NNN with an OpenAI error body; ``detail-NNN``: with the
   backend's ``{"detail": ...}`` body.
 """
@@ -135,6 +137,10 @@ class FakeResponsesUpstream(AppFake):
                 {"error": {"message": f"fake says {status}", "type": "fake_error", "param": None, "code": f"fake_{status}"}},
                 status=status, headers=headers,
             )
+        if model.startswith("flaky-") and sum(
+                1 for r in self.requests if r.body.get("model") == model) <= int(model.split("-")[1]):
+            return web.json_response({"error": {"message": "fake is busy", "type": "server_error", "param": None,
+                                                "code": "fake_503"}}, status=503)
         if model.startswith("detail-"):
             status = int(model.split("-")[1])
             return web.json_response({"detail": f"fake detail {status}"}, status=status)
@@ -171,6 +177,13 @@ class FakeResponsesUpstream(AppFake):
         if model == "garbage":
             await resp.write(b"event: response.output_text.delta\ndata: this is not json\n\n")
             return
+        if model == "trickle":
+            for event in _text_events(["."])[:3]:
+                await send(numbered(event))
+            for _tick in range(600):
+                await asyncio.sleep(0.1)
+                await send(numbered({"type": "response.output_text.delta", "item_id": "msg_0", "output_index": 0,
+                                     "content_index": 0, "delta": "."}))
         if model in ("error-event", "premature", "drop", "stall", "length"):
             for event in _text_events(["Partial"])[:3]:
                 await send(numbered(event))

@@ -20,8 +20,9 @@ def test_bench_smoke_writes_a_complete_report(tmp_path: Path) -> None:
     assert {"cpu_model", "cpu_count", "python", "packages"} <= set(data["machine"])
     assert data["machine"]["packages"]["Django"]
 
-    combos = {(r["profile"], r["mode"], r["concurrency"]) for r in data["results"]}
-    assert combos == {(p, m, c) for p in ("zero", "paced") for m in ("stream", "nonstream") for c in (1, 4)}
+    combos = {(r["surface"], r["profile"], r["mode"], r["concurrency"]) for r in data["results"]}
+    assert combos == {("chat", p, m, c) for p in ("zero", "paced") for m in ("stream", "nonstream") for c in (1, 4)} | {
+        (s, p, "stream", c) for s in ("messages", "responses") for p in ("zero", "paced") for c in (1, 4)}
     for row in data["results"]:
         assert row["direct_rps"] > 0 and row["gateway_rps"] > 0, row
         assert row["errors"] == {"direct": 0, "gateway": 0}, row
@@ -41,4 +42,6 @@ def test_bench_smoke_writes_a_complete_report(tmp_path: Path) -> None:
     assert (tmp_path / "latest.png").read_bytes().startswith(b"\x89PNG")
     table = out.getvalue()
     assert "ratio" in table and "targets:" in table
+    assert any(t["target"].startswith("/v1/messages ") for t in data["targets"])
+    assert any(t["target"].startswith("/v1/responses ") for t in data["targets"])
     assert "gwk_" not in table and "gwk_" not in (tmp_path / "latest.json").read_text()  # no secret in outputs

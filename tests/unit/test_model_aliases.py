@@ -22,7 +22,13 @@ def test_json_object(settings):
     assert aliases.apply("text-embedding-3-small") == "local/bge"
 
 
-@pytest.mark.parametrize("raw", ["claude-*", "claude-*=nomodel", "{not json", '{"a": 1}'])
+def test_targets_may_be_a_provider_or_a_route_name(settings):
+    settings.GATEWAY_MODEL_ALIASES = "claude-*haiku*=small-route,claude-*=local"
+    assert aliases.apply("claude-haiku-4-5-20251001") == "small-route"
+    assert aliases.apply("claude-opus-4-8") == "local"  # the provider's default model
+
+
+@pytest.mark.parametrize("raw", ["claude-*", "claude-*=", "=local/x", "claude-*=local/a b", "{not json", '{"a": 1}'])
 def test_bad_values_are_configuration_errors(raw):
     with pytest.raises(ImproperlyConfigured):
         aliases.parse(raw)

@@ -32,6 +32,9 @@ class Command(BaseCommand):
                             help=_("Comma-separated concurrency levels, e.g. 1,16,64,256."))
         parser.add_argument("--profiles", help=_("Comma-separated profiles: zero, paced."))
         parser.add_argument("--modes", help=_("Comma-separated modes: stream, nonstream."))
+        parser.add_argument("--surfaces",
+                            help=_("Comma-separated client APIs: chat, messages, responses "
+                                   "(messages and responses are measured streamed)."))
         parser.add_argument("--memory-levels",
                             help=_("Comma-separated held-stream counts, e.g. 100,500,1000."))
         parser.add_argument("--no-pin", action="store_true",
@@ -84,6 +87,8 @@ class Command(BaseCommand):
             config.profiles = {p: config.profiles[p] for p in chosen}
         if options["modes"]:
             config.modes = words(options["modes"], ["stream", "nonstream"])
+        if options["surfaces"]:
+            config.surfaces = words(options["surfaces"], ["chat", "messages", "responses"])
         config.pin = not options["no_pin"]
         config.fast_path = not options["django_path"]
         config.refresh_seconds = options["refresh_seconds"]

@@ -35,6 +35,14 @@ def test_sdk_default_base64_is_decoded_by_the_sdk(client, local):
     assert result.data[0].embedding == [0.0, 3.0, 0.5]
 
 
+def test_token_arrays_pass_through(client, local, upstream):
+    # What tiktoken-based clients (LangChain's default for OpenAI) send: token ids, not text.
+    result = client.embeddings.create(model="local/bge-m3", input=[[9906, 1917], [87, 88, 89]],
+                                      encoding_format="float")
+    assert [d.embedding for d in result.data] == [[0.0, 2.0, 0.5], [1.0, 3.0, 0.5]]
+    assert upstream.last().body["input"] == [[9906, 1917], [87, 88, 89]]
+
+
 def test_errors(client, local, live_gateway, make_provider, anthropic_upstream):
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="nowhere/x", input="a")
