@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -141,6 +142,10 @@ class RouteAdmin(admin.ModelAdmin):
             form.instance.pk = route.pk
             form.instance.created_at = route.created_at
             form.instance.updated_at = route.updated_at
+
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> Any:
+        # The targets were written by the services, not by the formsets: log the route's own fields.
+        return construct_change_message(form, [], add)
 
     def delete_model(self, request: HttpRequest, obj: Route) -> None:
         route_services.route_delete(route=obj)
