@@ -163,8 +163,13 @@ def retarget(prepared: Any, target: routing.RouteTargetInfo) -> None:
     prepared.adapter = limits.guard(snap.adapter(config), prepared.key, prepared.request_bytes, prepared.reservation)
     prepared.body = {**prepared.body, "model": target.model}
     prepared.target = target.key
-    if prepared.route is not None and health.recovers_at(target.key):
-        health.claim(target.key, prepared.route.deadline)
+    claim_trial(prepared)
+
+
+def claim_trial(prepared: Any) -> None:
+    """The first target of a route's request may be a half-open one: take its trial."""
+    if prepared.route is not None and health.recovers_at(prepared.target):
+        health.claim(prepared.target, prepared.route.deadline)
 
 
 def _deadline_error() -> UpstreamError:

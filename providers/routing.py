@@ -379,6 +379,9 @@ async def _flush_last_used() -> None:
 
 
 def reset_for_tests() -> None:
+    from . import health
+
+    health.reset_for_tests()
     _state.snapshot = None
     _state.last_db_read = 0.0
     _state.dirty = True
