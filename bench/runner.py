@@ -207,7 +207,8 @@ class Processes:
         subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run(
             [py, "-m", "bench.provision", "--base-url", f"http://127.0.0.1:{self.upstream_port}/v1",
-             "--route-models", ",".join(p.model for p in self.config.profiles.values()) if self.config.route else ""],
+             "--route-models", ",".join(p.model for p in [*self.config.profiles.values(), HELD, LONG])
+             if self.config.route else ""],
             cwd=ROOT, env=env, check=True, capture_output=True,
         )
         self.key = json.loads(out.stdout.decode().strip().splitlines()[-1])["key"]
