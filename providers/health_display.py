@@ -5,7 +5,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from .health import HealthState
 
@@ -29,8 +29,9 @@ def describe(state: HealthState) -> str:
 def error_rate(state: HealthState) -> str:
     if state["error_rate"] is None:
         return "–"
-    return gettext("%(percent)s%% of %(requests)s") % {
-        "percent": formats.number_format(state["error_rate"] * 100, 1), "requests": state["requests"]}
+    return ngettext("%(percent)s%% of %(count)s request", "%(percent)s%% of %(count)s requests",
+                    state["requests"]) % {
+        "percent": formats.number_format(state["error_rate"] * 100, 1), "count": state["requests"]}
 
 
 def last_error(state: HealthState) -> str:

@@ -16,7 +16,7 @@ from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import health, health_display, route_services
@@ -168,4 +168,5 @@ class RouteAdmin(admin.ModelAdmin):
                 cooling += 1
         if not cooling:
             return gettext("All targets available")
-        return gettext("%(cooling)s of %(total)s targets cooling down") % {"cooling": cooling, "total": len(targets)}
+        return ngettext("%(cooling)s of %(total)s target cooling down", "%(cooling)s of %(total)s targets cooling down",
+                        len(targets)) % {"cooling": cooling, "total": len(targets)}

@@ -80,7 +80,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{route.name}  {'' if route.enabled else _('(disabled)')}  {route.description}")
         for target in data["targets"]:
-            self.stdout.write(_("  %(target)s  priority %(priority)s, weight %(weight)s: %(health)s") % {
+            self.stdout.write("  " + _("%(target)s: priority %(priority)s, weight %(weight)s: %(health)s") % {
                 "target": f"{target['provider']}/{target['model']}" if target["model"] else target["provider"],
                 "priority": target["priority"], "weight": target["weight"], "health": target["health_text"]})
 
