@@ -184,7 +184,7 @@ async def _within(awaitable: Any, timeout: float | None) -> Any:
         close = getattr(awaitable, "close", None)
         if close is not None:
             close()
-        raise asyncio.TimeoutError
+        raise TimeoutError
     return await asyncio.wait_for(awaitable, timeout)
 
 
@@ -195,7 +195,7 @@ async def complete(prepared: Any) -> bytes:
         started = time.perf_counter()
         try:
             payload = await _within(prepared.adapter.complete(prepared.body), plan.timeout(stream=False))
-        except (UpstreamError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, UpstreamError) as exc:
             if plan.failed(exc, started):
                 continue
             raise _deadline_error() if isinstance(exc, asyncio.TimeoutError) else exc from None
@@ -222,7 +222,7 @@ async def open_stream(prepared: Any) -> tuple[bytes, AsyncIterator[bytes]]:
             if plan.failed(empty, started):
                 continue
             raise EmptyStream() from None
-        except (UpstreamError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, UpstreamError) as exc:
             await agen.aclose()
             if plan.failed(exc, started):
                 continue

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import health, health_display, route_admin, secret_settings, services  # noqa: F401 (route_admin registers)
-from .admin_onboarding import ProviderOnboardingAdminMixin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
+from .onboarding.admin_views import ProviderOnboardingAdminMixin
 
 admin.site.site_header = _("LLM gateway administration")
 admin.site.site_title = _("LLM gateway")

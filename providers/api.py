@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import catalog, health, secret_settings, services
+from . import catalog, health, secret_settings, selectors, services
 from .api_strict import StrictModelSerializer, StrictSerializer
 from .health_api import HealthSerializer, health_json
 from .models import GatewayKey, Provider
@@ -255,7 +255,7 @@ class ProviderTypeSerializer(serializers.Serializer):
 )
 class ProviderListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
-    queryset = Provider.objects.all().order_by("name")
+    queryset = selectors.provider_list()
     serializer_class = ProviderSerializer
 
 
@@ -350,7 +350,7 @@ class GatewayKeyCreatedSerializer(GatewayKeySerializer):
 )
 class GatewayKeyListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
-    queryset = GatewayKey.objects.all().prefetch_related("providers").order_by("name")
+    queryset = selectors.gateway_key_list()
     serializer_class = GatewayKeySerializer
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -248,7 +248,7 @@ def refresh_for_display() -> None:
         return
     try:
         sync_once()
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a display falls back to this process's own state
         log.warning("reading the shared health state from Redis failed; showing this process's own")
 
 
@@ -294,7 +294,7 @@ async def _sync_forever() -> None:
             await asyncio.to_thread(sync_once)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- Redis down: keep counting alone, retry later
             log.warning("health sync with Redis failed (%s); this process counts alone until it works",
                         type(exc).__name__)
         await asyncio.sleep(settings.GATEWAY_HEALTH_SYNC_SECONDS)
@@ -360,7 +360,7 @@ def sync_once() -> None:
             closed = part[BUCKETS + 1]
             # Failures from before the breaker last closed do not count again.
             start = int(float(closed) / width) + 1 if closed else 0
-            buckets = [h for i, h in zip(range(index - BUCKETS + 1, index + 1), part[:BUCKETS]) if i >= start]
+            buckets = [h for i, h in zip(range(index - BUCKETS + 1, index + 1), part[:BUCKETS], strict=True) if i >= start]
             failures = sum(int(h.get(b"f", 0)) for h in buckets)
             successes = sum(int(h.get(b"s", 0)) for h in part[:BUCKETS])
             _merge(key, failures, successes, part[BUCKETS], part[BUCKETS + 1], part[BUCKETS + 2], time.time())

@@ -1,8 +1,7 @@
 """The health of a provider or a route target as the REST API shows it."""
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy
@@ -12,7 +11,7 @@ from . import health
 
 
 def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, tz=dt_timezone.utc).isoformat() if ts else None
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts else None
 
 
 class HealthSerializer(serializers.Serializer):

@@ -1,8 +1,7 @@
 """The health of a provider or a route target in words, for the admin and the command."""
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
@@ -11,7 +10,7 @@ from .health import HealthState
 
 
 def _when(ts: float) -> str:
-    moment = timezone.localtime(datetime.fromtimestamp(ts, tz=dt_timezone.utc))
+    moment = timezone.localtime(datetime.fromtimestamp(ts, tz=UTC))
     return formats.date_format(moment, "SHORT_DATETIME_FORMAT") + moment.strftime(":%S")
 
 

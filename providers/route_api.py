@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import generics, serializers
 
 from . import health, route_services
-from .api import ERROR_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, INVALID_PAGE_RESPONSE, service_errors
+from .api import ERROR_RESPONSES, INVALID_PAGE_RESPONSE, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, service_errors
 from .api_strict import StrictSerializer
 from .health_api import HealthSerializer, health_json
 from .models import Route

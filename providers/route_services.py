@@ -13,9 +13,9 @@ from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from . import config_version, selectors
 from .models import Provider, Route, RouteTarget
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -139,7 +139,7 @@ def targets_from_names(items: Iterable[dict[str, Any]]) -> list[TargetSpec]:
     looked up in one query; an unknown name stays a string and is reported by validation."""
     items = list(items)
     names = {str(item.get("provider")) for item in items if isinstance(item, dict)}
-    found = {p.name: p for p in Provider.objects.filter(name__in=names)}
+    found = {p.name: p for p in selectors.providers_named(names)}
     out: list[TargetSpec] = []
     for item in items:
         if not isinstance(item, dict):
@@ -163,8 +163,6 @@ def _write_targets(route: Route, targets: list[TargetSpec]) -> None:
 @transaction.atomic
 def route_create(*, targets: list[TargetSpec], **data: Any) -> Route:
     """Create a route with its targets; raise ValidationError (a field dict) on bad input."""
-    from .services import bump_config_version
-
     unknown = set(data) - set(ROUTE_FIELDS)
     if unknown:
         raise TypeError(f"unknown route fields: {sorted(unknown)}")
@@ -173,15 +171,13 @@ def route_create(*, targets: list[TargetSpec], **data: Any) -> Route:
         raise ValidationError(errors)
     route = Route.objects.create(**data)
     _write_targets(route, targets)
-    bump_config_version()
+    config_version.bump()
     return route
 
 
 @transaction.atomic
 def route_update(*, route: Route, targets: list[TargetSpec] | None = None, **data: Any) -> Route:
     """Change a route's fields (those given) and, when ``targets`` is given, replace its targets."""
-    from .services import bump_config_version
-
     unknown = set(data) - set(ROUTE_FIELDS)
     if unknown:
         raise TypeError(f"unknown route fields: {sorted(unknown)}")
@@ -194,20 +190,14 @@ def route_update(*, route: Route, targets: list[TargetSpec] | None = None, **dat
     route.save()
     if targets is not None:
         _write_targets(route, targets)
-    bump_config_version()
+    config_version.bump()
     return route
 
 
 @transaction.atomic
 def route_delete(*, route: Route) -> None:
-    from .services import bump_config_version
-
     route.delete()
-    bump_config_version()
-
-
-def route_list() -> QuerySet[Route]:
-    return Route.objects.prefetch_related("targets__provider").order_by("name")
+    config_version.bump()
 
 
 def route_as_dict(route: Route) -> dict[str, Any]:

@@ -2,26 +2,21 @@
 the tests all go through these functions, so validation lives in one place."""
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, validate_slug
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import catalog, secret_settings, url_policy
-from .models import ConfigVersion, GatewayKey, Provider
+from . import catalog, config_version, secret_settings, url_policy
+from .gateway_keys import new_key_material
+from .models import GatewayKey, Provider
 from .provider_settings import validate_settings
 from .transport.headers import forbidden_header
-
-GATEWAY_KEY_PREFIX = "gwk_"
 
 
 def _hint(key: str) -> str:
@@ -161,30 +156,6 @@ def _unstorable_text(value: Any) -> str | None:
     return None
 
 
-def bump_config_version() -> None:
-    """Tell every gateway process that providers or keys changed."""
-    updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1)
-    if not updated:
-        ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
-    transaction.on_commit(_notify_local)
-    if django_settings.REDIS_URL:
-        # The row is locked by this transaction until it ends: this is our version.
-        version = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-        transaction.on_commit(lambda: _publish(int(version)))
-
-
-def _notify_local() -> None:
-    from .routing import invalidate_local
-
-    invalidate_local()
-
-
-def _publish(version: int) -> None:
-    from .routing import publish_version
-
-    publish_version(version)
-
-
 @transaction.atomic
 def provider_create(
     *,
@@ -228,7 +199,7 @@ def provider_create(
         provider.api_key = api_key
         provider.api_key_hint = _hint(api_key)
     provider.save()
-    bump_config_version()
+    config_version.bump()
     return provider
 
 
@@ -311,23 +282,17 @@ def provider_update(
         provider.api_key = None
         provider.api_key_hint = ""
     provider.save()
-    bump_config_version()
+    config_version.bump()
     return provider
 
 
 @transaction.atomic
 def provider_delete(*, provider: Provider) -> None:
     provider.delete()
-    bump_config_version()
+    config_version.bump()
 
 
 # Gateway keys ---------------------------------------------------------------
-
-
-def hash_gateway_key(raw: str) -> str:
-    # Keys are 256-bit random tokens, so a fast hash is safe here (no dictionary to attack),
-    # and it lets the hot path look a key up in O(1).
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def gateway_key_scope_errors(all_providers: bool, providers: list[Provider]) -> dict[str, list[str]]:
@@ -365,19 +330,19 @@ def gateway_key_create(
     errors.update(gateway_key_scope_errors(all_providers, providers))
     if errors:
         raise ValidationError(errors)
-    raw = GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
+    material = new_key_material()
     key = GatewayKey.objects.create(
         name=name,
-        prefix=raw[: len(GATEWAY_KEY_PREFIX) + 6],
-        key_hash=hash_gateway_key(raw),
+        prefix=material.prefix,
+        key_hash=material.key_hash,
         all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
     )
     if providers:
         key.providers.set(providers)
-    bump_config_version()
-    return key, raw
+    config_version.bump()
+    return key, material.raw
 
 
 @transaction.atomic
@@ -399,7 +364,7 @@ def gateway_key_update(
     key.rate_limit_tpm = rate_limit_tpm
     key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm"])
     key.providers.set(providers)
-    bump_config_version()
+    config_version.bump()
     return key
 
 
@@ -408,7 +373,7 @@ def gateway_key_revoke(*, key: GatewayKey) -> GatewayKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        bump_config_version()
+        config_version.bump()
     return key
 
 

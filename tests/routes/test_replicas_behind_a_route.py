@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-import pytest
 
 from tests.conftest import free_port
 from tests.fakes.gateway_process import gateway_process
@@ -78,7 +77,7 @@ async def one(session: aiohttp.ClientSession, url: str, key: str, t0: float) -> 
         assert first["model"] == "chat-default"
         ok = events[-1] == "[DONE]" and not any('"error"' in e for e in events)
         return Outcome(started, replica, got, ok, "" if ok else events[-1][:300])
-    except Exception as exc:  # a transport failure seen by the client
+    except Exception as exc:  # noqa: BLE001 -- a transport failure seen by the client
         return Outcome(started, replica, got, False, repr(exc))
 
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from providers import config_io, route_services
+from providers import selectors
 from providers.models import Route
+from providers.onboarding import config_io
 
 FILE = """
 version: 1
@@ -93,7 +94,7 @@ def test_the_routes_command(db, upstream, make_provider):
     call_command("routes", "add", "fast", "--target", "a", "--target", "b/tools priority=1 weight=4",
                  "--max-attempts", "2", stdout=out)
     assert "b/tools" in out.getvalue() and "Healthy" in out.getvalue()
-    route = route_services.route_list().get(name="fast")
+    route = selectors.route_list().get(name="fast")
     assert [(t.provider.name, t.model, t.priority, t.weight) for t in route.targets.all()] == [
         ("a", "", 0, 1), ("b", "tools", 1, 4)]
     out = StringIO()

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from providers import services
-from providers.models import GatewayKey, Provider
+from providers import selectors, services
+from providers.models import GatewayKey
 
 
 def _iso(value: Any) -> str | None:
@@ -84,7 +84,7 @@ class Command(BaseCommand):
 
     def create(self, options: dict[str, Any]) -> None:
         names: list[str] = options["providers"]
-        providers = list(Provider.objects.filter(name__in=names))
+        providers = list(selectors.providers_named(names))
         missing = sorted(set(names) - {p.name for p in providers})
         if missing:
             raise CommandError(_("Unknown provider(s): %(names)s.") % {"names": ", ".join(missing)})
@@ -107,7 +107,7 @@ class Command(BaseCommand):
         self.stdout.write(raw)
 
     def list(self, *, as_json: bool) -> None:
-        rows = [key_row(k) for k in GatewayKey.objects.prefetch_related("providers").order_by("name")]
+        rows = [key_row(k) for k in selectors.gateway_key_list()]
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
@@ -132,7 +132,7 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
     def revoke(self, name: str) -> None:
-        key = GatewayKey.objects.filter(name=name).first()
+        key = selectors.gateway_key_by_name(name)
         if key is None:
             raise CommandError(_("No gateway key named “%(name)s”.") % {"name": name})
         already = key.revoked_at is not None

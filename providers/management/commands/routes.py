@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from providers import health, health_display, route_services
+from providers import health, health_display, route_services, selectors
 from providers.models import Route
 
 
@@ -69,7 +69,7 @@ class Command(BaseCommand):
 
     def get_route(self, name: str) -> Route:
         try:
-            return route_services.route_list().get(name=name)
+            return selectors.route_list().get(name=name)
         except Route.DoesNotExist:
             raise CommandError(_("No route named “%(name)s”.") % {"name": name}) from None
 
@@ -86,7 +86,7 @@ class Command(BaseCommand):
 
     def describe(self, route: Route) -> dict[str, Any]:
         data = route_services.route_as_dict(route)
-        for target, row in zip(route.targets.all(), data["targets"]):
+        for target, row in zip(route.targets.all(), data["targets"], strict=True):
             model = target.model or (target.provider.settings or {}).get("default_model") or ""
             state = health.target_state(health.target_key(target.provider.name, model))
             row["health"] = state["state"]
@@ -95,7 +95,7 @@ class Command(BaseCommand):
 
     def do_list(self, options: dict[str, Any]) -> None:
         health.refresh_for_display()
-        routes = list(route_services.route_list())
+        routes = list(selectors.route_list())
         if options["json"]:
             self.stdout.write(json.dumps([self.describe(r) for r in routes], indent=2, ensure_ascii=False))
             return

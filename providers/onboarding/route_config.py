@@ -1,4 +1,4 @@
-"""Routes in the configuration file (``providers.config_io``), beside the providers::
+"""Routes in the configuration file (``providers.onboarding.config_io``), beside the providers::
 
     routes:
       - name: chat-default              # the model id clients send; the key of the upsert
@@ -25,8 +25,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from . import route_services
-from .models import Route
+from .. import route_services, selectors
+from ..models import Route
 
 Problem = tuple[str, str, str]
 ROUTE_KEYS = set(route_services.ROUTE_FIELDS) | {"targets"}
@@ -88,7 +88,7 @@ def import_routes(entries: list[RouteEntry], *, prune: bool) -> list[tuple[str, 
     from .config_io import ConfigError
 
     changes: list[tuple[str, str, list[str]]] = []
-    existing = {r.name: r for r in route_services.route_list().select_for_update(of=("self",))}
+    existing = {r.name: r for r in selectors.route_list().select_for_update(of=("self",))}
     for entry in entries:
         route = existing.get(entry.name)
         targets = route_services.targets_from_names(entry.targets)
@@ -122,7 +122,7 @@ def import_routes(entries: list[RouteEntry], *, prune: bool) -> list[tuple[str, 
 
 def export_routes() -> list[dict[str, Any]]:
     out = []
-    for route in route_services.route_list():
+    for route in selectors.route_list():
         data = route_services.route_as_dict(route)
         out.append({k: v for k, v in data.items() if v is not None or k == "name"})
     return out

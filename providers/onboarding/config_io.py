@@ -22,7 +22,7 @@ resolve here (variable not set, file unreadable or empty) as a finding and
 validates the rest as if it were set; a real import refuses it. ``api_key`` left out keeps the stored key
 on update; ``api_key: null`` removes it.
 
-Routes (model aliases) may follow in a ``routes`` list: see ``providers.route_config``.
+Routes (model aliases) may follow in a ``routes`` list: see ``providers.onboarding.route_config``.
 
 Import is an upsert by name through ``services.provider_create/update/delete``
 inside one transaction: any bad entry rolls everything back, and the error names
@@ -44,8 +44,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import route_config, secret_settings, services
-from .models import Provider
+from .. import secret_settings, selectors, services
+from ..models import Provider
+from . import route_config
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -534,7 +535,7 @@ def env_name(provider_name: str, suffix: str) -> str:
 
 def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
     """The catalog in the file format, with every secret as an ``{env: ...}`` placeholder."""
-    rows = list(providers if providers is not None else Provider.objects.order_by("name"))
+    rows = list(providers if providers is not None else selectors.provider_list())
     out = []
     for p in rows:
         entry: dict[str, Any] = {"name": p.name}
