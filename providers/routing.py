@@ -223,6 +223,12 @@ async def _reload() -> Snapshot:
         if _state.generation == generation:
             _state.dirty = False
     _state.last_check = time.monotonic()
+    if snap.routes:
+        # Routes choose by health: learn the other processes' cooldowns before this
+        # one has sent anything (a no-op without Redis, or when already running).
+        from . import health
+
+        health.start_sync()
     return snap
 
 
