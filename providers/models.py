@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -139,6 +141,11 @@ class Route(models.Model):
         help_text=_("How long one attempt of a stream may wait for its first byte before the next target is "
                     "tried. Empty: the gateway default."),
     )
+    if TYPE_CHECKING:
+        from django.db.models.fields.related_descriptors import RelatedManager
+
+        targets: RelatedManager[RouteTarget]
+
     fallback_on_client_errors = models.BooleanField(
         _("fall back on client errors"), default=False,
         help_text=_("Also try the next target when a target answers 400, 401, 403, 404 or 422."),

@@ -29,7 +29,7 @@ class RouteAdminForm(forms.ModelForm):
         fields = list(route_services.ROUTE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         errors = route_services.route_validate(route=self.instance if self.instance.pk else None,
                                                data={k: v for k, v in data.items() if k in route_services.ROUTE_FIELDS},
                                                targets=None)

@@ -145,8 +145,10 @@ def targets_from_names(items: Iterable[dict[str, Any]]) -> list[TargetSpec]:
         if not isinstance(item, dict):
             out.append(TargetSpec(provider=str(item)))
             continue
-        spec = TargetSpec(**{k: v for k, v in item.items() if k in ("model", "priority", "weight")})
-        spec["provider"] = found.get(str(item.get("provider")), str(item.get("provider")))
+        spec = TargetSpec(provider=found.get(str(item.get("provider")), str(item.get("provider"))))
+        for name in ("model", "priority", "weight"):
+            if name in item:
+                spec[name] = item[name]  # type: ignore[literal-required]
         out.append(spec)
     return out
 
