@@ -31,7 +31,7 @@ from tests.fakes.replica_upstream import Replica
 RUN_SECONDS = 10.0
 KILL_AT = 3.0
 RESTART_AT = 5.0
-COMEBACK_SECONDS = 30.0  # a bound on the wait for the restarted replica after the run (a loaded machine starts it slowly)
+COMEBACK_SECONDS = 30.0  # a bound on the wait for the restarted replica after the run (slow start when loaded)
 CONCURRENCY = 32
 WEIGHTS = {"a": 1, "b": 2, "c": 3}
 
