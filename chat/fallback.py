@@ -129,6 +129,7 @@ class Plan:
         route = self.route
         if route is None:
             return False
+        self.note_attempts()
         if not retry and not (outcome == "client_error" and route.fallback_on_client_errors):
             return False
         self.tried.add(prepared.target)
@@ -145,6 +146,13 @@ class Plan:
         prepared.attempts.append(Attempt(prepared.target, "ok", 200, "", _ms(started)))
         prepared.answered_by = prepared.target
         health.record_success(prepared.target)
+        self.note_attempts()
+
+    def note_attempts(self) -> None:
+        """The request log's record counts the targets tried (routes only)."""
+        record = self.prepared.record
+        if record is not None and self.route is not None:
+            record.attempts = len(self.prepared.attempts)
 
 
 def _ms(started: float) -> float:
@@ -156,13 +164,22 @@ def _timeout_cause(exc: BaseException) -> str:
 
 
 def retarget(prepared: Any, target: routing.RouteTargetInfo) -> None:
-    """Point ``prepared`` at ``target``: its provider's adapter with the key's limits."""
+    """Point ``prepared`` at ``target``: its provider's adapter with the key's limits;
+    the request log's record follows (provider, upstream model)."""
+    from .stream_usage import supports_usage_option
+
     snap = prepared.snap
     config = snap.providers[target.provider]
+    record = prepared.record
     prepared.config = config
-    prepared.adapter = limits.guard(snap.adapter(config), prepared.key, prepared.request_bytes, prepared.reservation)
+    prepared.adapter = limits.guard(snap.adapter(config), prepared.key, prepared.request_bytes, prepared.reservation,
+                                    record)
     prepared.body = {**prepared.body, "model": target.model}
+    if prepared.hide_usage and not supports_usage_option(config):
+        prepared.body.pop("stream_options", None)  # only the gateway asked for it; this backend refuses it
     prepared.target = target.key
+    if record is not None:
+        record.note_route(config, prepared.requested, target.model)
     claim_trial(prepared)
 
 

@@ -291,7 +291,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
 
     class Meta:
         model = GatewayKey
-        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -312,6 +312,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
         )
         self.instance = key
         self.raw_key = raw
@@ -324,7 +325,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
 
     class Meta:
         model = GatewayKey
-        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -338,6 +339,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
         )
         self.save_m2m = lambda: None
         return key

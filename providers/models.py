@@ -76,6 +76,13 @@ class GatewayKey(models.Model):
     rate_limit_tpm = models.PositiveIntegerField(
         _("tokens per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
     )
+    # Off by default: prompts and answers are the clients' data (chat/requestlog.py).
+    record_bodies = models.BooleanField(
+        _("record bodies"),
+        default=False,
+        help_text=_("Store this key's request and answer bodies in the request log, size-capped and with provider "
+                    "secrets masked, for debugging. Off: only sizes, tokens and timings are recorded."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)

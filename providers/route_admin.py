@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import health, health_display, route_services
+from .audit import AuditedAdmin
 from .models import Route, RouteTarget
 
 
@@ -101,7 +102,7 @@ class RouteTargetInline(admin.TabularInline):
 
 
 @admin.register(Route)
-class RouteAdmin(admin.ModelAdmin):
+class RouteAdmin(AuditedAdmin, admin.ModelAdmin):
     form = RouteAdminForm
     inlines = [RouteTargetInline]
     list_display = ("name", "description", "enabled", "target_list", "route_health")

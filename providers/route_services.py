@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import config_version, selectors
+from . import audit, config_version, selectors
 from .models import Provider, Route, RouteTarget
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -153,7 +153,13 @@ def targets_from_names(items: Iterable[dict[str, Any]]) -> list[TargetSpec]:
     return out
 
 
-def _write_targets(route: Route, targets: list[TargetSpec]) -> None:
+def _write_targets(route: Route, targets: list[TargetSpec], *, audit_change: bool = False) -> None:
+    if audit_change:
+        before = [(t.provider_id, t.model, t.priority, t.weight) for t in route.targets.all()]
+        after = [(getattr(s["provider"], "pk", None), s.get("model") or "", s.get("priority", 0), s.get("weight", 1))
+                 for s in targets]
+        if before != after:
+            audit.record(Route, route, changed=["targets"], door="")
     route.targets.all().delete()
     RouteTarget.objects.bulk_create([
         RouteTarget(route=route, provider=spec["provider"], model=spec.get("model") or "",
@@ -191,7 +197,7 @@ def route_update(*, route: Route, targets: list[TargetSpec] | None = None, **dat
         setattr(route, field, value)
     route.save()
     if targets is not None:
-        _write_targets(route, targets)
+        _write_targets(route, targets, audit_change=True)
     config_version.bump()
     return route
 

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from providers import health, health_display, route_services, selectors
+from providers import audit, health, health_display, route_services, selectors
 from providers.models import Route
 
 
@@ -35,7 +35,7 @@ def parse_target(text: str) -> dict[str, Any]:
     return spec
 
 
-class Command(BaseCommand):
+class Command(audit.AuditedCommand, BaseCommand):
     help = "Manage routes: list, show, add, change, delete."
 
     def add_arguments(self, parser: CommandParser) -> None:
