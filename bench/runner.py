@@ -57,6 +57,7 @@ class BenchConfig:
     fast_path: bool = True
     workers: int = 1
     refresh_seconds: float | None = None  # GATEWAY_CONFIG_REFRESH_SECONDS of the gateway (None: its default)
+    route: bool = False  # the client names a route (r.<model>) in front of the benchmark provider
 
     @classmethod
     def preset_named(cls, name: str) -> BenchConfig:
@@ -208,7 +209,9 @@ class Processes:
         env = self.env = self.gateway_env()  # fixed: a restarted gateway must read the same secrets
         subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run(
-            [py, "-m", "bench.provision", "--base-url", f"http://127.0.0.1:{self.upstream_port}/v1"],
+            [py, "-m", "bench.provision", "--base-url", f"http://127.0.0.1:{self.upstream_port}/v1",
+             "--route-models", ",".join(p.model for p in [*self.config.profiles.values(), HELD, LONG])
+             if self.config.route else ""],
             cwd=ROOT, env=env, check=True, capture_output=True,
         )
         self.key = json.loads(out.stdout.decode().strip().splitlines()[-1])["key"]
@@ -319,7 +322,8 @@ class Bench:
     def body(self, target: client.Target, pace: Pace, stream: bool) -> dict[str, Any]:
         through = target is not None and target.port == self.procs.gateway_port
         surface = next((s for s, path in SURFACE_PATHS.items() if path == target.path), "chat") if through else "chat"
-        return _body(pace, stream, "bench/" if through else "", surface)
+        gateway_prefix = "r." if self.config.route else "bench/"
+        return _body(pace, stream, gateway_prefix if through else "", surface)
 
     async def one_run(self, target: client.Target, pace: Pace, stream: bool, concurrency: int) -> dict[str, Any]:
         pid = self.procs.gateway_pid

@@ -8,7 +8,7 @@ import logging
 import math
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
-from . import aliases, limits, requestlog
+from . import aliases, fallback, limits, requestlog
 from .requestlog import RequestRecord
 from .stream_usage import MARK, UsageWatch, ask_for_usage, supports_usage_option
 
@@ -133,11 +133,27 @@ def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
 
 
 def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
+    """The provider, adapter and upstream model a request goes to; for a route, the
+    target ``fallback.choose`` picks (the inbound surfaces use this, without fallback)."""
+    _route, config, upstream = resolve_target(snap, key, model)
+    return config, snap.adapter(config), upstream
+
+
+def resolve_target(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[
+        routing.RouteInfo | None, ProviderConfig, str]:
+    """(the route or None, the provider, the upstream model) that ``model`` names: a
+    route name (one dict lookup: route names never hold a slash) or ``<provider>/<model>``."""
     model = aliases.apply(model)  # the operator's alias table (issue 17), for every /v1 surface
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(
             400, _("“model” is required: “<provider>/<model>”."), param="model", code="missing_model"
         )
+    route = snap.routes.get(model)
+    if route is not None:
+        target = fallback.choose(snap, key, route)
+        if target is None:  # no target this key may use
+            raise _model_not_found(model)
+        return route, snap.providers[target.provider], target.model
     name, upstream = split_model(model)
     config = snap.providers.get(name)
     if config is None or not config.enabled or not key.may_use(config.id):
@@ -153,7 +169,7 @@ def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[P
             )
     if not model_allowed(config, upstream):
         raise _model_not_found(model)
-    return config, snap.adapter(config), upstream
+    return None, config, upstream
 
 
 class _NotFinite(ValueError):
@@ -212,6 +228,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 @dataclass
 class Prepared:
+    """A chat request ready to send. With a route, ``chat.fallback`` moves it from
+    target to target (``config``, ``adapter``, ``body["model"]``, ``target``) before the
+    first byte; ``attempts`` records each try and ``answered_by`` the target that
+    answered (``"<provider>/<model>"``), for the request log."""
+
     config: ProviderConfig
     adapter: Adapter
     body: dict[str, Any]
@@ -220,6 +241,17 @@ class Prepared:
     requested: str | None = None  # the model id the client used; answers carry it
     record: RequestRecord | None = None  # the request log's record (chat/requestlog.py)
     hide_usage: bool = False  # usage was asked upstream for the log only: keep it from the client
+    snap: routing.Snapshot | None = None
+    route: routing.RouteInfo | None = None
+    target: str = ""  # the target being tried: "<provider>/<upstream model>"
+    attempts: list[fallback.Attempt] = field(default_factory=list)
+    answered_by: str | None = None
+    request_bytes: int = 0
+    reservation: limits.Reservation | None = None
+
+    @property
+    def route_name(self) -> str | None:
+        return self.route.name if self.route is not None else None
 
 
 # Answers carry the model id the client used (``<provider>/<model>``, or its alias),
@@ -243,8 +275,8 @@ def model_rewriter(requested: str | None) -> Callable[[bytes], bytes] | None:
 
 
 async def complete(prepared: Prepared) -> bytes:
-    """A non-streamed answer, with the model id the client used."""
-    payload = await prepared.adapter.complete(prepared.body)
+    """A non-streamed answer (from the route's targets in turn), with the model id the client used."""
+    payload = await fallback.complete(prepared)
     rewrite = model_rewriter(prepared.requested)
     return rewrite(payload) if rewrite is not None else payload
 
@@ -262,7 +294,7 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
         record.stream = stream
         if isinstance(requested, str):
             record.requested_model = requested
-    config, adapter, upstream = resolve(snap, key, requested)
+    route, config, upstream = resolve_target(snap, key, requested)
     body["model"] = upstream
     hide_usage = False
     if record is not None:
@@ -273,9 +305,15 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
     reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
-    adapter = limits.guard(adapter, key, len(raw), reservation, record)
-    return Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
-                    requested=requested, record=record, hide_usage=hide_usage)
+    adapter = limits.guard(snap.adapter(config), key, len(raw), reservation, record)
+    prepared = Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
+                        requested=requested, record=record, hide_usage=hide_usage, snap=snap, route=route,
+                        target=f"{config.name}/{upstream}", request_bytes=len(raw), reservation=reservation)
+    if route is not None:
+        if record is not None:
+            record.route = route.name
+        fallback.claim_trial(prepared)
+    return prepared
 
 
 # How often an open stream looks whether its key is still valid (on its next
@@ -359,21 +397,16 @@ async def relay(
 
 
 async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
-    """Open the upstream stream and wait for its first frame, so that errors before
-    the stream starts are answered with a proper HTTP status."""
-    agen = prepared.adapter.stream(prepared.body)
+    """Open the upstream stream and wait for its first frame (trying the route's targets
+    in turn), so that errors before the stream starts are answered with a proper HTTP status."""
     try:
-        first = await agen.__anext__()
-    except StopAsyncIteration:
+        first, agen = await fallback.open_stream(prepared)
+    except fallback.EmptyStream:
         raise GatewayError(
             502, _("The upstream closed the stream without data."), type="upstream_error", code="upstream_empty_stream"
         ) from None
     except UpstreamError as exc:
-        await agen.aclose()
         raise GatewayError.from_upstream(exc) from None
-    except BaseException:
-        await agen.aclose()
-        raise
     return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested),
                  prepared.record, prepared.hide_usage)
 
@@ -410,16 +443,26 @@ async def provider_models(snap: routing.Snapshot, config: ProviderConfig) -> tup
 async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str, Any]:
     """``GET /v1/models``: the OpenAI list shape, plus ``sources`` (an extra
     top-level member SDKs ignore) telling per provider whether its models came
-    live from the backend or from the provider's configured list."""
+    live from the backend or from the provider's configured list. Routes come
+    first (``owned_by: "gateway"``), each listed when the key may use one of its targets."""
     configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
     results = await asyncio.gather(*(provider_models(snap, c) for c in configs))
-    data = [m for models, _source in results for m in models]
+    data = [route_model(r) for r in snap.routes.values() if fallback.route_visible(snap, key, r)]
+    data += [m for models, _source in results for m in models]
     sources = {c.name: source for c, (_models, source) in zip(configs, results)}
     return {"object": "list", "data": data, "sources": sources}
 
 
+def route_model(route: routing.RouteInfo) -> dict[str, Any]:
+    """A route as an OpenAI model object: its name is the model id."""
+    return {"id": route.name, "object": "model", "created": route.created, "owned_by": "gateway"}
+
+
 async def retrieve_model(snap: routing.Snapshot, key: routing.KeyInfo, model: str) -> dict[str, Any]:
     """``GET /v1/models/{provider}/{model}``: one entry of ``list_models``, or 404."""
+    route = snap.routes.get(model)
+    if route is not None and fallback.route_visible(snap, key, route):
+        return route_model(route)
     name, _sep, _upstream = model.partition("/")
     config = snap.providers.get(name)
     if config is not None and config.enabled and key.may_use(config.id):

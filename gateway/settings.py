@@ -409,6 +409,23 @@ if GATEWAY_REQUEST_LOG_DAYS < 0 or GATEWAY_REQUEST_LOG_BODY_BYTES < 0 or GATEWAY
         "GATEWAY_REQUEST_LOG_FLUSH_SECONDS must be positive"
     )
 
+# Routes and provider health (issue 14; chat/fallback.py, providers/health.py). A route's own
+# fields override the first three. Fallback happens only before the first byte reaches the client.
+GATEWAY_ROUTE_MAX_ATTEMPTS = env_int("GATEWAY_ROUTE_MAX_ATTEMPTS", 3)
+# All attempts of one request together, until the first byte (a non-streamed answer: the whole answer).
+GATEWAY_ROUTE_DEADLINE_SECONDS = env_float("GATEWAY_ROUTE_DEADLINE_SECONDS", 120.0)
+# One streamed attempt's wait for its first frame before the next target is tried.
+GATEWAY_ROUTE_FIRST_BYTE_TIMEOUT = env_float("GATEWAY_ROUTE_FIRST_BYTE_TIMEOUT", 30.0)
+# Passive health: failures (connect errors, timeouts, 5xx, 429) of a target within the
+# window; at the threshold it cools down for the cooldown, then one trial request decides.
+GATEWAY_HEALTH_WINDOW_SECONDS = env_float("GATEWAY_HEALTH_WINDOW_SECONDS", 60.0)
+GATEWAY_HEALTH_FAILURE_THRESHOLD = env_int("GATEWAY_HEALTH_FAILURE_THRESHOLD", 3)
+GATEWAY_HEALTH_COOLDOWN_SECONDS = env_float("GATEWAY_HEALTH_COOLDOWN_SECONDS", 30.0)
+# The longest cooldown an upstream's Retry-After may ask for.
+GATEWAY_HEALTH_MAX_RETRY_AFTER = env_float("GATEWAY_HEALTH_MAX_RETRY_AFTER", 600.0)
+# With REDIS_URL: how often each process exchanges health counts and cooldowns (in the background).
+GATEWAY_HEALTH_SYNC_SECONDS = env_float("GATEWAY_HEALTH_SYNC_SECONDS", 0.5)
+
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {
     "version": 1,

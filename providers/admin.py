@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from chat.admin_usage import RecentUsageColumns
 
-from . import secret_settings, services
+from . import health, health_display, route_admin, secret_settings, services  # noqa: F401 (route_admin registers)
 from .audit import AuditedAdmin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
@@ -37,7 +37,8 @@ SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 class ProviderAdmin(AuditedAdmin, RecentUsageColumns, ProviderOnboardingAdminMixin, admin.ModelAdmin):
     form = ProviderAdminForm
     # Short cells (the key's hint alone, a short date), so every column fits at 1280 px.
-    list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "updated")
+    list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "health_state",
+                    "error_rate", "last_error", "updated")
     list_display_links = ("name",)
     list_filter = ("provider_type", "enabled")
     search_fields = ("name",)
@@ -107,6 +108,18 @@ class ProviderAdmin(AuditedAdmin, RecentUsageColumns, ProviderOnboardingAdminMix
         if not obj.has_api_key:
             return gettext("No key")
         return f"“{obj.api_key_hint}”" if obj.api_key_hint else gettext("Stored")
+
+    @admin.display(description=_("health"))
+    def health_state(self, obj: Provider) -> str:
+        return health_display.describe(health.provider_state(obj.name))
+
+    @admin.display(description=_("error rate"))
+    def error_rate(self, obj: Provider) -> str:
+        return health_display.error_rate(health.provider_state(obj.name))
+
+    @admin.display(description=_("last error"))
+    def last_error(self, obj: Provider) -> str:
+        return health_display.last_error(health.provider_state(obj.name))
 
     @admin.display(description=_("updated"), ordering="updated_at")
     def updated(self, obj: Provider) -> str:

@@ -22,8 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import catalog, secret_settings, selectors, services
+from . import catalog, health, secret_settings, selectors, services
 from .api_strict import StrictModelSerializer, StrictSerializer
+from .health_api import HealthSerializer, health_json
 from .models import GatewayKey, Provider
 from .permissions import ModelPermissions, Requires
 
@@ -169,8 +170,14 @@ class ProviderSerializer(StrictSerializer):
     )
     secret_setting_hints = serializers.SerializerMethodField()
     enabled = serializers.BooleanField(required=False, default=True)
+    health = serializers.SerializerMethodField(help_text=gettext_lazy(
+        "Passive health: the worst state of the provider's targets, its last error and error rate."))
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(HealthSerializer)
+    def get_health(self, obj: Provider) -> dict[str, Any]:
+        return health_json(health.provider_state(obj.name))
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_extra_header_names(self, obj: Provider) -> list[str]:

@@ -5,7 +5,7 @@ live in their own modules and are listed in the marked section below.
 """
 from django.urls import path
 
-from . import api, api_models
+from . import api, api_models, route_api
 from .onboarding import api_views
 
 urlpatterns = [
@@ -15,6 +15,8 @@ urlpatterns = [
     path("gateway-keys/", api.GatewayKeyListCreateView.as_view(), name="api-gateway-key-list"),
     path("gateway-keys/<int:pk>/", api.GatewayKeyDetailView.as_view(), name="api-gateway-key-detail"),
     path("gateway-keys/<int:pk>/revoke/", api.GatewayKeyRevokeView.as_view(), name="api-gateway-key-revoke"),
+    path("routes/", route_api.RouteListCreateView.as_view(), name="api-route-list"),
+    path("routes/<int:pk>/", route_api.RouteDetailView.as_view(), name="api-route-detail"),
 ]
 
 # Onboarding (connection checks, model lists): add their routes here.

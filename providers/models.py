@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -116,3 +118,88 @@ class ConfigVersion(models.Model):
 
     class Meta:
         verbose_name = _("configuration version")
+
+
+class Route(models.Model):
+    """A model alias clients name as their ``model`` (``"chat-default"``), served by an
+    ordered set of ``<provider>/<model>`` targets with fallback before the first byte.
+
+    Route names share one namespace with provider names (``providers.routes.services``
+    checks both directions), so every model id means one thing."""
+
+    name = models.CharField(
+        _("name"),
+        max_length=64,
+        unique=True,
+        help_text=_("The model id clients send. Letters, digits, dots, hyphens and underscores; no slash."),
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    max_attempts = models.PositiveSmallIntegerField(
+        _("maximum attempts"), null=True, blank=True,
+        help_text=_("Targets tried for one request before the error goes to the client. Empty: the gateway default."),
+    )
+    deadline_seconds = models.FloatField(
+        _("deadline (seconds)"), null=True, blank=True,
+        help_text=_("Time all attempts together may take before the first byte. Empty: the gateway default."),
+    )
+    first_byte_timeout = models.FloatField(
+        _("time to first byte (seconds)"), null=True, blank=True,
+        help_text=_("How long one attempt of a stream may wait for its first byte before the next target is "
+                    "tried. Empty: the gateway default."),
+    )
+    if TYPE_CHECKING:
+        from django.db.models.fields.related_descriptors import RelatedManager
+
+        targets: RelatedManager[RouteTarget]
+
+    fallback_on_client_errors = models.BooleanField(
+        _("fall back on client errors"), default=False,
+        help_text=_("Also try the next target when a target answers 400, 401, 403, 404 or 422."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RouteTarget(models.Model):
+    """One ``<provider>/<model>`` behind a route. Lower ``priority`` numbers are tried
+    first; within one priority, ``weight`` shares the traffic."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="targets", verbose_name=_("route"))
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="route_targets", verbose_name=_("provider")
+    )
+    model = models.CharField(
+        _("model"), max_length=200, blank=True,
+        help_text=_("The upstream model id. Empty: the provider's default model."),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=0, help_text=_("Lower first; the next priority serves only when none of a better one can.")
+    )
+    weight = models.PositiveIntegerField(
+        _("weight"), default=1, help_text=_("Share of the traffic among healthy targets of the same priority.")
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("route target")
+        verbose_name_plural = _("route targets")
+        constraints = [
+            models.UniqueConstraint(fields=["route", "provider", "model"], name="route_target_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """``<provider>/<model>`` as clients would name it."""
+        return f"{self.provider.name}/{self.model}" if self.model else self.provider.name

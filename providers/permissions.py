@@ -18,6 +18,8 @@ admin test connection / probe / models     ``view_provider`` (or change) to run;
                                            ``change_provider`` to apply a fix
 admin playground                           ``view_provider`` (or change) and
                                            ``add_gatewaykey``
+a route's targets (admin inline, API)      the route's own permission for the
+                                           operation (they are part of the route)
 =========================================  =====================================
 
 Why these: a connection test, a probe or a model listing only reads; the stored

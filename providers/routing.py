@@ -49,12 +49,43 @@ class KeyInfo:
         return self.provider_ids is not None and not self.provider_ids
 
 
+@dataclass(frozen=True)
+class RouteTargetInfo:
+    """One target of a route as the hot path sees it; ``key`` names its health record."""
+
+    provider: str
+    model: str  # the upstream model id (the provider's default filled in)
+    priority: int
+    weight: int
+    key: str  # "<provider>/<model>"
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """An enabled route: its targets grouped by priority, best first, and its limits
+    (the gateway defaults filled in where the route leaves them empty)."""
+
+    id: int
+    name: str
+    groups: tuple[tuple[RouteTargetInfo, ...], ...]
+    max_attempts: int
+    deadline: float
+    first_byte_timeout: float
+    fallback_on_client_errors: bool
+    created: int = 0
+
+    @property
+    def targets(self) -> tuple[RouteTargetInfo, ...]:
+        return tuple(t for group in self.groups for t in group)
+
+
 @dataclass
 class Snapshot:
     version: int
     providers: dict[str, ProviderConfig]
     keys: dict[str, KeyInfo]
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    routes: dict[str, RouteInfo] = field(default_factory=dict)
 
     def adapter(self, config: ProviderConfig) -> Adapter:
         adapter = self.adapters.get(config.name)
@@ -100,7 +131,35 @@ def load_snapshot() -> Snapshot:
             rate_limit_tpm=key.rate_limit_tpm,
             record_bodies=key.record_bodies,
         )
-    return Snapshot(version=version, providers=providers, keys=keys)
+    return Snapshot(version=version, providers=providers, keys=keys, routes=load_routes(providers))
+
+
+def load_routes(providers: dict[str, ProviderConfig]) -> dict[str, RouteInfo]:
+    """Every enabled route with the targets whose provider loaded (sync)."""
+    routes: dict[str, RouteInfo] = {}
+    for route in selectors.routing_routes():
+        by_priority: dict[int, list[RouteTargetInfo]] = {}
+        for target in route.targets.all():
+            config = providers.get(target.provider.name)
+            model = target.model or (config.setting("default_model") or "" if config is not None else "")
+            if config is None or not model:
+                log.warning("route %s: target %s skipped (provider not loaded or no model)", route.name, target.pk)
+                continue
+            by_priority.setdefault(target.priority, []).append(RouteTargetInfo(
+                provider=config.name, model=model, priority=target.priority, weight=max(1, target.weight),
+                key=f"{config.name}/{model}",
+            ))
+        routes[route.name] = RouteInfo(
+            id=route.pk,
+            name=route.name,
+            groups=tuple(tuple(by_priority[p]) for p in sorted(by_priority)),
+            max_attempts=route.max_attempts or settings.GATEWAY_ROUTE_MAX_ATTEMPTS,
+            deadline=route.deadline_seconds or settings.GATEWAY_ROUTE_DEADLINE_SECONDS,
+            first_byte_timeout=route.first_byte_timeout or settings.GATEWAY_ROUTE_FIRST_BYTE_TIMEOUT,
+            fallback_on_client_errors=route.fallback_on_client_errors,
+            created=int(route.created_at.timestamp()) if route.created_at else 0,
+        )
+    return routes
 
 
 def _in_thread(fn: Any) -> Any:
@@ -166,6 +225,12 @@ async def _reload() -> Snapshot:
         if _state.generation == generation:
             _state.dirty = False
     _state.last_check = time.monotonic()
+    if snap.routes:
+        # Routes choose by health: learn the other processes' cooldowns before this
+        # one has sent anything (a no-op without Redis, or when already running).
+        from . import health
+
+        health.start_sync()
     return snap
 
 
@@ -261,6 +326,9 @@ async def _flush_last_used() -> None:
 
 
 def reset_for_tests() -> None:
+    from . import health
+
+    health.reset_for_tests()
     _state.snapshot = None
     config_version.reset_for_tests()
     _state.dirty = True

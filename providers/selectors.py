@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import GatewayKey, Provider
+from .models import GatewayKey, Provider, Route
 
 
 def provider_list() -> QuerySet[Provider]:
@@ -49,3 +49,13 @@ def routing_providers() -> QuerySet[Provider]:
 def routing_keys() -> QuerySet[GatewayKey]:
     """The keys the routing table accepts: every key not revoked, with its providers."""
     return GatewayKey.objects.filter(revoked_at__isnull=True).prefetch_related("providers")
+
+
+def route_list() -> QuerySet[Route]:
+    """Every route with its targets and their providers, by name."""
+    return Route.objects.prefetch_related("targets__provider").order_by("name")
+
+
+def routing_routes() -> QuerySet[Route]:
+    """The routes the routing table serves: the enabled ones."""
+    return route_list().filter(enabled=True)

@@ -52,11 +52,11 @@ def provider_validate(
             add("name", _("Use only letters, digits, hyphens and underscores (no slash or spaces)."))
         if len(name) > 64:
             add("name", _("At most 64 characters."))
-        clash = Provider.objects.filter(name=name)
-        if instance is not None and instance.pk:
-            clash = clash.exclude(pk=instance.pk)
-        if clash.exists():
-            add("name", _("A provider with this name already exists."))
+        from .route_services import name_clash  # the one check of the shared model-id namespace
+
+        clash = name_clash(name, kind="provider", instance=instance)
+        if clash:
+            add("name", clash)
 
     too_long = _too_long("base_url", base_url)
     if too_long:

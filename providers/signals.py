@@ -1,4 +1,4 @@
-"""Any change to providers or gateway keys, however it is made (services, admin
+"""Any change to providers, gateway keys or routes, however it is made (services, admin
 M2M edits, the ORM in a shell), bumps the shared configuration version: once per
 transaction, together with the service's own bump (``config_version.bump``)."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import config_version
-from .models import GatewayKey, Provider
+from .models import GatewayKey, Provider, Route, RouteTarget
 
 
 @receiver(post_save, sender=Provider)
@@ -18,6 +18,10 @@ from .models import GatewayKey, Provider
 @receiver(post_save, sender=GatewayKey)
 @receiver(post_delete, sender=GatewayKey)
 @receiver(m2m_changed, sender=GatewayKey.providers.through)
+@receiver(post_save, sender=Route)
+@receiver(post_delete, sender=Route)
+@receiver(post_save, sender=RouteTarget)
+@receiver(post_delete, sender=RouteTarget)
 def _config_changed(sender: Any, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return

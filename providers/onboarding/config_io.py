@@ -22,6 +22,8 @@ resolve here (variable not set, file unreadable or empty) as a finding and
 validates the rest as if it were set; a real import refuses it. ``api_key`` left out keeps the stored key
 on update; ``api_key: null`` removes it.
 
+Routes (model aliases) may follow in a ``routes`` list: see ``providers.onboarding.route_config``.
+
 Import is an upsert by name through ``services.provider_create/update/delete``
 inside one transaction: any bad entry rolls everything back, and the error names
 the entry and the field. Export writes the same format with every secret
@@ -44,6 +46,7 @@ from django.utils.translation import gettext as _
 
 from .. import audit, secret_settings, selectors, services
 from ..models import Provider
+from . import route_config
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -95,6 +98,12 @@ class Entry:
     @property
     def label(self) -> str:
         return entry_label(self.index, self.name)
+
+
+class Entries(list):  # type: ignore[type-arg]
+    """The providers of a file, and its routes (None: the file has no ``routes`` key)."""
+
+    routes: list[route_config.RouteEntry] | None = None
 
 
 @dataclass
@@ -252,13 +261,15 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
     warnings: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("providers"), list):
         raise ConfigError([("", "providers", _("The file must be an object with a “providers” list."))])
-    unknown_top = set(data) - {"version", "providers"}
+    unknown_top = set(data) - {"version", "providers", "routes"}
     if unknown_top:
         problems.append(("", ", ".join(sorted(unknown_top)), _("Unknown top-level key.")))
     version = data.get("version", 1)
     if version != 1:
         problems.append(("", "version", _("Only version 1 is supported.")))
-    entries: list[Entry] = []
+    entries: Entries = Entries()
+    if "routes" in data:
+        entries.routes = route_config.parse_routes(data["routes"], problems)
     seen: set[str] = set()
     languages = [code for code, _name in django_settings.LANGUAGES]
     for index, raw in enumerate(data["providers"]):
@@ -496,6 +507,10 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                     if name not in names:
                         services.provider_delete(provider=provider)
                         changes.append(Change("delete", name))
+            routes = getattr(entries, "routes", None)
+            if routes is not None:
+                changes.extend(Change(action, f"route:{name}", fields)
+                               for action, name, fields in route_config.import_routes(routes, prune=prune))
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -553,7 +568,10 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
             entry["models"] = models
         entry["enabled"] = p.enabled
         out.append(entry)
-    return {"version": 1, "providers": out}
+    document: dict[str, Any] = {"version": 1, "providers": out}
+    if providers is None and route_config.routes_exist():
+        document["routes"] = route_config.export_routes()
+    return document
 
 
 def dump(document: dict[str, Any], fmt: str) -> str:

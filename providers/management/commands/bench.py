@@ -42,6 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--django-path", action="store_true",
                             help=_("Serve /v1 through Django's handler (the raw ASGI fast path off), "
                                               "to compare."))
+        parser.add_argument("--route", action="store_true",
+                            help=_("Send every request to a route in front of the benchmark provider (the route "
+                                   "variant), and measure the time resolving a route adds."))
         parser.add_argument("--no-plot", action="store_true", help=_("Skip the PNG plot."))
         parser.add_argument("--refresh-seconds", type=float,
                             help=_("GATEWAY_CONFIG_REFRESH_SECONDS of the gateway under test "
@@ -92,12 +95,21 @@ class Command(BaseCommand):
         config.pin = not options["no_pin"]
         config.fast_path = not options["django_path"]
         config.refresh_seconds = options["refresh_seconds"]
+        config.route = options["route"]
 
         self.stdout.write(
             f"bench preset={name} rounds={config.rounds} duration={config.duration}s "
             f"concurrency={config.concurrency} fast_path={config.fast_path}"
         )
+        if config.route:
+            from bench.route_resolve import measure
+
+            resolve = measure()
+            self.stdout.write(_("route resolution: %(route)s µs per request, direct model: %(direct)s µs "
+                                "(added: %(added)s µs; target ≤ 50 µs); health bookkeeping: %(health)s µs") % resolve)
         data = Bench(config, log=self.stdout.write).run()
+        if config.route:
+            data["route_resolution_us"] = resolve
         paths = report.write(data, Path(options["out"]), with_plot=not options["no_plot"])
         self.stdout.write("")
         self.stdout.write(report.table(data))

@@ -79,6 +79,8 @@ def test_create_custom_provider_persists_and_masks_the_key(api):
         "settings": {"read_timeout": 300, "allowed_models": ["llama3"], "default_model": "llama3"},
         "secret_setting_hints": {},
         "enabled": True,
+        "health": {"state": "healthy", "cooling_down_until": None, "failing_since": None, "last_error": "",
+                   "last_error_at": None, "error_rate": None, "requests": 0},
     }
     stored = Provider.objects.get(pk=body["id"])
     assert stored.provider_type == "custom"
