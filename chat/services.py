@@ -2,6 +2,7 @@
 from its background thread, ``manage.py prune_request_log`` from the shell)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,17 +30,18 @@ def _insert_sql() -> str:
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (request_id) DO NOTHING"
 
 
-def request_log_write(*, rows: list[tuple[Any, ...]]) -> None:
-    """Insert one batch of rows (values in ``COLUMNS`` order, ``started_at`` an aware
-    datetime). One prepared INSERT for the batch (``executemany``): the ORM's
-    ``bulk_create`` spends several times the CPU preparing each field of each object.
-    A retried batch inserts nothing twice (``request_id`` is unique)."""
+def request_log_write(*, rows: Sequence[tuple[Any, ...] | RequestLog]) -> None:
+    """Insert one batch of rows: tuples of values in ``COLUMNS`` order (the writer's,
+    ``started_at`` an aware datetime) or unsaved ``RequestLog`` objects. One prepared
+    INSERT for the batch (``executemany``): the ORM's ``bulk_create`` spends several
+    times the CPU preparing each field of each object. A retried batch inserts
+    nothing twice (``request_id`` is unique)."""
     started = COLUMNS.index("started_at")
     address = COLUMNS.index("client_ip")
     ops = connection.ops
     values = []
-    for row in rows:
-        row = list(row)
+    for given in rows:
+        row = [getattr(given, name) for name in COLUMNS] if isinstance(given, RequestLog) else list(given)
         row[started] = ops.adapt_datetimefield_value(row[started])
         row[address] = ops.adapt_ipaddressfield_value(row[address])
         values.append(row)
