@@ -25,6 +25,7 @@ MAX_PATTERN_LENGTH = 200
 # Far beyond any real budget, well inside PostgreSQL's bigint.
 MAX_BUDGET = 10**15
 BUDGET_FIELDS = ("requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month")
+CONTROL_FIELDS = ("expires_at", "allowed_models", *BUDGET_FIELDS)
 _BAD_PATTERN_CHAR = re.compile(r"[\s\x00-\x1f\x7f]")
 
 ModelMatcher = Callable[[str], bool]
