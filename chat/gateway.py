@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ class GatewayError(Exception):
 
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-        param: str | None = None, headers: dict[str, str] | None = None,
+        param: str | None = None, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -37,9 +38,12 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        # ``extra``: members beyond OpenAI's four (a quota's ``quota`` and ``resets_at``); SDKs ignore them.
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code,
+                          **self.extra}}
 
     @classmethod
     def from_upstream(cls, exc: UpstreamError) -> GatewayError:
@@ -47,7 +51,8 @@ class GatewayError(Exception):
         if exc.retry_after is not None:
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         # Upstream messages may echo the credential they rejected: mask provider secrets.
-        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers)
+        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
+                   extra=getattr(exc, "extra", None))
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -81,9 +86,19 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
         key = snap.keys.get(digest)
     if key is None:
         raise _unauthorized(_("Invalid or revoked gateway API key."))
+    if key.expires_at is not None and key.expired(time.time()):
+        raise _expired(key)
     check_key_scope(key)
     routing.note_key_used(key)
     return snap, key
+
+
+def _expired(key: routing.KeyInfo) -> GatewayError:
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.expires_at or 0))
+    return GatewayError(
+        401, _("This gateway key expired at %(when)s UTC. Ask an administrator for a new key or a later expiry.")
+        % {"when": when}, type="invalid_request_error", code="key_expired",
+    )
 
 
 def check_key_scope(key: routing.KeyInfo) -> None:
@@ -119,7 +134,19 @@ def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
     return not allow or upstream_model in allow
 
 
-def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
+def key_allows(key: routing.KeyInfo, sent: Any, resolved: str) -> bool:
+    """The key's model allowlist admits the id the client sent (a route name, an
+    alias, ``<provider>/<model>``) or the ``<provider>/<model>`` it resolved to."""
+    return key.allows_model(resolved) or (isinstance(sent, str) and key.allows_model(sent))
+
+
+def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any, *,
+            client_model: Any = None) -> tuple[ProviderConfig, Adapter, str]:
+    """The provider, adapter and upstream model name for ``model``, after the key's
+    provider restriction and model allowlist (a refusal is an unknown model: 404).
+    ``client_model``: the id the client sent, when ``model`` is a target chosen for
+    it (a route's); the allowlist admits either."""
+    sent = model if client_model is None else client_model
     model = aliases.apply(model)  # the operator's alias table (issue 17), for every /v1 surface
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(
@@ -138,7 +165,7 @@ def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[P
                 code="model_not_found",
                 param="model",
             )
-    if not model_allowed(config, upstream):
+    if not model_allowed(config, upstream) or (key.allowed_models and not key_allows(key, sent, f"{name}/{upstream}")):
         raise _model_not_found(model)
     return config, snap.adapter(config), upstream
 
@@ -243,7 +270,7 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
     body["model"] = upstream
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
-    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
+    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.counts_tokens(key) else 0)
     adapter = limits.guard(adapter, key, len(raw), reservation)
     return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key,
                     requested=requested)
@@ -363,7 +390,8 @@ async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str,
     live from the backend or from the provider's configured list."""
     configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
     results = await asyncio.gather(*(provider_models(snap, c) for c in configs))
-    data = [m for models, _source in results for m in models]
+    # Only what the key's model allowlist admits (all of it when the key has none).
+    data = [m for models, _source in results for m in models if key.allows_model(m["id"])]
     sources = {c.name: source for c, (_models, source) in zip(configs, results)}
     return {"object": "list", "data": data, "sources": sources}
 
@@ -372,7 +400,7 @@ async def retrieve_model(snap: routing.Snapshot, key: routing.KeyInfo, model: st
     """``GET /v1/models/{provider}/{model}``: one entry of ``list_models``, or 404."""
     name, _sep, _upstream = model.partition("/")
     config = snap.providers.get(name)
-    if config is not None and config.enabled and key.may_use(config.id):
+    if config is not None and config.enabled and key.may_use(config.id) and key.allows_model(model):
         models, _source = await provider_models(snap, config)
         for entry in models:
             if entry["id"] == model:

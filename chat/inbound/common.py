@@ -86,7 +86,7 @@ async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] =
     body = parse(raw)
     requested = body.get("model")
     config, adapter, upstream = gateway.resolve(snap, key, requested)
-    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.limits_for(key)[1] else 0)
+    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.counts_tokens(key) else 0)
     body["model"] = upstream
     return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation),
                   body=body, requested=str(requested), key=key, reservation=reservation)

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
 
-from .. import gateway
+from .. import gateway, limits
 from ..gateway import GatewayError
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
@@ -100,6 +100,7 @@ async def count_tokens(request: HttpRequest) -> HttpResponse:
         return _method_not_allowed()
     try:
         routed = await common.route(request, gateway.parse_body)
+        await limits.settle(routed.reservation, 0)  # counting generates nothing: no tokens against the budgets
         if routed.adapter.native_messages:
             payload = await routed.adapter.count_message_tokens(routed.body, beta=request.headers.get("anthropic-beta"))
             response = HttpResponse(payload, content_type="application/json")
