@@ -252,8 +252,8 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write(_("No gateway keys."))
             return
-        headers = [_("name"), _("prefix"), _("created"), _("last used"), _("revoked"), _("expires"), _("providers"),
-                   _("models"), _("budgets")]
+        headers = [_("name"), _("prefix"), _("created"), _("last used"), _("revoked"), _("expires"), _("models"),
+                   _("budgets"), _("providers")]
         table = [
             [
                 r["name"],
@@ -262,9 +262,9 @@ class Command(BaseCommand):
                 (r["last_used"] or _("never"))[:19],
                 (r["revoked"] or "-")[:19],
                 (r["expires"] or _("never"))[:19],
-                _("all") if r["all_providers"] else (", ".join(r["providers"]) or _("no provider left")),
                 ", ".join(r["allowed_models"]) or _("all"),
                 budget_summary(r["usage"]),
+                _("all") if r["all_providers"] else (", ".join(r["providers"]) or _("no provider left")),
             ]
             for r in rows
         ]
