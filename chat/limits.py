@@ -254,6 +254,31 @@ def usage_tokens(payload: bytes) -> int | None:
     return int(found[-1]) if found else None
 
 
+_USAGE_MEMBER = re.compile(
+    rb'"(total_tokens|input_tokens|output_tokens|cache_creation_input_tokens|cache_read_input_tokens)"\s*:\s*(\d+)')
+
+
+class UsageMeter:
+    """The tokens a native answer or stream reports (Anthropic Messages, Responses):
+    ``total_tokens`` when given, else input (with cache reads and writes) plus
+    output, the largest value seen of each (Anthropic's ``output_tokens`` grows
+    through a stream). Inside a JSON string every quote is escaped, so only real
+    members match."""
+
+    def __init__(self) -> None:
+        self.seen: dict[bytes, int] = {}
+
+    def feed(self, data: bytes) -> None:
+        if b'_tokens"' in data:
+            for name, value in _USAGE_MEMBER.findall(data):
+                self.seen[name] = max(self.seen.get(name, 0), int(value))
+
+    def total(self) -> int | None:
+        if not self.seen:
+            return None
+        return self.seen.get(b"total_tokens") or sum(self.seen.values())
+
+
 def estimate_tokens(nbytes: int) -> int:
     # A rough, deliberately generous estimate (about four bytes per token).
     return max(1, nbytes // 4)

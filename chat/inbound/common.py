@@ -131,6 +131,16 @@ def native(routed: Routed, payload: bytes) -> bytes:
     return rewrite(payload) if rewrite is not None else payload
 
 
+async def native_settled(routed: Routed, payload: bytes) -> bytes:
+    """``native``, after settling the tokens reserved for the request to the usage the answer reports."""
+    if routed.reservation is not None:
+        meter = limits.UsageMeter()
+        meter.feed(payload)
+        used = meter.total()
+        await limits.settle(routed.reservation, used if used is not None else limits.estimate_tokens(len(payload)))
+    return native(routed, payload)
+
+
 async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
                        error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
     """A backend's own stream relayed as is, but for the model id the client used
@@ -139,8 +149,15 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
     provider = routed.config.name
     rewrite = gateway.model_rewriter(routed.requested)
     lines = _WholeLines()
+    # Token accounting (rate limits, budgets): the usage the stream reports, else its size.
+    meter = limits.UsageMeter() if routed.reservation is not None else None
+    sent = 0
 
     def pass_on(chunk: bytes) -> bytes:
+        nonlocal sent
+        if meter is not None:
+            sent += len(chunk)
+            meter.feed(chunk)  # a usage member cut between reads is missed: the size estimate stands in
         return chunk if rewrite is None else rewrite(lines.feed(chunk))
 
     try:
@@ -157,6 +174,9 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
         yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
+        if meter is not None:
+            used = meter.total()
+            await limits.settle(routed.reservation, used if used is not None else limits.estimate_tokens(sent))
 
 
 class _WholeLines:

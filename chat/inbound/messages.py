@@ -65,7 +65,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
             agen = adapter.messages_native_stream(body, beta=beta)
             first = await common.first_frame(agen)
             return common.sse_response(common.relay_native(first, agen, routed, _error_frame))
-        return HttpResponse(common.native(routed, await adapter.messages_native(body, beta=beta)),
+        return HttpResponse(await common.native_settled(routed, await adapter.messages_native(body, beta=beta)),
                             content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
