@@ -22,6 +22,9 @@ resolve here (variable not set, file unreadable or empty) as a finding and
 validates the rest as if it were set; a real import refuses it. ``api_key`` left out keeps the stored key
 on update; ``api_key: null`` removes it.
 
+A ``gateway_keys:`` list beside ``providers:`` sets gateway keys' scope, limits,
+expiry, model allowlist and budgets (``providers/key_config.py``).
+
 Import is an upsert by name through ``services.provider_create/update/delete``
 inside one transaction: any bad entry rolls everything back, and the error names
 the entry and the field. Export writes the same format with every secret
@@ -42,7 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import secret_settings, services
+from . import key_config, secret_settings, services
 from .models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
@@ -102,9 +105,11 @@ class Change:
     action: str  # "create", "update", "delete", "unchanged"
     name: str
     fields: list[str] = field(default_factory=list)
+    kind: str = "provider"  # or "gateway_key"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "name": self.name, "fields": self.fields}
+        out = {"action": self.action, "name": self.name, "fields": self.fields}
+        return out if self.kind == "provider" else {**out, "kind": self.kind}
 
 
 @dataclass
@@ -245,14 +250,16 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
 
 
 def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None,
-                   findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+                   findings: list[Problem] | None = None,
+                   keys_out: list[key_config.KeyEntry] | None = None) -> tuple[list[Entry], list[str]]:
     """Validate the document's shape and resolve its secrets. Raise ConfigError naming every problem.
-    With ``findings`` (a dry run), secrets missing on this machine are collected there instead."""
+    With ``findings`` (a dry run), secrets missing on this machine are collected there instead.
+    The ``gateway_keys`` entries are appended to ``keys_out`` (refused when it is not given)."""
     problems: list[tuple[str, str, str]] = []
     warnings: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("providers"), list):
         raise ConfigError([("", "providers", _("The file must be an object with a “providers” list."))])
-    unknown_top = set(data) - {"version", "providers"}
+    unknown_top = set(data) - {"version", "providers", *(("gateway_keys",) if keys_out is not None else ())}
     if unknown_top:
         problems.append(("", ", ".join(sorted(unknown_top)), _("Unknown top-level key.")))
     version = data.get("version", 1)
@@ -350,15 +357,23 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                         resolved[str(key)] = value
                 entry.headers = resolved
         entries.append(entry)
+    if keys_out is not None and "gateway_keys" in data:
+        def resolve(ref: Any, label: str, fld: str) -> Any:
+            return _secret(ref, label=label, fld=fld, allow_inline=allow_inline, base_dir=base_dir,
+                           problems=problems, warnings=warnings, findings=findings)
+
+        keys_out.extend(key_config.parse(data["gateway_keys"], resolve=resolve, problems=problems))
     if problems:
         raise ConfigError(problems)
     return entries, warnings
 
 
-def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None,
+         keys_out: list[key_config.KeyEntry] | None = None) -> tuple[list[Entry], list[str]]:
     text, fmt = read_text(path)
     base_dir = None if path == "-" else Path(path).resolve().parent
-    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings)
+    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings,
+                          keys_out=keys_out)
 
 
 # -- planning and importing ---------------------------------------------------------
@@ -443,11 +458,11 @@ class _DryRun(Exception):
 
 
 def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool = False,
-                   warnings: list[str] | None = None) -> ImportResult:
-    """Upsert ``entries`` (and delete the others when ``prune``) in one transaction.
+                   warnings: list[str] | None = None, keys: list[key_config.KeyEntry] | None = None) -> ImportResult:
+    """Upsert ``entries`` (and delete the others when ``prune``), then ``keys``, in one transaction.
 
     With ``dry_run`` the same writes run and are rolled back, so every service-level
-    check applies and nothing changes."""
+    check applies and nothing changes. ``prune`` never touches gateway keys."""
     changes: list[Change] = []
     try:
         with transaction.atomic():
@@ -496,6 +511,9 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                     if name not in names:
                         services.provider_delete(provider=provider)
                         changes.append(Change("delete", name))
+            if keys:
+                key_config.import_keys(keys, lambda action, name, fields: changes.append(
+                    Change(action, name, fields, kind="gateway_key")))
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -505,8 +523,9 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
 
 def import_file(path: str, *, prune: bool = False, dry_run: bool = False, allow_inline: bool = False) -> ImportResult:
     findings: list[Problem] | None = [] if dry_run else None
-    entries, warnings = load(path, allow_inline=allow_inline, findings=findings)
-    result = import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings)
+    keys: list[key_config.KeyEntry] = []
+    entries, warnings = load(path, allow_inline=allow_inline, findings=findings, keys_out=keys)
+    result = import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings, keys=keys)
     result.findings = findings or []
     return result
 
@@ -553,7 +572,10 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
             entry["models"] = models
         entry["enabled"] = p.enabled
         out.append(entry)
-    return {"version": 1, "providers": out}
+    document: dict[str, Any] = {"version": 1, "providers": out}
+    if providers is None and (keys := key_config.export_keys()):
+        document["gateway_keys"] = keys
+    return document
 
 
 def dump(document: dict[str, Any], fmt: str) -> str:
