@@ -138,7 +138,7 @@ class UpstreamServer:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "transport", "buf", "busy", "task", "closed")
+    __slots__ = ("buf", "busy", "closed", "server", "task", "transport")
 
     def __init__(self, server: UpstreamServer) -> None:
         self.server = server

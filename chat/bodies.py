@@ -1,5 +1,5 @@
 """Receiving /v1 request bodies with bounded memory and time, on both doors
-(the ASGI fast path and Django's handler, see gateway/asgi.py).
+(the ASGI fast path and Django's handler, see chat/fastpath.py).
 
 The caller checks the gateway key from the headers first, so a stranger's body
 is never read at all. For a known key the body is received here:

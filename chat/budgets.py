@@ -15,14 +15,16 @@ day starts from zero. The admin and the API read the same counters (``usage``).
 from __future__ import annotations
 
 import calendar
+import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from django.core.cache import cache
 from django.utils.translation import gettext as _
+
+log = logging.getLogger("gateway.limits")
 
 DAY = "day"
 MONTH = "month"
@@ -118,7 +120,7 @@ def refusal_message(check: Check, seconds: int) -> str:
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Use, for the admin and the API ----------------------------------------------------
@@ -140,6 +142,7 @@ def usage(keys: list[Any], now: float | None = None) -> dict[int, dict[str, Budg
         counts = cache.get_many(names) if names else {}
         reachable = True
     except Exception:
+        log.warning("budget counters unavailable; use shown as unknown", exc_info=True)
         counts, reachable = {}, False
     out: dict[int, dict[str, BudgetUse]] = {}
     for key in keys:

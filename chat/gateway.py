@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from providers import routing
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
-from providers.services import hash_gateway_key
 
 from . import aliases, limits
 

@@ -293,7 +293,7 @@ _in_flight: dict[str, int] = {}
 class _Slot:
     """One request's place under a provider's concurrency cap; released once."""
 
-    __slots__ = ("name", "held")
+    __slots__ = ("held", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name

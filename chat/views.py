@@ -39,7 +39,7 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
 
 
 def _refused_body(request: HttpRequest) -> JsonResponse | None:
-    """The answer gateway/asgi.py decided for a body it would not receive (408, 413, 503)."""
+    """The answer chat/fastpath.py decided for a body it would not receive (408, 413, 503)."""
     refused = getattr(request, "scope", {}).get("gateway.body_refused")
     return error_response(refused.error()) if refused is not None else None
 

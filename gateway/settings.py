@@ -147,7 +147,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_URL itself (the admin's CSS/JS) under uvicorn, where Django serves none;
-    # it answers only paths under STATIC_URL, so the /v1 fast path knows it (gateway/asgi.py).
+    # it answers only paths under STATIC_URL, so the /v1 fast path knows it (chat/fastpath.py).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -23,9 +23,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from chat import budgets
 
 from . import secret_settings, services
-from .admin_onboarding import ProviderOnboardingAdminMixin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
+from .onboarding.admin_views import ProviderOnboardingAdminMixin
 
 admin.site.site_header = _("LLM gateway administration")
 admin.site.site_title = _("LLM gateway")

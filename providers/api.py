@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from chat import budgets
 
-from . import catalog, key_controls, secret_settings, services
+from . import catalog, key_controls, secret_settings, selectors, services
 from .api_strict import StrictModelSerializer, StrictSerializer
 from .models import GatewayKey, Provider
 from .permissions import ModelPermissions, Requires
@@ -250,7 +250,7 @@ class ProviderTypeSerializer(serializers.Serializer):
 )
 class ProviderListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
-    queryset = Provider.objects.all().order_by("name")
+    queryset = selectors.provider_list()
     serializer_class = ProviderSerializer
 
 
@@ -388,7 +388,7 @@ class GatewayKeyCreatedSerializer(GatewayKeySerializer):
 )
 class GatewayKeyListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
-    queryset = GatewayKey.objects.all().prefetch_related("providers").order_by("name")
+    queryset = selectors.gateway_key_list()
     serializer_class = GatewayKeySerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -24,8 +24,8 @@ from . import catalog, routing
 from .adapters.base import Adapter, ProviderConfig, UpstreamError
 from .api import ERROR_RESPONSES
 from .models import Provider
+from .onboarding.probe import upstream_detail
 from .permissions import Requires
-from .probe import upstream_detail
 from .redact import redact_for
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 

@@ -5,7 +5,8 @@ live in their own modules and are listed in the marked section below.
 """
 from django.urls import path
 
-from . import api, api_models, api_probe
+from . import api, api_models
+from .onboarding import api_views
 
 urlpatterns = [
     path("providers/", api.ProviderListCreateView.as_view(), name="api-provider-list"),
@@ -19,5 +20,5 @@ urlpatterns = [
 # Onboarding (connection checks, model lists): add their routes here.
 urlpatterns += [
     path("providers/<int:pk>/models/", api_models.ProviderModelsView.as_view(), name="api-provider-models"),
-    path("providers/<int:pk>/test/", api_probe.ProviderTestView.as_view(), name="api-provider-test"),
+    path("providers/<int:pk>/test/", api_views.ProviderTestView.as_view(), name="api-provider-test"),
 ]

@@ -18,7 +18,7 @@ from django.utils.html import escape, format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog, key_controls, secret_settings, services
+from . import catalog, key_controls, secret_settings, selectors, services
 from .models import GatewayKey, Provider
 
 lazy_escape = lazy(escape, str)
@@ -345,7 +345,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         name = data.get("name")
-        if name and GatewayKey.objects.filter(name=name).exists():
+        if name and selectors.gateway_key_name_taken(name):
             self.add_error("name", gettext("A gateway key with this name already exists."))
         return data
 

@@ -6,7 +6,8 @@ cipher. The table is reloaded:
 
 - at once in this process when a provider or key changes here (``invalidate_local``);
 - within ``GATEWAY_CONFIG_REFRESH_SECONDS`` when another process changed something:
-  a background task compares the shared ``ConfigVersion`` row, off the request path.
+  a background task compares the shared configuration version (``config_version.py``),
+  off the request path.
 
 Database work runs in worker threads; the event loop never blocks on it.
 """
@@ -17,14 +18,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from . import catalog
+from . import catalog, config_version, selectors
 from .adapters.base import Adapter, ProviderConfig
 from .key_controls import ModelMatcher, compile_patterns
 from .provider_settings import effective_settings
@@ -100,78 +100,17 @@ def provider_config(provider: Any) -> ProviderConfig:
     )
 
 
-def _read_version() -> int:
-    from .models import ConfigVersion
-
-    row = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first()
-    return int(row or 0)
-
-
-# With REDIS_URL the version is also published in the shared cache (by
-# ``services.bump_config_version``), so each process's periodic check is one Redis
-# GET instead of a database query on a fresh connection. The database stays the
-# source of truth: it is read when the cache has no value, and at least every
-# VERSION_DB_RECHECK_SECONDS in case a publication was lost.
-VERSION_CACHE_KEY = "gw:config-version"
-VERSION_DB_RECHECK_SECONDS = 30.0
-
-
-def _shared_cache() -> Any | None:
-    if not getattr(settings, "REDIS_URL", ""):
-        return None
-    from django.core.cache import cache
-
-    return cache
-
-
-def publish_version(version: int) -> None:
-    """Announce a committed configuration version to every process (no-op without Redis)."""
-    cache = _shared_cache()
-    if cache is None:
-        return
-    try:
-        cache.set(VERSION_CACHE_KEY, version, timeout=None)
-    except Exception:
-        log.warning("publishing the configuration version to the cache failed; the database check will find it")
-
-
-def _read_shared_version(current: int | None) -> int:
-    """The configuration version to compare with ``current`` (sync; run it in a thread)."""
-    cache = _shared_cache()
-    now = time.monotonic()
-    if cache is not None and now - _state.last_db_read < VERSION_DB_RECHECK_SECONDS:
-        try:
-            value = cache.get(VERSION_CACHE_KEY)
-        except Exception:
-            value = None
-        if value is not None:
-            # Versions only grow: a value below the table's is an old publication.
-            return int(value) if current is None or int(value) > current else current
-    version = _read_version()
-    _state.last_db_read = now
-    if cache is not None:
-        try:
-            value = cache.get(VERSION_CACHE_KEY)
-            if value is None or int(value) > version:  # missing, or left from a database since recreated
-                cache.set(VERSION_CACHE_KEY, version, timeout=None)
-        except Exception:
-            pass
-    return version
-
-
 def load_snapshot() -> Snapshot:
     """Read every provider and active key (sync; run it in a thread from async code)."""
-    from .models import GatewayKey, Provider
-
-    version = _read_version()
+    version = config_version.read()
     providers: dict[str, ProviderConfig] = {}
-    for provider in Provider.objects.all():
+    for provider in selectors.routing_providers():
         try:
             providers[provider.name] = provider_config(provider)
         except Exception:  # a broken row must not take every other provider down
             log.exception("provider %s could not be loaded; it is skipped", provider.name)
     keys: dict[str, KeyInfo] = {}
-    for key in GatewayKey.objects.filter(revoked_at__isnull=True).prefetch_related("providers"):
+    for key in selectors.routing_keys():
         keys[key.key_hash] = KeyInfo(
             id=key.pk,
             name=key.name,
@@ -204,7 +143,6 @@ class _State:
     dirty = True
     generation = 0  # bumped by every local invalidation
     last_check = 0.0
-    last_db_read = 0.0
     checking = False
     check_task: Any = None
     lock: asyncio.Lock | None = None
@@ -223,6 +161,9 @@ def invalidate_local() -> None:
     with _thread_lock:
         _state.dirty = True
         _state.generation += 1
+
+
+config_version.on_change(invalidate_local)
 
 
 def _lock() -> asyncio.Lock:
@@ -262,7 +203,7 @@ async def _close_quietly(adapter: Adapter) -> None:
 async def _check_remote() -> None:
     try:
         current = _state.snapshot.version if _state.snapshot is not None else None
-        version = await asyncio.to_thread(_in_thread(lambda: _read_shared_version(current)))
+        version = await asyncio.to_thread(_in_thread(lambda: config_version.read_shared(current)))
         if _state.snapshot is None or version != _state.snapshot.version:
             async with _lock():
                 await _reload()
@@ -339,13 +280,13 @@ async def _flush_last_used() -> None:
     used, _state.used = _state.used, {}
     from .services import gateway_keys_touch
 
-    when = {key_id: datetime.fromtimestamp(ts, tz=dt_timezone.utc) for key_id, ts in used.items()}
+    when = {key_id: datetime.fromtimestamp(ts, tz=UTC) for key_id, ts in used.items()}
     await asyncio.to_thread(_in_thread(lambda: gateway_keys_touch(used=when)))
 
 
 def reset_for_tests() -> None:
     _state.snapshot = None
-    _state.last_db_read = 0.0
+    config_version.reset_for_tests()
     _state.dirty = True
     _state.used = {}
     _state.flush_loop = None

@@ -2,27 +2,22 @@
 the tests all go through these functions, so validation lives in one place."""
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, validate_slug
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import catalog, key_controls, secret_settings, url_policy
-from .models import ConfigVersion, GatewayKey, Provider
+from . import catalog, config_version, key_controls, secret_settings, url_policy
+from .gateway_keys import GATEWAY_KEY_PREFIX, KeyMaterial, hash_gateway_key, new_key_material
+from .models import GatewayKey, Provider
 from .provider_settings import validate_settings
 from .transport.headers import forbidden_header
-
-GATEWAY_KEY_PREFIX = "gwk_"
 
 
 def _hint(key: str) -> str:
@@ -162,30 +157,6 @@ def _unstorable_text(value: Any) -> str | None:
     return None
 
 
-def bump_config_version() -> None:
-    """Tell every gateway process that providers or keys changed."""
-    updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1)
-    if not updated:
-        ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
-    transaction.on_commit(_notify_local)
-    if django_settings.REDIS_URL:
-        # The row is locked by this transaction until it ends: this is our version.
-        version = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-        transaction.on_commit(lambda: _publish(int(version)))
-
-
-def _notify_local() -> None:
-    from .routing import invalidate_local
-
-    invalidate_local()
-
-
-def _publish(version: int) -> None:
-    from .routing import publish_version
-
-    publish_version(version)
-
-
 @transaction.atomic
 def provider_create(
     *,
@@ -229,7 +200,7 @@ def provider_create(
         provider.api_key = api_key
         provider.api_key_hint = _hint(api_key)
     provider.save()
-    bump_config_version()
+    config_version.bump()
     return provider
 
 
@@ -312,23 +283,17 @@ def provider_update(
         provider.api_key = None
         provider.api_key_hint = ""
     provider.save()
-    bump_config_version()
+    config_version.bump()
     return provider
 
 
 @transaction.atomic
 def provider_delete(*, provider: Provider) -> None:
     provider.delete()
-    bump_config_version()
+    config_version.bump()
 
 
 # Gateway keys ---------------------------------------------------------------
-
-
-def hash_gateway_key(raw: str) -> str:
-    # Keys are 256-bit random tokens, so a fast hash is safe here (no dictionary to attack),
-    # and it lets the hot path look a key up in O(1).
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def gateway_key_scope_errors(all_providers: bool, providers: list[Provider]) -> dict[str, list[str]]:
@@ -384,11 +349,12 @@ def gateway_key_create(
         errors.update(_raw_key_errors(raw_key))
     if errors:
         raise ValidationError(errors)
-    raw = raw_key if raw_key is not None else GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
+    material = new_key_material() if raw_key is None else KeyMaterial(
+        raw=raw_key, prefix=raw_key[: len(GATEWAY_KEY_PREFIX) + 6], key_hash=hash_gateway_key(raw_key))
     key = GatewayKey.objects.create(
         name=name,
-        prefix=raw[: len(GATEWAY_KEY_PREFIX) + 6],
-        key_hash=hash_gateway_key(raw),
+        prefix=material.prefix,
+        key_hash=material.key_hash,
         all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
@@ -396,8 +362,8 @@ def gateway_key_create(
     )
     if providers:
         key.providers.set(providers)
-    bump_config_version()
-    return key, raw
+    config_version.bump()
+    return key, material.raw
 
 
 MIN_RAW_KEY_LENGTH = 32
@@ -451,7 +417,7 @@ def gateway_key_update(
         setattr(key, name, value)
     key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", *controls])
     key.providers.set(providers)
-    bump_config_version()
+    config_version.bump()
     return key
 
 
@@ -460,7 +426,7 @@ def gateway_key_revoke(*, key: GatewayKey) -> GatewayKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        bump_config_version()
+        config_version.bump()
     return key
 
 

@@ -142,7 +142,7 @@ def _replace_everywhere(original: Any, replacement: Any) -> None:
 
 def _wrap_export() -> None:
     try:
-        from providers import config_io
+        from providers.onboarding import config_io
     except Exception:
         return
     original = getattr(config_io, "dump", None)

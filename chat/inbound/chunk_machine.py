@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 MALFORMED = "The upstream sent a malformed stream event."
 

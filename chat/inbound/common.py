@@ -76,7 +76,7 @@ def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
 
 
 async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
-    # The key first, from the headers; the body only after it (gateway/asgi.py received
+    # The key first, from the headers; the body only after it (chat/fastpath.py received
     # it under the same bounds as chat completions, or recorded why it would not).
     snap, key = await gateway.authenticate(authorization(request))
     refused = getattr(request, "scope", {}).get("gateway.body_refused")

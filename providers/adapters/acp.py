@@ -143,7 +143,7 @@ class AgentSession:
     async def exited(self) -> UpstreamError:
         try:
             code = await self.child.wait(timeout=2.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             code = None
         tail = self.child.stderr_tail(300)
         log.warning("agent pid=%s closed its output (exit code %s)", self.child.pid, code)

@@ -20,10 +20,17 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 from . import errors
-from .anthropic_translate import StreamError, StreamTranslator, TranslationError, model_entry, to_completion, to_messages_request
+from .anthropic_translate import (
+    StreamError,
+    StreamTranslator,
+    TranslationError,
+    model_entry,
+    to_completion,
+    to_messages_request,
+)
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .http_common import CachedModels, get_json, open_stream, post_for_body, read_body, request_headers, request_timeout

@@ -122,7 +122,7 @@ class ClaudeCliAdapter(Adapter):
                    include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
         try:
             await asyncio.wait_for(child.write(prompt.encode()), max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._timeout() from None
         child.close_stdin()
         translator = CliTranslator(model, include_usage=include_usage, created=int(time.time()))
@@ -139,7 +139,7 @@ class ClaudeCliAdapter(Adapter):
                 return
         try:
             code = await child.wait(max(0.1, min(5.0, deadline - time.monotonic())))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._timeout() from None
         detail = child.stderr_tail(300).splitlines()[-1:] or [""]
         log.warning("provider=%s cause=claude exited with %s before a result", self.config.name, code)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from chat.sse import EventTooLarge, ServerSentEvent
+from providers.transport.sse import EventTooLarge, ServerSentEvent
 
 from ..transport import errors as transport
 from ..transport.client import ERROR_BODY_LIMIT, Response

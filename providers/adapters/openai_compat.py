@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from chat.sse import ServerSentEvent, SSEDecoder
+from providers.transport.sse import ServerSentEvent, SSEDecoder
 
 from . import errors
 from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError

@@ -14,10 +14,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 from . import errors
 from .base import Adapter, ProviderConfig, UpstreamError

@@ -124,7 +124,7 @@ class ChildLimiter:
         self._waiters.append(future)
         try:
             await asyncio.wait_for(asyncio.shield(future), wait)
-        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+        except (TimeoutError, asyncio.CancelledError) as exc:
             if future.done() and not future.cancelled():
                 # The slot was handed over just as we gave up: pass it on.
                 self._release()
@@ -220,7 +220,7 @@ class Child:
             # (client disconnect) that arrives just as a line is read.
             async with asyncio.timeout(timeout):
                 return await self.proc.stdout.readline()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("child %s pid=%s timed out", self.argv0, self.pid)
             raise UpstreamError(
                 _("The provider's program did not answer in time."), status=504, type="timeout_error",
@@ -268,7 +268,7 @@ class Child:
                 self._signal_group(signal.SIGTERM)
                 try:
                     await asyncio.wait_for(self.proc.wait(), KILL_GRACE)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     self._signal_group(signal.SIGKILL)
                     await self.proc.wait()
             # Grandchildren may outlive the leader; the group id stays theirs.

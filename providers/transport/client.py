@@ -210,7 +210,7 @@ def new_session(key: SessionKey) -> aiohttp.ClientSession:
 
 
 class _LoopSessions:
-    __slots__ = ("sessions", "guard", "__weakref__")
+    __slots__ = ("__weakref__", "guard", "sessions")
 
     def __init__(self) -> None:
         self.sessions: dict[SessionKey, aiohttp.ClientSession] = {}
@@ -334,8 +334,20 @@ class Response:
     (streams) or ``read`` (whole, capped), then ``release()`` it (connection back to
     the pool) or ``close()`` it (connection dropped: the upstream stops)."""
 
-    __slots__ = ("status", "headers", "_resp", "_content", "_decoder", "_deadline", "_idle", "_first",
-                 "_idle_timer", "_idle_seen", "_idle_since", "_reading")
+    __slots__ = (
+        "_content",
+        "_deadline",
+        "_decoder",
+        "_first",
+        "_idle",
+        "_idle_seen",
+        "_idle_since",
+        "_idle_timer",
+        "_reading",
+        "_resp",
+        "headers",
+        "status",
+    )
 
     def __init__(self, resp: aiohttp.ClientResponse, deadline: float | None, idle: float | None,
                  decoder: Decoder | None) -> None:

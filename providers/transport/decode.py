@@ -20,7 +20,7 @@ STEP = 256 * 1024
 class Decoder:
     """Incremental decoder for one ``Content-Encoding`` (``gzip``, ``x-gzip``, ``deflate``)."""
 
-    __slots__ = ("encoding", "_inflate", "_tail", "_held", "_more", "_done")
+    __slots__ = ("_done", "_held", "_inflate", "_more", "_tail", "encoding")
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding

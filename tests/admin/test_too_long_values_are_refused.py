@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.authtoken.models import Token
 
-from providers import config_io, services
+from providers import services
 from providers.models import Provider
+from providers.onboarding import config_io
 
 pytestmark = pytest.mark.django_db
 

@@ -32,7 +32,7 @@ def test_swagger_ui_draws_offline_and_the_schema_opens_inline(server):
 
     refused: list[str] = []
 
-    def offline(route) -> None:  # noqa: ANN001 (Playwright's Route)
+    def offline(route) -> None:
         if urlsplit(route.request.url).hostname == "127.0.0.1":
             route.continue_()
         else:

@@ -252,7 +252,7 @@ class FaultyUpstream:
                 if i == 0:
                     try:
                         await asyncio.wait_for(barrier.wait(), timeout=120)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass  # the test sees peak_bulk < hold and fails clearly
             await self._write(writer, _chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         finally:

@@ -42,7 +42,8 @@ class DjangoPathGateway:
 
         import uvicorn
 
-        from gateway.asgi import Application, django_application
+        from chat.fastpath import Application
+        from gateway.asgi import django_application
         from tests.conftest import free_port
 
         self.port = free_port()

@@ -17,8 +17,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from providers import config_io, services
+from providers import services
 from providers.models import Provider
+from providers.onboarding import config_io
 from tests.hardening.conftest import make_role_user
 
 ATTACK = {"name": "pwn", "provider_type": "acp", "settings": {"command": "/bin/sh", "args": ["-c", "id > /tmp/pwned"]}}

@@ -8,9 +8,9 @@ import atexit
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 

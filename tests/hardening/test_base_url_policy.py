@@ -164,12 +164,12 @@ def test_check_resolved_looks_at_every_address(host, address, refused):
 
 
 def test_connection_checks_catch_a_name_rebound_between_check_and_connect(monkeypatch, faulty):
-    """The connection check (providers/probe.py) resolves once to vet the
+    """The connection check (providers/onboarding/probe.py) resolves once to vet the
     address; a rebinding name answers differently the next time. The connection
     itself is vetted and pinned too, so the off-list address is never reached.
     (The second answer is the loopback fake, so a connection would be counted.)"""
-    from providers import probe
     from providers.adapters.base import ProviderConfig
+    from providers.onboarding import probe
 
     real = socket.getaddrinfo
     answers = iter(["10.1.2.3"] + ["127.0.0.1"] * 20)
@@ -191,8 +191,8 @@ def test_connection_checks_catch_a_name_rebound_between_check_and_connect(monkey
 
 
 def test_connection_checks_still_reach_allowed_hosts(faulty):
-    from providers import probe
     from providers.adapters.base import ProviderConfig
+    from providers.onboarding import probe
 
     config = ProviderConfig(id=1, name="fine", provider_type="custom", base_url=faulty.base_url, api_key=None,
                             settings={"direct": True})

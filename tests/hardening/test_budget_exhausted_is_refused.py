@@ -94,8 +94,9 @@ def test_every_inbound_surface_counts_and_is_refused(any_gateway, upstream, make
     with httpx.Client(base_url=any_gateway.url, timeout=10) as client:
         assert client.post("/v1/messages", headers={"x-api-key": raw},
                            json={"model": "local/text", "max_tokens": 8, "messages": MESSAGES}).status_code == 200
-        assert client.post("/v1/responses", headers=bearer, json={"model": "local/text", "input": "hi"}).status_code == 200
-        assert client.post("/v1/embeddings", headers=bearer, json={"model": "local/e", "input": "hi"}).status_code == 200
+        for path, body in (("/v1/responses", {"model": "local/text", "input": "hi"}),
+                           ("/v1/embeddings", {"model": "local/e", "input": "hi"})):
+            assert client.post(path, headers=bearer, json=body).status_code == 200
         anthropic = client.post("/v1/messages", headers={"x-api-key": raw},
                                 json={"model": "local/text", "max_tokens": 8, "messages": MESSAGES})
         assert anthropic.status_code == 429 and anthropic.headers["retry-after"] == "30"
@@ -112,7 +113,8 @@ def test_embeddings_usage_counts_against_token_budgets(any_gateway, upstream, ma
     key, raw = services.gateway_key_create(name="embed", tokens_per_month=6)
     bearer = {"Authorization": f"Bearer {raw}"}
     with httpx.Client(base_url=any_gateway.url, timeout=10) as client:
-        first = client.post("/v1/embeddings", headers=bearer, json={"model": "local/e", "input": "one two three four five six"})
+        first = client.post("/v1/embeddings", headers=bearer,
+                            json={"model": "local/e", "input": "one two three four five six"})
         assert first.status_code == 200 and first.json()["usage"]["total_tokens"] == 6
         assert cache.get(f"gw:bq:t:{key.pk}:{MONTH}") == 6
         _assert_quota(client.post("/v1/embeddings", headers=bearer, json={"model": "local/e", "input": "x"}),

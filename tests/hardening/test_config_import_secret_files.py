@@ -9,8 +9,8 @@ import os
 import pytest
 from django.core.management import CommandError, call_command
 
-from providers import config_io
 from providers.models import Provider
+from providers.onboarding import config_io
 
 OUTSIDE_SECRET = "sk-outside-the-secrets-dir-7731"
 INSIDE_SECRET = "sk-inside-the-secrets-dir-1177"

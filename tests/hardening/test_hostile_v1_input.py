@@ -9,7 +9,9 @@ import json
 import httpx
 import pytest
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from providers.models import ConfigVersion, GatewayKey, Provider
 

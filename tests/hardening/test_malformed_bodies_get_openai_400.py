@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 MESSAGES = b'[{"role": "user", "content": "hi"}]'
 
@@ -88,7 +90,7 @@ def test_any_bytes_get_a_4xx_in_the_openai_shape(raw, live_gateway, world):
 async def test_the_fast_path_answers_its_own_failures_with_an_openai_shaped_500(monkeypatch, transactional_db,
                                                                                 gateway_key):
     from chat import gateway
-    from gateway.asgi import Application
+    from chat.fastpath import Application
     from tests.scale.test_asgi_fast_path_matches_django import call
 
     async def broken(*args: Any, **kwargs: Any) -> Any:

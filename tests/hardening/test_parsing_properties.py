@@ -2,10 +2,11 @@
 is split, and model ids split at the first slash only."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat.gateway import split_model
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
 LINE_TEXT = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30)
 EVENT = st.fixed_dictionaries(

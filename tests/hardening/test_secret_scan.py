@@ -88,7 +88,7 @@ def test_a_key_the_client_searched_for_may_be_echoed_in_that_page(active, make_p
 
 
 def test_exports_are_scanned_and_hold_no_secret(active, make_provider):
-    from providers import config_io
+    from providers.onboarding import config_io
 
     make_provider(name="exported", base_url="http://127.0.0.1:9/v1", api_key="sk-exported-secret-0042",
                   extra_headers={"Authorization": "Bearer hdr-exported-secret-0042"},

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from providers import config_io, probe, services
+from providers.onboarding import config_io, probe
 from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT
 from tests.fakes.scripted_cli import command_for
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers import probe, services
+from providers import services
+from providers.onboarding import probe
 
 
 def test_the_variants_of_a_typed_url():

@@ -2,7 +2,8 @@
 with none; applying the findings changes the provider's request shaping."""
 from __future__ import annotations
 
-from providers import probe, services
+from providers import services
+from providers.onboarding import probe
 
 
 def _statuses(report: probe.ProbeReport) -> dict[str, tuple[str, str]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from providers import config_io, services
+from providers import services
+from providers.onboarding import config_io
 
 from .helpers import state
 

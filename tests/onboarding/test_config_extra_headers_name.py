@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from providers import config_io, services
+from providers import services
 from providers.api import ProviderSerializer
 from providers.models import Provider
+from providers.onboarding import config_io
 
 pytestmark = pytest.mark.django_db
 

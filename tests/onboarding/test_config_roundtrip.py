@@ -7,8 +7,9 @@ import json
 
 from django.core.management import call_command
 
-from providers import config_io, services
+from providers import services
 from providers.models import Provider
+from providers.onboarding import config_io
 
 from .helpers import state
 

@@ -7,8 +7,9 @@ import logging
 
 from django.core.management import call_command
 
-from providers import config_io, services
+from providers import services
 from providers.models import Provider
+from providers.onboarding import config_io
 
 SECRETS = ("sk-live-EXPORTSECRET-1", "hdr-EXPORTSECRET-2", "env-EXPORTSECRET-3", "query-EXPORTSECRET-4")
 

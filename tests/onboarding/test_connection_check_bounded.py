@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from providers import probe
 from providers.adapters.base import ProviderConfig
+from providers.onboarding import probe
 from tests.fakes.gateway_process import script_server
 
 

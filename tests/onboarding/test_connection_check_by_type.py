@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
-from providers import probe, services
+from providers import services
+from providers.onboarding import probe
 from tests.fakes.anthropic_upstream import FakeAnthropic
 from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 from tests.fakes.scripted_acp_agent import __file__ as ACP_AGENT

@@ -8,7 +8,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from rest_framework.test import APIClient
 
-from providers import probe, services
+from providers import services
+from providers.onboarding import probe
 from tests.conftest import free_port
 
 LANGUAGES = ("en", "vi", "zh-hans")

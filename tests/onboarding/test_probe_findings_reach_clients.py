@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from providers import probe, services
+from providers import services
+from providers.onboarding import probe
 
 
 def _stream(gateway_url: str, key: str) -> httpx.Response:

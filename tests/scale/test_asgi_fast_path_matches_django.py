@@ -1,4 +1,4 @@
-"""The raw ASGI fast path for /v1 (gateway/asgi.py) answers exactly as the Django
+"""The raw ASGI fast path for /v1 (chat/fastpath.py) answers exactly as the Django
 views behind the full middleware stack do: same status, headers and body, for
 successes, streams and every kind of error, in every language. Each request is
 sent to both, in process, against the same real loopback upstream."""
@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.asgi import Application, django_application
+from chat.fastpath import Application
+from gateway.asgi import django_application
 
 HOST = "127.0.0.1:8000"
 

@@ -21,7 +21,8 @@ def _away_from_midnight() -> str:
     while (left := 86400 - time.time() % 86400) < 60:
         time.sleep(left + 0.5)
     t = time.gmtime()
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0))))
+    midnight = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0))  # timegm carries a day past the month
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(midnight))
 
 
 def _known_to_both(cluster, key: str) -> None:  # noqa: F811

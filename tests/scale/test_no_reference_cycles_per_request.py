@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from gateway.asgi import Application, django_application
+from chat.fastpath import Application
+from gateway.asgi import django_application
 from tests.conftest import free_port
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@ and when it resets, across month and year ends and leap days."""
 from __future__ import annotations
 
 import calendar
+import time
 
 import pytest
 
@@ -11,7 +12,8 @@ from providers.routing import KeyInfo
 
 
 def ts(text: str) -> float:
-    return float(calendar.timegm(tuple(int(p) for p in text.replace("T", "-").replace(":", "-").split("-")) + (0, 0, 0)))
+    """``2026-11-28T17:20:00`` (UTC) as a Unix time."""
+    return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S")))
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,8 @@ def test_only_budgets_that_are_set_are_counted():
     key = KeyInfo(id=7, name="k", provider_ids=None, rate_limit_rpm=None, rate_limit_tpm=None,
                   requests_per_month=10, tokens_per_day=500)
     plan = checks(key, 120, ts("2026-11-28T17:20:00"))
-    assert [(c.budget, c.amount, c.limit) for c in plan] == [("requests_per_month", 1, 10), ("tokens_per_day", 120, 500)]
+    assert [(c.budget, c.amount, c.limit) for c in plan] == [
+        ("requests_per_month", 1, 10), ("tokens_per_day", 120, 500)]
     assert plan[0].name == "gw:bq:r:7:202611" and plan[1].name == "gw:bq:t:7:20261128"
     assert all(c.ttl > c.resets_at - ts("2026-11-28T17:20:00") for c in plan)  # outlives its window
     assert checks(KeyInfo(id=7, name="k", provider_ids=None, rate_limit_rpm=None, rate_limit_tpm=None), 5, 0) == []

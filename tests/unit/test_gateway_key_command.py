@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from providers.gateway_keys import hash_gateway_key
 from providers.models import GatewayKey
-from providers.services import hash_gateway_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

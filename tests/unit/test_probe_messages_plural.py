@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.utils import translation
 
-from providers.probe import describe
+from providers.onboarding.probe import describe
 
 
 def test_one_model_is_singular_and_more_are_plural():

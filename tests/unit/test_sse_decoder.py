@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat.sse import ServerSentEvent, SSEDecoder, encode_data
+from providers.transport.sse import ServerSentEvent, SSEDecoder, encode_data
 
 
 def decode(chunks: list[bytes]) -> list[ServerSentEvent]:

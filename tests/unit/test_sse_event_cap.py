@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chat.sse import EventTooLarge, SSEDecoder
+from providers.transport.sse import EventTooLarge, SSEDecoder
 
 
 def test_a_line_without_end_is_refused_at_the_cap():

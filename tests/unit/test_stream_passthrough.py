@@ -3,10 +3,11 @@ re-framing it would give the same bytes: whole ``data: {...}`` frames, nothing
 that could be an error event, ``[DONE]``, a comment, another field or ``\\r``."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chat.sse import SSEDecoder
 from providers.adapters.openai_compat import _frames, passes_through
+from providers.transport.sse import SSEDecoder
 
 PIECES = st.sampled_from(
     [b"data: ", b"data:", b"{", b"}", b'"a":1', b"\n", b"\n\n", b"\r", b'"error"', b'"choices"', b": c",

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from chat import budgets
-from providers import key_controls, services
-from providers.models import GatewayKey, Provider
+from providers import key_controls, selectors, services
+from providers.models import GatewayKey
 
 
 def _iso(value: Any) -> str | None:
@@ -65,7 +64,7 @@ def parse_expiry(value: str) -> datetime | None:
     except ValueError:
         raise CommandError(_("--expires: “%(value)s” is not a date, a time (ISO 8601), a span such as 30d, 12h "
                              "or 90m, or “never”.") % {"value": value}) from None
-    return when if timezone.is_aware(when) else when.replace(tzinfo=dt_timezone.utc)
+    return when if timezone.is_aware(when) else when.replace(tzinfo=UTC)
 
 
 def parse_limit(value: str, flag: str) -> int | None:
@@ -188,7 +187,7 @@ class Command(BaseCommand):
 
     def create(self, options: dict[str, Any]) -> None:
         names: list[str] = options["providers"]
-        providers = list(Provider.objects.filter(name__in=names))
+        providers = list(selectors.providers_named(names))
         missing = sorted(set(names) - {p.name for p in providers})
         if missing:
             raise CommandError(_("Unknown provider(s): %(names)s.") % {"names": ", ".join(missing)})
@@ -212,14 +211,14 @@ class Command(BaseCommand):
         self.stdout.write(raw)
 
     def update(self, options: dict[str, Any]) -> None:
-        key = GatewayKey.objects.filter(name=options["name"]).first()
+        key = selectors.gateway_key_by_name(options["name"])
         if key is None:
             raise CommandError(_("No gateway key named “%(name)s”.") % {"name": options["name"]})
         if key.revoked_at is not None:
             raise CommandError(_("Gateway key “%(name)s” is revoked; it cannot be changed.") % {"name": key.name})
         names: list[str] | None = options["providers"]
         if names is not None:
-            providers = list(Provider.objects.filter(name__in=names))
+            providers = list(selectors.providers_named(names))
             missing = sorted(set(names) - {p.name for p in providers})
             if missing:
                 raise CommandError(_("Unknown provider(s): %(names)s.") % {"names": ", ".join(missing)})
@@ -241,10 +240,10 @@ class Command(BaseCommand):
         self.stdout.write(_("Updated gateway key “%(name)s”.") % {"name": key.name})
 
     def list(self, *, as_json: bool) -> None:
-        keys = list(GatewayKey.objects.prefetch_related("providers").order_by("name"))
+        keys = list(selectors.gateway_key_list())
         rows = [key_row(k) for k in keys]
         use = budgets.usage(keys)
-        for key, row in zip(keys, rows):
+        for key, row in zip(keys, rows, strict=True):
             row["usage"] = use[key.id]
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -274,7 +273,7 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
     def revoke(self, name: str) -> None:
-        key = GatewayKey.objects.filter(name=name).first()
+        key = selectors.gateway_key_by_name(name)
         if key is None:
             raise CommandError(_("No gateway key named “%(name)s”.") % {"name": name})
         already = key.revoked_at is not None

@@ -2,8 +2,8 @@
 
 Readable by people (tables, colours on a terminal, a progress bar while testing
 every provider) and by scripts (``--json`` prints one JSON document). Every write
-goes through ``providers.services``; checks through ``providers.probe``; files
-through ``providers.config_io``.
+goes through ``providers.services``; checks through ``providers.onboarding.probe``; files
+through ``providers.onboarding.config_io``.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from rich.markup import escape
 
-from providers import catalog, config_io, probe, services
+from providers import catalog, selectors, services
 from providers.models import Provider
+from providers.onboarding import config_io, probe
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
@@ -111,7 +112,7 @@ class Command(BaseCommand):
 
     def do_list(self, options: dict[str, Any]) -> None:
         rows = []
-        for p in Provider.objects.order_by("name"):
+        for p in selectors.provider_list():
             rows.append({
                 "name": p.name,
                 "display_name": p.display_name,
@@ -180,7 +181,7 @@ class Command(BaseCommand):
 
     def do_test(self, options: dict[str, Any]) -> None:
         if options["all"]:
-            providers = list(Provider.objects.filter(enabled=True).order_by("name"))
+            providers = list(selectors.provider_list_enabled())
         elif options["names"]:
             providers = [self.get_provider(n) for n in options["names"]]
         else:

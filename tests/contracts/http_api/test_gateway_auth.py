@@ -78,9 +78,7 @@ def test_revocation_by_the_management_command_takes_effect_at_once(live_gateway,
 
 def test_last_used_time_is_recorded(live_gateway, local, transactional_db):
     from providers import services
-    from providers.models import GatewayKey
-
-    from providers.models import ConfigVersion
+    from providers.models import ConfigVersion, GatewayKey
 
     key, raw = services.gateway_key_create(name="tracked")
     assert key.last_used_at is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import probe
+from providers.onboarding import probe
 from tests.fakes.quirky_upstream import QuirkyUpstream
 
 SECRET = "sk-staff-models-SECRET-0001"

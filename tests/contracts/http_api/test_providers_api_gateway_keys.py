@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from providers import services
+from providers.gateway_keys import hash_gateway_key
 from providers.models import GatewayKey
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_create_returns_the_key_once_and_stores_only_its_hash(admin_client):
     assert raw.startswith("gwk_") and body["prefix"] == raw[: len(body["prefix"])]
     assert body["providers"] == ["local"] and body["rate_limit_rpm"] == 60 and body["is_active"] is True
     stored = GatewayKey.objects.get(name="team-a")
-    assert stored.key_hash == services.hash_gateway_key(raw)
+    assert stored.key_hash == hash_gateway_key(raw)
     assert list(stored.providers.all()) == [provider]
 
     for response in (admin_client.get("/api/gateway-keys/"), admin_client.get(f"/api/gateway-keys/{stored.pk}/")):

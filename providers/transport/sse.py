@@ -40,7 +40,7 @@ class SSEDecoder:
     only appended (never rescanned with what came before), and a line or event
     over ``max_event`` bytes raises ``EventTooLarge``."""
 
-    __slots__ = ("_buf", "_parts", "_held", "_data", "_size", "_event", "_id", "max_event")
+    __slots__ = ("_buf", "_data", "_event", "_held", "_id", "_parts", "_size", "max_event")
 
     def __init__(self, max_event: int = MAX_EVENT_BYTES) -> None:
         self._buf = b""

@@ -32,17 +32,17 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from chat.sse import SSEDecoder
+from providers.transport.sse import SSEDecoder
 
-from . import catalog, url_policy
-from .adapters.base import ProviderConfig
-from .adapters.chunk_shaping import REASONING_FIELDS
-from .transport import client as transport
-from .transport import errors as transport_errors
-from .transport.sync import SyncClient
-from .adapters.openai_compat import normalise_model_list, shape_request
+from .. import catalog, url_policy
+from ..adapters.base import ProviderConfig
+from ..adapters.chunk_shaping import REASONING_FIELDS
+from ..adapters.openai_compat import normalise_model_list, shape_request
+from ..redact import redact_for
+from ..transport import client as transport
+from ..transport import errors as transport_errors
+from ..transport.sync import SyncClient
 from .probe_request import tiny_request
-from .redact import redact_for
 
 # A check must answer quickly even when the provider allows minutes per request.
 DEFAULT_TIMEOUT = 10.0
@@ -527,8 +527,8 @@ def _check_program(config: ProviderConfig, command: str, seconds: float) -> Conn
 
 
 def _config_of(provider: Any) -> ProviderConfig | ConnectionResult:
-    from .crypto import DecryptionError
-    from .routing import provider_config
+    from ..crypto import DecryptionError
+    from ..routing import provider_config
 
     deferred = provider.get_deferred_fields() if hasattr(provider, "get_deferred_fields") else set()
     if deferred & {"api_key", "extra_headers", "settings", "base_url"}:
@@ -843,7 +843,7 @@ def probe_provider(provider: Any, *, timeout: float | None = None) -> ProbeRepor
 
 def apply_suggestions(provider: Any, suggestion: dict[str, Any]) -> Any:
     """Merge a probe's suggested change into the provider, through the service layer."""
-    from .services import provider_update
+    from ..services import provider_update
 
     kwargs: dict[str, Any] = {}
     if isinstance(suggestion.get("settings"), dict) and suggestion["settings"]:

@@ -13,10 +13,10 @@ import dataclasses
 import time
 from typing import Any
 
-from . import catalog
-from .adapters.base import ProviderConfig, UpstreamError
-from .redact import redact_for
-from .transport.sync import SyncClient
+from .. import catalog
+from ..adapters.base import ProviderConfig, UpstreamError
+from ..redact import redact_for
+from ..transport.sync import SyncClient
 
 PROMPT = "Reply with the single word OK."
 

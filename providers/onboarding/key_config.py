@@ -31,8 +31,9 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from . import key_controls, services
-from .models import GatewayKey, Provider
+from .. import key_controls, selectors, services
+from ..gateway_keys import hash_gateway_key
+from ..models import GatewayKey, Provider
 
 KEY_ENTRY_FIELDS = {"name", "key", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
                     *key_controls.CONTROL_FIELDS}
@@ -150,7 +151,7 @@ def import_keys(entries: list[KeyEntry], add_change: Callable[[str, str, list[st
     from .config_io import DRY_RUN_PLACEHOLDER, ConfigError
 
     existing = {k.name: k for k in GatewayKey.objects.select_for_update().prefetch_related("providers")}
-    providers_by_name = {p.name: p for p in Provider.objects.all()}
+    providers_by_name = {p.name: p for p in selectors.provider_list()}
     for entry in entries:
         missing = sorted(set(entry.providers) - set(providers_by_name))
         if missing:
@@ -174,7 +175,7 @@ def import_keys(entries: list[KeyEntry], add_change: Callable[[str, str, list[st
                 raise ConfigError([(entry.label, "name", _(
                     "This gateway key is revoked; a revoked key cannot come back. Use another name."))])
             if isinstance(entry.raw_key, str) and not unresolved \
-                    and services.hash_gateway_key(entry.raw_key) != key.key_hash:
+                    and hash_gateway_key(entry.raw_key) != key.key_hash:
                 raise ConfigError([(entry.label, "key", _(
                     "An import cannot change the secret of an existing key; revoke it and create a new one."))])
             changed = _changed(key, entry, all_providers, providers)
@@ -194,7 +195,7 @@ def env_name(key_name: str) -> str:
 def export_keys() -> list[dict[str, Any]]:
     """Every active key in the file format; its secret only as an optional placeholder."""
     out = []
-    for key in GatewayKey.objects.filter(revoked_at__isnull=True).prefetch_related("providers").order_by("name"):
+    for key in selectors.routing_keys().order_by("name"):
         entry: dict[str, Any] = {"name": key.name, "key": {"env": env_name(key.name), "optional": True}}
         if key.all_providers:
             entry["all_providers"] = True

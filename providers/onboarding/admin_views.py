@@ -16,7 +16,6 @@ Every write goes through ``providers.services``.
 from __future__ import annotations
 
 import json
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -32,8 +31,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import permissions, probe, services
-from .models import GatewayKey, Provider
+from .. import config_version, permissions, selectors, services
+from ..gateway_keys import new_key_material
+from ..models import GatewayKey, Provider
+from . import probe
 
 APPLY_SALT = "providers.admin.apply-probe"
 APPLY_MAX_AGE = 3600
@@ -72,15 +73,15 @@ def playground_key_issue(*, user: Any) -> str:
     if key is None:
         _key, raw = services.gateway_key_create(name=name)
         return raw
-    raw = services.GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
-    key.prefix = raw[: len(services.GATEWAY_KEY_PREFIX) + 6]
-    key.key_hash = services.hash_gateway_key(raw)
+    material = new_key_material()
+    key.prefix = material.prefix
+    key.key_hash = material.key_hash
     key.revoked_at = None
     key.all_providers = True  # the playground may try every provider
     key.save(update_fields=["prefix", "key_hash", "revoked_at", "all_providers"])
     key.providers.clear()
-    services.bump_config_version()
-    return raw
+    config_version.bump()
+    return material.raw
 
 
 def playground_strings() -> dict[str, str]:
@@ -297,7 +298,7 @@ class ProviderOnboardingAdminMixin(_AdminBase):
             return response
         initial = ""
         wanted = request.GET.get("provider", "")
-        provider = Provider.objects.filter(name=wanted).first() if wanted else None
+        provider = selectors.provider_by_name(wanted) if wanted else None
         if provider is not None:
             default = (provider.settings or {}).get("default_model")
             initial = f"{provider.name}/{default}" if default else f"{provider.name}/"

@@ -23,7 +23,7 @@ validates the rest as if it were set; a real import refuses it. ``api_key`` left
 on update; ``api_key: null`` removes it.
 
 A ``gateway_keys:`` list beside ``providers:`` sets gateway keys' scope, limits,
-expiry, model allowlist and budgets (``providers/key_config.py``).
+expiry, model allowlist and budgets (``providers/onboarding/key_config.py``).
 
 Import is an upsert by name through ``services.provider_create/update/delete``
 inside one transaction: any bad entry rolls everything back, and the error names
@@ -45,8 +45,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import key_config, secret_settings, services
-from .models import Provider
+from .. import secret_settings, selectors, services
+from ..models import Provider
+from . import key_config
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -539,7 +540,7 @@ def env_name(provider_name: str, suffix: str) -> str:
 
 def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
     """The catalog in the file format, with every secret as an ``{env: ...}`` placeholder."""
-    rows = list(providers if providers is not None else Provider.objects.order_by("name"))
+    rows = list(providers if providers is not None else selectors.provider_list())
     out = []
     for p in rows:
         entry: dict[str, Any] = {"name": p.name}
