@@ -250,6 +250,22 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
     return _UNSET
 
 
+def check_entry(raw: dict[str, Any], name: Any, label: str, valid: set[str], seen: set[str],
+                problems: list[Problem]) -> bool:
+    """An entry's unknown fields and a missing or repeated name, as problems; False
+    when it has no name (nothing else of it can be checked)."""
+    for key in sorted(set(raw) - valid, key=str):
+        problems.append((label, str(key),
+                         _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(valid))}))
+    if not isinstance(name, str) or not name:
+        problems.append((label, "name", _("This field is required.")))
+        return False
+    if name in seen:
+        problems.append((label, "name", _("The name appears more than once in the file.")))
+    seen.add(name)
+    return True
+
+
 def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None,
                    findings: list[Problem] | None = None,
                    keys_out: list[key_config.KeyEntry] | None = None) -> tuple[list[Entry], list[str]]:
@@ -283,14 +299,8 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                 warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")
                                 % {"entry": label, "old": old, "new": new})
                 raw = {(new if key == old else key): value for key, value in raw.items()}
-        for key in sorted(set(raw) - ENTRY_FIELDS):
-            problems.append((label, key, _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ENTRY_FIELDS))}))
-        if not isinstance(name, str) or not name:
-            problems.append((label, "name", _("This field is required.")))
+        if not check_entry(raw, name, label, ENTRY_FIELDS, seen, problems):
             continue
-        if name in seen:
-            problems.append((label, "name", _("The name appears more than once in the file.")))
-        seen.add(name)
         ptype = raw.get("type")
         if not isinstance(ptype, str) or not ptype:
             problems.append((label, "type", _("This field is required.")))

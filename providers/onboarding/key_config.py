@@ -69,6 +69,8 @@ def _whole(value: Any) -> bool:
 
 def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyEntry]:
     """The ``gateway_keys`` list, shape-checked; values are checked by the services on import."""
+    from .config_io import check_entry
+
     if items is None:
         return []
     if not isinstance(items, list):
@@ -82,15 +84,8 @@ def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyE
             continue
         name = raw.get("name")
         label = entry_label(index, name if isinstance(name, str) else None)
-        for key in sorted(set(raw) - KEY_ENTRY_FIELDS, key=str):
-            problems.append((label, str(key), _("Unknown field. Valid fields: %(valid)s.")
-                             % {"valid": ", ".join(sorted(KEY_ENTRY_FIELDS))}))
-        if not isinstance(name, str) or not name:
-            problems.append((label, "name", _("This field is required.")))
+        if not check_entry(raw, name, label, KEY_ENTRY_FIELDS, seen, problems):
             continue
-        if name in seen:
-            problems.append((label, "name", _("The name appears more than once in the file.")))
-        seen.add(name)
         entry = KeyEntry(index=index, name=name)
         if "key" in raw:
             entry.raw_key = resolve(raw["key"], label, "key")

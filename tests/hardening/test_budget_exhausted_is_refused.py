@@ -7,13 +7,11 @@ reserved at admission."""
 from __future__ import annotations
 
 import calendar
-import types
 
 import httpx
 import pytest
 from django.core.cache import cache
 
-from chat import limits
 from providers import services
 
 # 30 seconds before both a UTC day and a UTC month end: every request of a test
@@ -25,11 +23,8 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture(autouse=True)
-def frozen_window(monkeypatch):
-    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: FROZEN_NOW))
-    cache.clear()
-    yield
-    cache.clear()
+def frozen_window(limits_clock):
+    limits_clock(FROZEN_NOW)
 
 
 def _chat(client: httpx.Client, raw: str, model: str = "local/text", **extra) -> httpx.Response:

@@ -3,13 +3,11 @@ reserved at admission to the usage the upstream reports (input, cache and output
 tokens), streamed or not, so a token budget counts what was really used."""
 from __future__ import annotations
 
-import types
-
 import httpx
 import pytest
 from django.core.cache import cache
 
-from chat import budgets, limits
+from chat import budgets
 from providers import services
 from tests.fakes.anthropic_upstream import USAGE_IN, USAGE_OUT
 
@@ -17,11 +15,8 @@ HI = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture(autouse=True)
-def frozen_window(monkeypatch):
-    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: 1_800_000_030.0))
-    cache.clear()
-    yield
-    cache.clear()
+def frozen_window(limits_clock):
+    limits_clock(1_800_000_030.0)
 
 
 def test_native_messages_usage_settles_the_token_budget(any_gateway, make_provider, anthropic_upstream):

@@ -25,10 +25,18 @@ def _away_from_midnight() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(midnight))
 
 
-def _known_to_both(cluster, key: str) -> None:  # noqa: F811
+def _key_on_both(cluster, upstream, provider: str, **budget: int) -> tuple[int, str, str]:  # noqa: F811
+    """A provider on the loopback upstream and a key with ``budget``, known to both processes;
+    returns the key's id, its secret and when the day's window resets."""
+    created = cluster.api("POST", "providers/", json={"name": provider, "provider_type": "custom",
+                                                      "base_url": upstream.base_url})
+    assert created.status_code == 201, created.text
+    resets_at = _away_from_midnight()
+    key_id, key = cluster.new_key(f"scale-budget-{provider}", **budget)
     for gw in (cluster.a, cluster.b):  # /v1/models is not budgeted
         known = follow(lambda gw=gw: gw.models(key), lambda r: r.status_code == 200)
         assert known.status_code == 200, known.text
+    return key_id, key, resets_at
 
 
 def _assert_quota(response, quota: str, resets_at: str) -> None:
@@ -40,12 +48,7 @@ def _assert_quota(response, quota: str, resets_at: str) -> None:
 
 @pytest.mark.parametrize("cluster", ["redis"], indirect=True)
 def test_request_budget_counts_requests_of_both_processes(cluster, upstream):  # noqa: F811
-    created = cluster.api("POST", "providers/", json={"name": "budgeted", "provider_type": "custom",
-                                                      "base_url": upstream.base_url})
-    assert created.status_code == 201, created.text
-    resets_at = _away_from_midnight()
-    key_id, key = cluster.new_key("scale-budget-requests", requests_per_day=3)
-    _known_to_both(cluster, key)
+    key_id, key, resets_at = _key_on_both(cluster, upstream, "budgeted", requests_per_day=3)
 
     assert cluster.a.chat(key, "budgeted/text").status_code == 200
     assert cluster.b.chat(key, "budgeted/text").status_code == 200
@@ -59,12 +62,7 @@ def test_request_budget_counts_requests_of_both_processes(cluster, upstream):  #
 
 @pytest.mark.parametrize("cluster", ["redis"], indirect=True)
 def test_token_budget_counts_reported_usage_of_both_processes(cluster, upstream):  # noqa: F811
-    created = cluster.api("POST", "providers/", json={"name": "metered", "provider_type": "custom",
-                                                      "base_url": upstream.base_url})
-    assert created.status_code == 201, created.text
-    resets_at = _away_from_midnight()
-    key_id, key = cluster.new_key("scale-budget-tokens", tokens_per_day=20)
-    _known_to_both(cluster, key)
+    key_id, key, resets_at = _key_on_both(cluster, upstream, "metered", tokens_per_day=20)
 
     # The fake upstream reports 8 tokens per answer: 8, 16, then 24 (admitted under 20, settled to 24).
     for gw in (cluster.a, cluster.b, cluster.a):
