@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
@@ -136,11 +136,14 @@ class GatewayKeyStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("active", _("Active")), ("revoked", _("Revoked"))]
+        return [("active", _("Active")), ("expired", _("Expired")), ("revoked", _("Revoked"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[GatewayKey]) -> QuerySet[GatewayKey]:
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
+            return queryset.filter(unexpired, revoked_at__isnull=True)
+        if self.value() == "expired":
+            return queryset.exclude(unexpired).filter(revoked_at__isnull=True)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset

@@ -438,6 +438,9 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
     )
     all_providers = serializers.BooleanField(required=False)
     allowed_models = ModelPatternsListField(required=False, help_text=_ALLOWED_MODELS_HELP)
+    # A key read with GET can be sent back: what it shows but cannot change is ignored.
+    read_only_elsewhere = ("id", "name", "prefix", "no_provider_left", "usage", "created_at", "last_used_at",
+                           "revoked_at", "is_active", "is_expired")
 
     class Meta:
         model = GatewayKey

@@ -127,3 +127,15 @@ def _staff_add_refused() -> bool:
     client.force_login(get_user_model().objects.get(username="staff-keys"))
     response = client.post(ADD, {"name": "sneaky", "all_providers": "on", "requests_per_day": "1"})
     return response.status_code == 403 and not GatewayKey.objects.filter(name="sneaky").exists()
+
+
+def test_the_status_filter_tells_expired_keys_apart(admin_client):
+    services.gateway_key_create(name="current")
+    old, _raw = services.gateway_key_create(name="old")
+    services.gateway_key_update(key=old, all_providers=True, providers=[],
+                                expires_at=timezone.now() - timedelta(minutes=1))
+    gone, _raw = services.gateway_key_create(name="gone")
+    services.gateway_key_revoke(key=gone)
+    for status, names in (("active", ["current"]), ("expired", ["old"]), ("revoked", ["gone"])):
+        listing = admin_client.get(f"/admin/providers/gatewaykey/?status={status}")
+        assert [k.name for k in listing.context["cl"].result_list] == names

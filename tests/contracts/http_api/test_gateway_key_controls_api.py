@@ -111,3 +111,14 @@ def test_staff_without_change_or_add_permission_are_refused(role):
     key.refresh_from_db()
     assert key.requests_per_day is None and key.allowed_models == []
     assert list(GatewayKey.objects.values_list("name", flat=True)) == ["team-a"]
+
+
+def test_a_key_read_with_get_can_be_sent_back_with_a_change(admin_client):
+    key, _raw = services.gateway_key_create(name="team-a", requests_per_day=5)
+    body = admin_client.get(f"/api/gateway-keys/{key.pk}/").json()
+    body["requests_per_day"] = 7
+    body["name"] = "renamed"  # shown, never changed through PATCH
+    response = admin_client.patch(f"/api/gateway-keys/{key.pk}/", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    key.refresh_from_db()
+    assert key.requests_per_day == 7 and key.name == "team-a"
