@@ -42,11 +42,16 @@ GRACE_SECONDS = 86400
 class Budgeted(Protocol):
     """A KeyInfo of the hot path or a GatewayKey row: both carry these."""
 
-    id: Any
-    requests_per_day: int | None
-    requests_per_month: int | None
-    tokens_per_day: int | None
-    tokens_per_month: int | None
+    @property
+    def id(self) -> Any: ...
+    @property
+    def requests_per_day(self) -> int | None: ...
+    @property
+    def requests_per_month(self) -> int | None: ...
+    @property
+    def tokens_per_day(self) -> int | None: ...
+    @property
+    def tokens_per_month(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ class GatewayKeyChangeList(ChangeList):
         super().get_results(request)
         use = budgets.usage(list(self.result_list))
         for key in self.result_list:
-            key.budget_use = use.get(key.id, {})
+            key.budget_use = use.get(key.pk, {})
 
 
 BUDGET_LABELS = {
@@ -277,7 +277,7 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     def budget_display(self, obj: GatewayKey) -> Any:
         use = getattr(obj, "budget_use", None)
         if use is None:
-            use = budgets.usage([obj]).get(obj.id, {})
+            use = budgets.usage([obj]).get(obj.pk, {})
         lines = budget_lines(use)
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else gettext("None")
 

@@ -367,9 +367,9 @@ class GatewayKeySerializer(StrictModelSerializer):
     @extend_schema_field(USAGE_SCHEMA)
     def get_usage(self, obj: GatewayKey) -> dict[str, Any]:
         known = self.context.get("usage")
-        if known is not None and obj.id in known:
-            return known[obj.id]
-        return budgets.usage([obj])[obj.id]
+        if known is not None and obj.pk in known:
+            return known[obj.pk]
+        return budgets.usage([obj])[obj.pk]
 
 
 class GatewayKeyCreatedSerializer(GatewayKeySerializer):

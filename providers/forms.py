@@ -289,7 +289,7 @@ class ModelPatternsField(forms.CharField):
                 return value
         return value
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list, not text
         patterns, errors = key_controls.normalise_patterns(super().to_python(value) or "")
         if errors:
             raise ValidationError(errors)
@@ -305,7 +305,7 @@ class _GatewayKeyScopeForm(forms.ModelForm):
 
     allowed_models = ModelPatternsField(
         label=_("allowed models"), required=False, max_length=key_controls.MAX_PATTERNS * 210,
-        help_text=GatewayKey._meta.get_field("allowed_models").help_text,
+        help_text=GatewayKey._meta.get_field("allowed_models").help_text,  # type: ignore[union-attr]
     )
 
     def clean(self) -> dict[str, Any]:

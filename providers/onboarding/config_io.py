@@ -299,7 +299,7 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                 warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")
                                 % {"entry": label, "old": old, "new": new})
                 raw = {(new if key == old else key): value for key, value in raw.items()}
-        if not check_entry(raw, name, label, ENTRY_FIELDS, seen, problems):
+        if not check_entry(raw, name, label, ENTRY_FIELDS, seen, problems) or not isinstance(name, str):
             continue
         ptype = raw.get("type")
         if not isinstance(ptype, str) or not ptype:

@@ -84,7 +84,7 @@ def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyE
             continue
         name = raw.get("name")
         label = entry_label(index, name if isinstance(name, str) else None)
-        if not check_entry(raw, name, label, KEY_ENTRY_FIELDS, seen, problems):
+        if not check_entry(raw, name, label, KEY_ENTRY_FIELDS, seen, problems) or not isinstance(name, str):
             continue
         entry = KeyEntry(index=index, name=name)
         if "key" in raw:

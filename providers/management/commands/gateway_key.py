@@ -158,7 +158,7 @@ class Command(BaseCommand):
                                    "openrouter/anthropic/*. Without it: every model of the key's providers."))
         for name, flag in BUDGET_OPTIONS.items():
             parser.add_argument(flag, dest=name, default=None, metavar="N",
-                                help=BUDGET_HELP[name])
+                                help=str(BUDGET_HELP[name]))
 
     def controls(self, options: dict[str, Any]) -> dict[str, Any]:
         """The expiry, allowlist and budgets the options name (those left out are absent)."""
@@ -243,8 +243,8 @@ class Command(BaseCommand):
         keys = list(selectors.gateway_key_list())
         rows = [key_row(k) for k in keys]
         use = budgets.usage(keys)
-        for key, row in zip(keys, rows, strict=True):
-            row["usage"] = use[key.id]
+        for key, key_row_ in zip(keys, rows, strict=True):
+            key_row_["usage"] = use[key.pk]
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
