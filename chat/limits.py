@@ -6,6 +6,9 @@
   every gateway process shares them when the cache is Redis. Counters use the
   cache's atomic ``add``/``incr``; with nothing configured the hot path does no
   cache work at all.
+- **Budgets per gateway key** (chat/budgets.py): requests and tokens per UTC day
+  and month, counted by the same admission and settlement as the per-minute
+  limits, in one pass over the counters.
 - **Per-provider concurrency cap** (setting ``max_concurrency``): a request over
   the cap is answered 429 at once instead of queueing without bound.
 - **Retry before the first byte** (setting ``retries``, default 0): connection
