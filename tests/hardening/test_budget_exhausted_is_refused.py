@@ -114,3 +114,17 @@ def test_embeddings_usage_counts_against_token_budgets(any_gateway, upstream, ma
         assert cache.get(f"gw:bq:t:{key.pk}:{MONTH}") == 6
         _assert_quota(client.post("/v1/embeddings", headers=bearer, json={"model": "local/e", "input": "x"}),
                       "tokens_per_month", 6)
+
+
+def test_openai_sdk_sees_a_rate_limit_error_with_the_quota_and_reset(live_gateway, upstream, make_provider):
+    import openai
+
+    make_provider(name="local", base_url=upstream.base_url)
+    _key, raw = services.gateway_key_create(name="sdk", requests_per_day=1)
+    client = openai.OpenAI(base_url=f"{live_gateway.url}/v1", api_key=raw, max_retries=0, timeout=10)
+    client.chat.completions.create(model="local/text", messages=MESSAGES)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="local/text", messages=MESSAGES)
+    assert caught.value.code == "quota_exceeded"
+    assert caught.value.body["quota"] == "requests_per_day" and caught.value.body["resets_at"] == RESETS_AT
+    assert caught.value.response.headers["retry-after"] == "30"

@@ -122,3 +122,15 @@ def test_a_key_read_with_get_can_be_sent_back_with_a_change(admin_client):
     assert response.status_code == 200, response.content
     key.refresh_from_db()
     assert key.requests_per_day == 7 and key.name == "team-a"
+
+
+def test_usage_is_unknown_not_an_error_when_the_cache_is_unreachable(admin_client, settings):
+    key, _raw = services.gateway_key_create(name="team-a", requests_per_day=10)
+    # Port 9 (discard) is closed on loopback: every cache call fails at once.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:9/0"}}
+    response = admin_client.get(f"/api/gateway-keys/{key.pk}/")
+    assert response.status_code == 200
+    assert response.json()["usage"]["requests_per_day"] == {
+        "used": None, "limit": 10, "resets_at": response.json()["usage"]["requests_per_day"]["resets_at"]}
+    assert "unknown" in admin_client.get(f"/admin/providers/gatewaykey/{key.pk}/change/").content.decode()
