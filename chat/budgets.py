@@ -160,3 +160,15 @@ def usage(keys: list[Any], now: float | None = None) -> dict[int, dict[str, Budg
             row[field] = BudgetUse(used=used, limit=limit, resets_at=iso(wins[span].resets_at))
         out[key.id] = row
     return out
+
+
+SHORT = {"requests_per_day": "req/d", "requests_per_month": "req/mo", "tokens_per_day": "tok/d",
+         "tokens_per_month": "tok/mo"}
+
+
+def summary(use: dict[str, Any]) -> str:
+    """``req/d 12/100, tok/mo 5000/1000000``: use of each budget that is set (``?``:
+    the counters cannot be read); ``-`` when none is set. For lists and tables."""
+    parts = [f"{SHORT[name]} {'?' if row['used'] is None else row['used']}/{row['limit']}"
+             for name, row in use.items() if row.get("limit")]
+    return ", ".join(parts) or "-"

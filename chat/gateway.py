@@ -19,7 +19,9 @@ from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
-from . import aliases, limits
+from . import aliases, limits, requestlog
+from .requestlog import RequestRecord
+from .stream_usage import MARK, UsageWatch, ask_for_usage, supports_usage_option
 
 log = logging.getLogger("gateway.chat")
 
@@ -29,7 +31,8 @@ class GatewayError(Exception):
 
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-        param: str | None = None, headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+        param: str | None = None, headers: dict[str, str] | None = None, origin: str = "gateway",
+        cause: str = "", extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -38,6 +41,10 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        # For the request log: who refused ("gateway", "limit", "upstream") and an
+        # untranslated, secret-free cause (the message is in the client's language).
+        self.origin = origin
+        self.cause = cause
         self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
@@ -51,8 +58,9 @@ class GatewayError(Exception):
         if exc.retry_after is not None:
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         # Upstream messages may echo the credential they rejected: mask provider secrets.
+        origin = "limit" if isinstance(exc, limits.LimitExceeded) else "upstream"
         return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
-                   extra=getattr(exc, "extra", None))
+                   origin=origin, cause=redact(exc.cause), extra=getattr(exc, "extra", None))
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -86,6 +94,9 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
         key = snap.keys.get(digest)
     if key is None:
         raise _unauthorized(_("Invalid or revoked gateway API key."))
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_key(key)
     if key.expires_at is not None and key.expired(time.time()):
         raise _expired(key)
     check_key_scope(key)
@@ -97,7 +108,7 @@ def _expired(key: routing.KeyInfo) -> GatewayError:
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.expires_at or 0))
     return GatewayError(
         401, _("This gateway key expired at %(when)s UTC. Ask an administrator for a new key or a later expiry.")
-        % {"when": when}, type="invalid_request_error", code="key_expired",
+        % {"when": when}, type="invalid_request_error", code="key_expired", cause="the gateway key expired",
     )
 
 
@@ -232,6 +243,8 @@ class Prepared:
     stream: bool
     key: routing.KeyInfo
     requested: str | None = None  # the model id the client used; answers carry it
+    record: RequestRecord | None = None  # the request log's record (chat/requestlog.py)
+    hide_usage: bool = False  # usage was asked upstream for the log only: keep it from the client
 
 
 # Answers carry the model id the client used (``<provider>/<model>``, or its alias),
@@ -264,16 +277,30 @@ async def complete(prepared: Prepared) -> bytes:
 async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes) -> Prepared:
     """Parse, route and admit the body of a request whose key ``authenticate`` accepted
     (from the headers, before the body was read)."""
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_request_body(raw)
     body = parse_body(raw)
     requested = body.get("model")
+    stream = bool(body.get("stream"))
+    if record is not None:
+        record.stream = stream
+        if isinstance(requested, str):
+            record.requested_model = requested
     config, adapter, upstream = resolve(snap, key, requested)
     body["model"] = upstream
+    hide_usage = False
+    if record is not None:
+        record.note_route(config, requested, upstream)
+        # Tokens of a stream are known only if the upstream reports them: ask, and
+        # take the answer out of the client's stream (chat/stream_usage.py).
+        hide_usage = stream and supports_usage_option(config) and ask_for_usage(body)
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
     reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.counts_tokens(key) else 0)
-    adapter = limits.guard(adapter, key, len(raw), reservation)
-    return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key,
-                    requested=requested)
+    adapter = limits.guard(adapter, key, len(raw), reservation, record)
+    return Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
+                    requested=requested, record=record, hide_usage=hide_usage)
 
 
 # How often an open stream looks whether its key is still valid (on its next
@@ -304,31 +331,46 @@ def _key_revoked_frame() -> bytes:
 
 async def relay(
     first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None,
-    rewrite: Callable[[bytes], bytes] | None = None,
+    rewrite: Callable[[bytes], bytes] | None = None, record: RequestRecord | None = None, hide_usage: bool = False,
 ) -> AsyncIterator[bytes]:
     """Yield a started stream; a failure after the first byte becomes a final error
     event, and so does the revocation of ``key`` while the stream is open.
-    ``rewrite`` (``model_rewriter``) sets the model id of every frame."""
+    ``rewrite`` (``model_rewriter``) sets the model id of every frame; ``record``
+    gets the usage the stream reports (``hide_usage``: see chat/stream_usage.py)."""
     loop = asyncio.get_running_loop()
     next_check = loop.time() + KEY_CHECK_SECONDS
+    watch = UsageWatch(record, hide_usage) if record is not None else None
     try:
+        if watch is not None and MARK in first:
+            first = watch.feed(first)
         yield rewrite(first) if rewrite is not None else first
         async for frame in rest:
+            if watch is not None and MARK in frame:
+                frame = watch.feed(frame)
+                if not frame:
+                    continue
             if rewrite is not None:
                 frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
                 if not _key_active(await routing.get_fresh_snapshot(), key.id):
                     log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
+                    if record is not None:
+                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
                     yield _key_revoked_frame()
                     return
             yield frame
     except UpstreamError as exc:
         log.warning("provider=%s stream ended with error: %s", provider, exc.cause)
         exc.message = redact(exc.message)
+        if record is not None:
+            record.note_error(200, exc.code or "upstream_error", redact(exc.cause), outcome="upstream_error")
         yield exc.sse_frame()
     except Exception:
         log.exception("provider=%s stream failed", provider)
+        if record is not None:
+            record.note_error(200, "gateway_error", "the gateway failed while relaying the stream",
+                              outcome="gateway_error")
         yield UpstreamError(_("The gateway failed while relaying the stream."), code="gateway_error").sse_frame()
     finally:
         aclose = getattr(rest, "aclose", None)
@@ -352,7 +394,8 @@ async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
     except BaseException:
         await agen.aclose()
         raise
-    return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested))
+    return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested),
+                 prepared.record, prepared.hide_usage)
 
 
 MODELS_TIMEOUT = 10.0

@@ -21,8 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from chat import budgets
+from chat.admin_usage import RecentUsageColumns
 
 from . import secret_settings, services
+from .audit import AuditedAdmin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
 from .onboarding.admin_views import ProviderOnboardingAdminMixin
@@ -36,7 +38,7 @@ SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 
 
 @admin.register(Provider)
-class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
+class ProviderAdmin(AuditedAdmin, RecentUsageColumns, ProviderOnboardingAdminMixin, admin.ModelAdmin):
     form = ProviderAdminForm
     # Short cells (the key's hint alone, a short date), so every column fits at 1280 px.
     list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "updated")
@@ -88,6 +90,9 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         for provider in queryset:
             services.provider_delete(provider=provider)
+
+    def usage_value(self, obj: Provider) -> str:
+        return obj.name
 
     @admin.display(description=_("provider type"), ordering="provider_type")
     def type_label(self, obj: Provider) -> str:
@@ -179,7 +184,9 @@ def budget_lines(use: dict[str, Any]) -> list[str]:
 
 
 @admin.register(GatewayKey)
-class GatewayKeyAdmin(admin.ModelAdmin):
+class GatewayKeyAdmin(AuditedAdmin, RecentUsageColumns, admin.ModelAdmin):
+    usage_field = "key_id"
+    # Short cells (budgets as "req/d 12/100"), so the list with its last-24-hours column fits at 1280 px.
     list_display = ("name", "prefix_display", "allowed_providers", "models_display", "expires_display",
                     "budget_display", "last_used_at", "status")
     list_filter = (GatewayKeyStatusFilter,)
@@ -199,6 +206,7 @@ class GatewayKeyAdmin(admin.ModelAdmin):
             (None, {"fields": (*head, "expires_at")}),
             (_("What the key may use"), {"fields": ("all_providers", "providers", "allowed_models")}),
             (_("Rate limits"), {"fields": ("rate_limit_rpm", "rate_limit_tpm")}),
+            (_("Request log"), {"fields": ("record_bodies",)}),
             (_("Budgets"), {
                 "fields": ("requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month")
                 + (("budget_use",) if obj is not None else ()),
@@ -246,6 +254,9 @@ class GatewayKeyAdmin(admin.ModelAdmin):
             request._new_gateway_key = form.raw_key  # type: ignore[attr-defined]
         return obj
 
+    def usage_value(self, obj: GatewayKey) -> int:
+        return obj.pk
+
     @admin.display(description=_("prefix"))
     def prefix_display(self, obj: GatewayKey) -> str:
         return f"{obj.prefix}…"
@@ -274,16 +285,13 @@ class GatewayKeyAdmin(admin.ModelAdmin):
         return formats.date_format(timezone.localtime(obj.expires_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("budget use"))
-    def budget_display(self, obj: GatewayKey) -> Any:
-        use = getattr(obj, "budget_use", None)
-        if use is None:
-            use = budgets.usage([obj]).get(obj.pk, {})
-        lines = budget_lines(use)
-        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else gettext("None")
+    def budget_display(self, obj: GatewayKey) -> str:
+        return budgets.summary(getattr(obj, "budget_use", None) or budgets.usage([obj]).get(obj.pk, {}))
 
     @admin.display(description=_("use against budgets"))
     def budget_use(self, obj: GatewayKey) -> Any:
-        return self.budget_display(obj)
+        lines = budget_lines(budgets.usage([obj]).get(obj.pk, {}))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else gettext("None")
 
     @admin.action(description=_("Revoke the selected gateway keys"), permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[GatewayKey]) -> None:

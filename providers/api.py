@@ -359,7 +359,7 @@ class GatewayKeySerializer(StrictModelSerializer):
         model = GatewayKey
         fields = ["id", "name", "prefix", "all_providers", "providers", "no_provider_left",
                   "allowed_models", "expires_at", "rate_limit_rpm", "rate_limit_tpm", *key_controls.BUDGET_FIELDS,
-                  "usage", "created_at", "last_used_at", "revoked_at", "is_active", "is_expired"]
+                  "record_bodies", "usage", "created_at", "last_used_at", "revoked_at", "is_active", "is_expired"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's, and so is the check of the controls.
         extra_kwargs = {"name": {"validators": []}, **KEY_CONTROL_KWARGS}
@@ -411,6 +411,7 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
                 all_providers=data.get("all_providers"),
                 rate_limit_rpm=data.get("rate_limit_rpm"),
                 rate_limit_tpm=data.get("rate_limit_tpm"),
+                record_bodies=bool(data.get("record_bodies", False)),
                 **{name: data[name] for name in key_controls.CONTROL_FIELDS if name in data},
             )
         except DjangoValidationError as exc:
@@ -445,7 +446,7 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
     class Meta:
         model = GatewayKey
         fields = ["all_providers", "providers", "allowed_models", "expires_at", "rate_limit_rpm", "rate_limit_tpm",
-                  *key_controls.BUDGET_FIELDS]
+                  *key_controls.BUDGET_FIELDS, "record_bodies"]
         extra_kwargs = KEY_CONTROL_KWARGS
 
     def update(self, instance: GatewayKey, validated_data: dict[str, Any]) -> GatewayKey:
@@ -460,6 +461,7 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
                 key=instance, all_providers=all_providers, providers=providers,
                 rate_limit_rpm=validated_data.get("rate_limit_rpm", instance.rate_limit_rpm),
                 rate_limit_tpm=validated_data.get("rate_limit_tpm", instance.rate_limit_tpm),
+                record_bodies=validated_data.get("record_bodies"),
                 **{name: validated_data[name] for name in key_controls.CONTROL_FIELDS if name in validated_data},
             )
         except DjangoValidationError as exc:

@@ -296,7 +296,8 @@ class ModelPatternsField(forms.CharField):
         return patterns
 
 
-KEY_FIELDS = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", *key_controls.CONTROL_FIELDS]
+KEY_FIELDS = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies",
+              *key_controls.CONTROL_FIELDS]
 
 
 class _GatewayKeyScopeForm(forms.ModelForm):
@@ -357,6 +358,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
             **self.controls(),
         )
         self.instance = key
@@ -385,6 +387,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
             **self.controls(),
         )
         self.save_m2m = lambda: None

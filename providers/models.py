@@ -75,6 +75,13 @@ class GatewayKey(models.Model):
     rate_limit_tpm = models.PositiveIntegerField(
         _("tokens per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
     )
+    # Off by default: prompts and answers are the clients' data (chat/requestlog.py).
+    record_bodies = models.BooleanField(
+        _("record bodies"),
+        default=False,
+        help_text=_("Store this key's request and answer bodies in the request log, size-capped and with provider "
+                    "secrets masked, for debugging. Off: only sizes, tokens and timings are recorded."),
+    )
     expires_at = models.DateTimeField(
         _("expires"), null=True, blank=True,
         help_text=_("Empty: never. From this time on the key is refused (401, code key_expired)."),

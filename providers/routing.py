@@ -39,6 +39,7 @@ class KeyInfo:
     provider_ids: frozenset[int] | None  # None: every provider (the key's explicit flag); never inferred
     rate_limit_rpm: int | None
     rate_limit_tpm: int | None
+    record_bodies: bool = False  # the request log keeps this key's bodies (chat/requestlog.py)
     expires_at: float | None = None  # a Unix time; None: never
     allowed_models: tuple[str, ...] = ()  # patterns (providers/key_controls.py); empty: every model
     requests_per_day: int | None = None  # budgets over UTC calendar windows (chat/budgets.py); None: unlimited
@@ -117,6 +118,7 @@ def load_snapshot() -> Snapshot:
             provider_ids=None if key.all_providers else frozenset(p.pk for p in key.providers.all()),
             rate_limit_rpm=key.rate_limit_rpm,
             rate_limit_tpm=key.rate_limit_tpm,
+            record_bodies=key.record_bodies,
             expires_at=key.expires_at.timestamp() if key.expires_at else None,
             allowed_models=tuple(key.allowed_models or ()),
             requests_per_day=key.requests_per_day,

@@ -313,6 +313,7 @@ def gateway_key_create(
     all_providers: bool | None = None,
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
+    record_bodies: bool = False,
     expires_at: datetime | None = None,
     allowed_models: list[str] | None = None,
     requests_per_day: int | None = None,
@@ -358,6 +359,7 @@ def gateway_key_create(
         all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
+        record_bodies=record_bodies,
         **controls,
     )
     if providers:
@@ -394,9 +396,11 @@ def gateway_key_update(
     requests_per_month: int | None = _UNSET,
     tokens_per_day: int | None = _UNSET,
     tokens_per_month: int | None = _UNSET,
+    record_bodies: bool | None = None,
 ) -> GatewayKey:
-    """Change what a key may use and its limits (its secret never changes). The
-    expiry, allowlist and budgets left out keep their stored values."""
+    """Change what a key may use, its limits and whether the request log keeps its
+    bodies (``None``: unchanged). Its secret never changes. The expiry, allowlist
+    and budgets left out keep their stored values."""
     providers = list(providers)
     given = {"expires_at": expires_at, "allowed_models": allowed_models, "requests_per_day": requests_per_day,
              "requests_per_month": requests_per_month, "tokens_per_day": tokens_per_day,
@@ -413,9 +417,11 @@ def gateway_key_update(
     key.all_providers = all_providers
     key.rate_limit_rpm = rate_limit_rpm
     key.rate_limit_tpm = rate_limit_tpm
+    if record_bodies is not None:
+        key.record_bodies = record_bodies
     for name, value in controls.items():
         setattr(key, name, value)
-    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", *controls])
+    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies", *controls])
     key.providers.set(providers)
     config_version.bump()
     return key

@@ -15,6 +15,7 @@ from providers.adapters.base import UpstreamError
 
 from .. import gateway, limits
 from ..gateway import GatewayError
+from ..requestlog_doors import logged
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
 from .messages_translate import MessagesInputError, estimate_input_tokens, to_chat_request, to_message
@@ -40,6 +41,7 @@ def anthropic_error(exc: GatewayError) -> JsonResponse:
                             status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
+    response.gateway_error = exc  # type: ignore[attr-defined]  # for the request log (chat/requestlog_doors.py)
     return response
 
 
@@ -69,7 +71,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
                             content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key)
+                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = MessagesStream(routed.requested, error_type=_stream_error_type)
         return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
@@ -78,6 +80,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
 
 
 @csrf_exempt
+@logged("messages")
 async def messages(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
@@ -93,6 +96,7 @@ async def messages(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@logged("count_tokens")
 async def count_tokens(request: HttpRequest) -> HttpResponse:
     """Exact from a provider that counts (``native_messages``); otherwise an estimate,
     marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""

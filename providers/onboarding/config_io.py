@@ -45,7 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import secret_settings, selectors, services
+from .. import audit, secret_settings, selectors, services
 from ..models import Provider
 from . import key_config
 
@@ -476,7 +476,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
     check applies and nothing changes. ``prune`` never touches gateway keys."""
     changes: list[Change] = []
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.acting(door="import"):
             existing = {p.name: p for p in Provider.objects.select_for_update().order_by("name")}
             names = {e.name for e in entries}
             for entry in entries:

@@ -85,6 +85,7 @@ def test_list_shows_keys_without_secrets(db):
             "providers": [],
             "rate_limit_rpm": None,
             "rate_limit_tpm": None,
+            "record_bodies": False,
             "expires": None,
             "allowed_models": [],
             "requests_per_day": None,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from chat import budgets
-from providers import key_controls, selectors, services
+from providers import audit, key_controls, selectors, services
 from providers.models import GatewayKey
 
 
@@ -40,6 +40,7 @@ def key_row(key: GatewayKey) -> dict[str, Any]:
         "providers": sorted(p.name for p in key.providers.all()),
         "rate_limit_rpm": key.rate_limit_rpm,
         "rate_limit_tpm": key.rate_limit_tpm,
+        "record_bodies": key.record_bodies,
         "expires": _iso(key.expires_at),
         "allowed_models": list(key.allowed_models or []),
         **{name: getattr(key, name) for name in key_controls.BUDGET_FIELDS},
@@ -86,24 +87,13 @@ BUDGET_HELP = {
     "tokens_per_day": gettext_lazy("Tokens per UTC day (“none”: unlimited)."),
     "tokens_per_month": gettext_lazy("Tokens per UTC month (“none”: unlimited)."),
 }
-BUDGET_SHORT = {"requests_per_day": "req/d", "requests_per_month": "req/mo", "tokens_per_day": "tok/d",
-                "tokens_per_month": "tok/mo"}
-
-
-def budget_summary(use: dict[str, Any]) -> str:
-    """``req/d 12/100, tok/mo 5000/1000000``: use of each budget that is set; ``-`` for none."""
-    parts = [f"{BUDGET_SHORT[name]} {'?' if row['used'] is None else row['used']}/{row['limit']}"
-             for name, row in use.items() if row.get("limit")]
-    return ", ".join(parts) or "-"
-
-
 def _validation_message(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
     return " ".join(exc.messages)
 
 
-class Command(BaseCommand):
+class Command(audit.AuditedCommand, BaseCommand):
     help = gettext_lazy("Create, change, list and revoke gateway API keys for the /v1 API.")
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
@@ -127,6 +117,9 @@ class Command(BaseCommand):
         )
         create.add_argument("--rpm", type=int, default=None, help=_("Requests per minute for this key."))
         create.add_argument("--tpm", type=int, default=None, help=_("Tokens per minute for this key."))
+        create.add_argument("--record-bodies", action="store_true",
+                            help=_("Keep this key's request and answer bodies in the request log (size-capped, "
+                                   "provider secrets masked), for debugging."))
         self.add_control_arguments(create)
 
         update = sub.add_parser("update", help=_("Change a key's providers, limits, expiry, models or budgets."))
@@ -201,6 +194,7 @@ class Command(BaseCommand):
                 all_providers=not names,
                 rate_limit_rpm=options["rpm"],
                 rate_limit_tpm=options["tpm"],
+                record_bodies=options["record_bodies"],
                 **self.controls(options),
             )
         except ValidationError as exc:
@@ -262,7 +256,7 @@ class Command(BaseCommand):
                 (r["revoked"] or "-")[:19],
                 (r["expires"] or _("never"))[:19],
                 ", ".join(r["allowed_models"]) or _("all"),
-                budget_summary(r["usage"]),
+                budgets.summary(r["usage"]),
                 _("all") if r["all_providers"] else (", ".join(r["providers"]) or _("no provider left")),
             ]
             for r in rows
