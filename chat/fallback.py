@@ -50,10 +50,14 @@ class Attempt:
     duration_ms: float = 0.0
 
 
-def usable(snap: routing.Snapshot, key: routing.KeyInfo, target: routing.RouteTargetInfo) -> bool:
-    """May this key's request go to ``target`` at all (provider loaded, enabled, allowed)?"""
+def usable(snap: routing.Snapshot, key: routing.KeyInfo, target: routing.RouteTargetInfo,
+           route: routing.RouteInfo) -> bool:
+    """May this key's request go to ``target`` at all (provider loaded, enabled, allowed
+    to the key, and in its model allowlist by the route's name or the target's id)?"""
     config = snap.providers.get(target.provider)
     if config is None or not config.enabled or not key.may_use(config.id):
+        return False
+    if key.allowed_models and not (key.allows_model(route.name) or key.allows_model(target.key)):
         return False
     allow = config.setting("allowed_models")
     return not allow or target.model in allow
@@ -64,18 +68,19 @@ def choose(snap: routing.Snapshot, key: routing.KeyInfo, route: routing.RouteInf
     """The next target for a request (see the module docstring), or None when none is left."""
     now = time.time()
     for group in route.groups:
-        candidates = [t for t in group if t.key not in tried and usable(snap, key, t) and health.available(t.key, now)]
+        candidates = [t for t in group
+                      if t.key not in tried and usable(snap, key, t, route) and health.available(t.key, now)]
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
             return random.choices(candidates, weights=[t.weight for t in candidates])[0]
-    rest = [t for t in route.targets if t.key not in tried and usable(snap, key, t)]
+    rest = [t for t in route.targets if t.key not in tried and usable(snap, key, t, route)]
     return min(rest, key=lambda t: health.recovers_at(t.key)) if rest else None
 
 
 def route_visible(snap: routing.Snapshot, key: routing.KeyInfo, route: routing.RouteInfo) -> bool:
     """A route is listed for (and usable by) a key when at least one target is."""
-    return any(usable(snap, key, t) for t in route.targets)
+    return any(usable(snap, key, t, route) for t in route.targets)
 
 
 def classify(exc: BaseException) -> tuple[str, bool, bool]:

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ class GatewayError(Exception):
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
         param: str | None = None, headers: dict[str, str] | None = None, origin: str = "gateway",
-        cause: str = "", upstream_status: int | None = None,
+        cause: str = "", upstream_status: int | None = None, extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -45,9 +46,12 @@ class GatewayError(Exception):
         self.origin = origin
         self.cause = cause
         self.upstream_status = upstream_status  # a backend's own status, behind a 502
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        # ``extra``: members beyond OpenAI's four (a quota's ``quota`` and ``resets_at``); SDKs ignore them.
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code,
+                          **self.extra}}
 
     @classmethod
     def from_upstream(cls, exc: UpstreamError) -> GatewayError:
@@ -57,7 +61,8 @@ class GatewayError(Exception):
         # Upstream messages may echo the credential they rejected: mask provider secrets.
         origin = "limit" if isinstance(exc, limits.LimitExceeded) else "upstream"
         return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
-                   origin=origin, cause=redact(exc.cause), upstream_status=exc.upstream_status)
+                   origin=origin, cause=redact(exc.cause), upstream_status=exc.upstream_status,
+                   extra=getattr(exc, "extra", None))
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -94,9 +99,19 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
     record = requestlog.CURRENT.get()
     if record is not None:
         record.note_key(key)
+    if key.expires_at is not None and key.expired(time.time()):
+        raise _expired(key)
     check_key_scope(key)
     routing.note_key_used(key)
     return snap, key
+
+
+def _expired(key: routing.KeyInfo) -> GatewayError:
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.expires_at or 0))
+    return GatewayError(
+        401, _("This gateway key expired at %(when)s UTC. Ask an administrator for a new key or a later expiry.")
+        % {"when": when}, type="invalid_request_error", code="key_expired", cause="the gateway key expired",
+    )
 
 
 def check_key_scope(key: routing.KeyInfo) -> None:
@@ -132,6 +147,12 @@ def model_allowed(config: ProviderConfig, upstream_model: str) -> bool:
     return not allow or upstream_model in allow
 
 
+def key_allows(key: routing.KeyInfo, sent: Any, resolved: str) -> bool:
+    """The key's model allowlist admits the id the client sent (a route name, an
+    alias, ``<provider>/<model>``) or the ``<provider>/<model>`` it resolved to."""
+    return key.allows_model(resolved) or (isinstance(sent, str) and key.allows_model(sent))
+
+
 def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
     """The provider, adapter and upstream model a request goes to; for a route, the
     target ``fallback.choose`` picks (the inbound surfaces use this, without fallback)."""
@@ -142,7 +163,10 @@ def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[P
 def resolve_target(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[
         routing.RouteInfo | None, ProviderConfig, str]:
     """(the route or None, the provider, the upstream model) that ``model`` names: a
-    route name (one dict lookup: route names never hold a slash) or ``<provider>/<model>``."""
+    route name (one dict lookup: route names never hold a slash) or ``<provider>/<model>``,
+    after the key's provider restriction and model allowlist (a refusal is an unknown
+    model: 404). A route's targets are those the key may use (``fallback.usable``)."""
+    sent = model
     model = aliases.apply(model)  # the operator's alias table (issue 17), for every /v1 surface
     if not isinstance(model, str) or not model.strip():
         raise GatewayError(
@@ -167,7 +191,7 @@ def resolve_target(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> 
                 code="model_not_found",
                 param="model",
             )
-    if not model_allowed(config, upstream):
+    if not model_allowed(config, upstream) or (key.allowed_models and not key_allows(key, sent, f"{name}/{upstream}")):
         raise _model_not_found(model)
     return None, config, upstream
 
@@ -304,7 +328,7 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
         hide_usage = stream and supports_usage_option(config) and ask_for_usage(body)
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
-    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
+    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.counts_tokens(key) else 0)
     adapter = limits.guard(snap.adapter(config), key, len(raw), reservation, record)
     prepared = Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
                         requested=requested, record=record, hide_usage=hide_usage, snap=snap, route=route,
@@ -448,7 +472,8 @@ async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str,
     configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
     results = await asyncio.gather(*(provider_models(snap, c) for c in configs))
     data = [route_model(r) for r in snap.routes.values() if fallback.route_visible(snap, key, r)]
-    data += [m for models, _source in results for m in models]
+    # Only what the key's model allowlist admits (all of it when the key has none).
+    data += [m for models, _source in results for m in models if key.allows_model(m["id"])]
     sources = {c.name: source for c, (_models, source) in zip(configs, results)}
     return {"object": "list", "data": data, "sources": sources}
 
@@ -465,7 +490,7 @@ async def retrieve_model(snap: routing.Snapshot, key: routing.KeyInfo, model: st
         return route_model(route)
     name, _sep, _upstream = model.partition("/")
     config = snap.providers.get(name)
-    if config is not None and config.enabled and key.may_use(config.id):
+    if config is not None and config.enabled and key.may_use(config.id) and key.allows_model(model):
         models, _source = await provider_models(snap, config)
         for entry in models:
             if entry["id"] == model:

@@ -6,6 +6,9 @@
   every gateway process shares them when the cache is Redis. Counters use the
   cache's atomic ``add``/``incr``; with nothing configured the hot path does no
   cache work at all.
+- **Budgets per gateway key** (chat/budgets.py): requests and tokens per UTC day
+  and month, counted by the same admission and settlement as the per-minute
+  limits, in one pass over the counters.
 - **Per-provider concurrency cap** (setting ``max_concurrency``): a request over
   the cap is answered 429 at once instead of queueing without bound.
 - **Retry before the first byte** (setting ``retries``, default 0): connection
@@ -37,6 +40,7 @@ from django.utils.translation import gettext as _
 from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
 from providers.routing import KeyInfo
 
+from . import budgets
 from . import usage_scan as usage
 from .usage_scan import usage_tokens  # noqa: F401  (part of this module's interface)
 
@@ -57,6 +61,15 @@ class LimitExceeded(UpstreamError):
         )
 
 
+class QuotaExceeded(LimitExceeded):
+    """A daily or monthly budget of the key is spent (chat/budgets.py): 429
+    ``quota_exceeded``; the error names the budget and when it resets."""
+
+    def __init__(self, message: str, *, budget: str, resets_at: float, retry_after: float) -> None:
+        super().__init__(message, code="quota_exceeded", retry_after=retry_after, cause=f"quota {budget}")
+        self.extra = {"quota": budget, "resets_at": budgets.iso(resets_at)}
+
+
 # Rate limits --------------------------------------------------------------------
 
 
@@ -67,26 +80,19 @@ def limits_for(key: KeyInfo) -> tuple[int, int]:
     return int(rpm or 0), int(tpm or 0)
 
 
-def _window() -> tuple[int, float]:
-    """The current window number and the seconds left in it."""
-    now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    return window, (window + 1) * WINDOW_SECONDS - now
-
-
 def _cache_key(kind: str, key_id: int, window: int) -> str:
     return f"gw:rl:{kind}:{key_id}:{window}"
 
 
-def _add_sync(name: str, amount: int) -> int:
-    """Atomically add ``amount`` to a window counter; return the new value."""
-    # Two windows' worth of lifetime: the counter outlives its window, never less.
-    if cache.add(name, amount, timeout=2 * WINDOW_SECONDS):
+def _add_sync(name: str, amount: int, ttl: int = 2 * WINDOW_SECONDS) -> int:
+    """Atomically add ``amount`` to a counter; return the new value."""
+    # A lifetime beyond the counter's window (two windows' worth for a minute), never less.
+    if cache.add(name, amount, timeout=ttl):
         return amount
     try:
         return int(cache.incr(name, amount))
     except ValueError:  # expired between add and incr
-        cache.add(name, amount, timeout=2 * WINDOW_SECONDS)
+        cache.add(name, amount, timeout=ttl)
         return amount
 
 
@@ -104,12 +110,13 @@ def _local_cache() -> bool:
 
 @dataclass
 class Reservation:
-    """Tokens counted for a request at admission, in the window it was admitted in;
-    ``settle`` replaces them with the real usage once it is known."""
+    """Tokens counted for a request at admission, in each token counter it was
+    admitted against (``counters``: cache key and lifetime: the minute's, the
+    day's and month's budgets); ``settle`` replaces them with the real usage."""
 
     key: KeyInfo
-    window: int
     tokens: int
+    counters: list[tuple[str, int]]
 
 
 def _give_back(name: str, amount: int) -> None:
@@ -119,50 +126,72 @@ def _give_back(name: str, amount: int) -> None:
         pass
 
 
-def _admit_sync(key_id: int, rpm: int, tpm: int, tokens: int) -> tuple[str | None, int, float]:
-    window, left = _window()
-    tokens_key = _cache_key("t", key_id, window)
+def _take_sync(plan: list[budgets.Check]) -> budgets.Check | None:
+    """Add every counter of ``plan`` in order; at the first one already spent, give
+    back what was taken and return it. One atomic increment per counter both
+    reserves and tells what was counted before it, so concurrent requests (in any
+    process sharing the cache) each see those admitted before them."""
+    taken: list[budgets.Check] = []
+    for check in plan:
+        after = _add_sync(check.name, check.amount, check.ttl) if check.amount else int(cache.get(check.name) or 0)
+        if after - check.amount >= check.limit:
+            for done in (*taken, check):
+                if done.amount:
+                    _give_back(done.name, done.amount)
+            return check
+        taken.append(check)
+    return None
+
+
+def _minute_checks(key: KeyInfo, rpm: int, tpm: int, tokens: int, now: float) -> list[budgets.Check]:
+    window = int(now // WINDOW_SECONDS)
+    resets = (window + 1) * WINDOW_SECONDS
+    plan = []
     if tpm:
-        # One atomic increment both reserves and tells what was counted before it,
-        # so concurrent requests (in any process sharing the cache) each see the
-        # reservations of all those admitted before them.
-        after = _add_sync(tokens_key, tokens) if tokens else int(cache.get(tokens_key) or 0)
-        if after - tokens >= tpm:
-            if tokens:
-                _give_back(tokens_key, tokens)
-            return "tokens", window, left
+        plan.append(budgets.Check(_cache_key("t", key.id, window), tokens, tpm, 2 * WINDOW_SECONDS, "", resets))
     if rpm:
-        count = _add_sync(_cache_key("r", key_id, window), 1)
-        if count > rpm:
-            if tpm and tokens:
-                _give_back(tokens_key, tokens)
-            return "requests", window, left
-    return None, window, left
+        plan.append(budgets.Check(_cache_key("r", key.id, window), 1, rpm, 2 * WINDOW_SECONDS, "", resets))
+    return plan
+
+
+def counts_tokens(key: KeyInfo) -> bool:
+    """Whether admitting a request of ``key`` reserves tokens (a token limit or budget is set)."""
+    return bool(limits_for(key)[1]) or budgets.counts_tokens(key)
 
 
 async def admit(key: KeyInfo, tokens: int = 0) -> Reservation | None:
     """Count one request of ``key`` and reserve ``tokens`` (an estimate of what it
-    will use) against its tokens per minute; raise ``LimitExceeded`` (429) over a
-    limit. A request is admitted while its window has tokens left before its own
-    reservation, so one request may overshoot the limit by at most its own usage.
-    Returns the reservation to ``settle`` (None when the key has no token limit)."""
+    will use) against its tokens per minute and its token budgets; raise
+    ``LimitExceeded`` (429) over a per-minute limit, ``QuotaExceeded`` (429,
+    ``quota_exceeded``) over a daily or monthly budget (chat/budgets.py). A request
+    is admitted while its window has tokens left before its own reservation, so one
+    request may overshoot a token limit by at most its own usage.
+    Returns the reservation to ``settle`` (None when no token counter applies)."""
     rpm, tpm = limits_for(key)
-    if not rpm and not tpm:
+    if not rpm and not tpm and not budgets.has_budgets(key):
         return None
-    tokens = max(0, int(tokens)) if tpm else 0
+    now = time.time()
+    tokens = max(0, int(tokens)) if counts_tokens(key) else 0
+    plan = _minute_checks(key, rpm, tpm, tokens, now) + budgets.checks(key, tokens, now)
     try:
-        refused, window, left = await _run(_admit_sync, key.id, rpm, tpm, tokens)
+        refused = await _run(_take_sync, plan)
     except Exception as exc:
         # The cache (Redis) is down: serve rather than refuse everyone; say so loudly.
         log.error("key=%s cause=rate limit counters unavailable (%s); request let through", key.name,
                   type(exc).__name__)
         return None
     if refused is None:
-        return Reservation(key, window, tokens) if tpm else None
-    retry_after = float(max(1, math.ceil(left)))
-    log.warning("key=%s cause=rate limit (%s per minute) exceeded", key.name, refused)
-    values = {"limit": rpm if refused == "requests" else tpm, "seconds": int(retry_after)}
-    if refused == "requests":
+        counters = [(c.name, c.ttl) for c in plan if c.name.startswith(_TOKEN_COUNTERS)]
+        return Reservation(key, tokens, counters) if counters else None
+    retry_after = float(max(1, math.ceil(refused.resets_at - now)))
+    if refused.budget:
+        log.warning("key=%s cause=quota %s exceeded", key.name, refused.budget)
+        raise QuotaExceeded(budgets.refusal_message(refused, int(retry_after)), budget=refused.budget,
+                            resets_at=refused.resets_at, retry_after=retry_after)
+    what = "tokens" if refused.name.startswith("gw:rl:t:") else "requests"
+    log.warning("key=%s cause=rate limit (%s per minute) exceeded", key.name, what)
+    values = {"limit": refused.limit, "seconds": int(retry_after)}
+    if what == "requests":
         message = _(
             "Rate limit exceeded: at most %(limit)s requests per minute for this key. Retry after %(seconds)s seconds."
         ) % values
@@ -170,19 +199,24 @@ async def admit(key: KeyInfo, tokens: int = 0) -> Reservation | None:
         message = _(
             "Rate limit exceeded: at most %(limit)s tokens per minute for this key. Retry after %(seconds)s seconds."
         ) % values
-    raise LimitExceeded(message, code="rate_limit_exceeded", retry_after=retry_after, cause=f"{refused} per minute")
+    raise LimitExceeded(message, code="rate_limit_exceeded", retry_after=retry_after, cause=f"{what} per minute")
 
 
-def _settle_sync(name: str, delta: int) -> None:
-    if delta > 0:
-        _add_sync(name, delta)
-    else:
-        _give_back(name, -delta)
+_TOKEN_COUNTERS = ("gw:rl:t:", "gw:bq:t:")
+
+
+def _settle_sync(counters: list[tuple[str, int]], delta: int) -> None:
+    for name, ttl in counters:
+        if delta > 0:
+            _add_sync(name, delta, ttl)
+        else:
+            _give_back(name, -delta)
 
 
 async def settle(reservation: Reservation | None, used: int | None) -> None:
     """Replace ``reservation`` by the tokens really ``used`` (None: unknown, the
-    estimate stays counted). Runs once per request, however it ended."""
+    estimate stays counted) in every counter it was taken from. Runs once per
+    request, however it ended."""
     if reservation is None or used is None:
         return
     delta = int(used) - reservation.tokens
@@ -190,7 +224,7 @@ async def settle(reservation: Reservation | None, used: int | None) -> None:
     if not delta:
         return
     try:
-        await _run(_settle_sync, _cache_key("t", reservation.key.id, reservation.window), delta)
+        await _run(_settle_sync, reservation.counters, delta)
     except Exception:  # accounting must never break a finished response
         log.exception("key=%s token accounting failed", reservation.key.name)
 

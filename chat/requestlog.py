@@ -51,7 +51,8 @@ LISTENERS: list[Listener] = []
 CURRENT: ContextVar[RequestRecord | None] = ContextVar("gateway_request_record", default=None)
 
 # Gateway-made error codes that mean "refused by a limit" (chat/limits.py).
-LIMIT_CODES = frozenset({"rate_limit_exceeded", "concurrency_limit_exceeded", "server_busy", "too_many_bodies"})
+LIMIT_CODES = frozenset({"rate_limit_exceeded", "quota_exceeded", "concurrency_limit_exceeded", "server_busy",
+                         "too_many_bodies"})
 # The status recorded for a client that left before any answer (nginx's convention).
 CLIENT_CLOSED = 499
 

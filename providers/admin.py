@@ -8,15 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from chat import budgets
 from chat.admin_usage import RecentUsageColumns
 
 from . import health, health_display, route_admin, secret_settings, services  # noqa: F401 (route_admin registers)
@@ -150,39 +154,88 @@ class GatewayKeyStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("active", _("Active")), ("revoked", _("Revoked"))]
+        return [("active", _("Active")), ("expired", _("Expired")), ("revoked", _("Revoked"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[GatewayKey]) -> QuerySet[GatewayKey]:
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
+            return queryset.filter(unexpired, revoked_at__isnull=True)
+        if self.value() == "expired":
+            return queryset.exclude(unexpired).filter(revoked_at__isnull=True)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset
 
 
+class GatewayKeyChangeList(ChangeList):
+    """Reads the budget use of the listed keys in one cache call, not one per row."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        use = budgets.usage(list(self.result_list))
+        for key in self.result_list:
+            key.budget_use = use.get(key.pk, {})
+
+
+BUDGET_LABELS = {
+    "requests_per_day": _("Requests today: %(used)s of %(limit)s, resets %(resets_at)s"),
+    "requests_per_month": _("Requests this month: %(used)s of %(limit)s, resets %(resets_at)s"),
+    "tokens_per_day": _("Tokens today: %(used)s of %(limit)s, resets %(resets_at)s"),
+    "tokens_per_month": _("Tokens this month: %(used)s of %(limit)s, resets %(resets_at)s"),
+}
+
+
+def budget_lines(use: dict[str, Any]) -> list[str]:
+    """One line per budget that is set, e.g. "Requests today: 12 of 100, resets 2026-11-29T00:00:00Z"."""
+    lines = []
+    for name, label in BUDGET_LABELS.items():
+        row = use.get(name) or {}
+        if row.get("limit"):
+            used = row["used"] if row.get("used") is not None else gettext("unknown (the cache cannot be reached)")
+            lines.append(str(label) % {"used": used, "limit": row["limit"], "resets_at": row["resets_at"]})
+    return lines
+
+
 @admin.register(GatewayKey)
 class GatewayKeyAdmin(AuditedAdmin, RecentUsageColumns, admin.ModelAdmin):
     usage_field = "key_id"
-    list_display = ("name", "prefix_display", "allowed_providers", "created_at", "last_used_at", "status")
+    # Short cells (budgets as "req/d 12/100"), so the list with its last-24-hours column fits at 1280 px.
+    list_display = ("name", "prefix_display", "allowed_providers", "models_display", "expires_display",
+                    "budget_display", "last_used_at", "status")
     list_filter = (GatewayKeyStatusFilter,)
     search_fields = ("name", "prefix")
     actions = ["revoke_keys"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return GatewayKeyChangeList
 
     def get_form(self, request: HttpRequest, obj: GatewayKey | None = None, **kwargs: Any) -> Any:
         kwargs["form"] = GatewayKeyChangeForm if obj is not None else GatewayKeyAddForm
         return super().get_form(request, obj, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
-        if obj is None:
-            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies")
-        return ("name", "prefix_display", "status", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
-                "record_bodies",
-                "created_at", "last_used_at", "revoked_at")
+    def get_fieldsets(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
+        head: tuple[str, ...] = ("name",) if obj is None else ("name", "prefix_display", "status")
+        fieldsets: list[tuple[Any, dict[str, Any]]] = [
+            (None, {"fields": (*head, "expires_at")}),
+            (_("What the key may use"), {"fields": ("all_providers", "providers", "allowed_models")}),
+            (_("Rate limits"), {"fields": ("rate_limit_rpm", "rate_limit_tpm")}),
+            (_("Request log"), {"fields": ("record_bodies",)}),
+            (_("Budgets"), {
+                "fields": ("requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month")
+                + (("budget_use",) if obj is not None else ()),
+                "description": _("Counted over UTC calendar days and months, in every gateway process when "
+                                  "REDIS_URL is set. A request over a budget is refused with 429 "
+                                  "(quota_exceeded) until the window resets. Empty: unlimited."),
+            }),
+        ]
+        if obj is not None:
+            fieldsets.append((_("History"), {"fields": ("created_at", "last_used_at", "revoked_at")}))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:
             return ()
-        return ("name", "prefix_display", "status", "created_at", "last_used_at", "revoked_at")
+        return ("name", "prefix_display", "status", "budget_use", "created_at", "last_used_at", "revoked_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GatewayKey]:
         return super().get_queryset(request).prefetch_related("providers")
@@ -230,7 +283,28 @@ class GatewayKeyAdmin(AuditedAdmin, RecentUsageColumns, admin.ModelAdmin):
 
     @admin.display(description=_("status"))
     def status(self, obj: GatewayKey) -> str:
-        return gettext("Active") if obj.is_active else gettext("Revoked")
+        if not obj.is_active:
+            return gettext("Revoked")
+        return gettext("Expired") if obj.is_expired else gettext("Active")
+
+    @admin.display(description=_("allowed models"))
+    def models_display(self, obj: GatewayKey) -> str:
+        return ", ".join(obj.allowed_models) if obj.allowed_models else gettext("All models")
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires_display(self, obj: GatewayKey) -> str:
+        if obj.expires_at is None:
+            return gettext("Never")
+        return formats.date_format(timezone.localtime(obj.expires_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=_("budget use"))
+    def budget_display(self, obj: GatewayKey) -> str:
+        return budgets.summary(getattr(obj, "budget_use", None) or budgets.usage([obj]).get(obj.pk, {}))
+
+    @admin.display(description=_("use against budgets"))
+    def budget_use(self, obj: GatewayKey) -> Any:
+        lines = budget_lines(budgets.usage([obj]).get(obj.pk, {}))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else gettext("None")
 
     @admin.action(description=_("Revoke the selected gateway keys"), permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[GatewayKey]) -> None:

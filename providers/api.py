@@ -22,7 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import catalog, health, secret_settings, selectors, services
+from chat import budgets
+
+from . import catalog, health, key_controls, secret_settings, selectors, services
 from .api_strict import StrictModelSerializer, StrictSerializer
 from .health_api import HealthSerializer, health_json
 from .models import GatewayKey, Provider
@@ -308,7 +310,38 @@ class ProviderTypeListView(APIView):
 # Gateway keys -----------------------------------------------------------------
 
 
+class ModelPatternsListField(serializers.ListField):
+    """``allowed_models``: a list of model ids or patterns, checked by ``key_controls``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(allow_blank=False, trim_whitespace=False,
+                                                     max_length=key_controls.MAX_PATTERN_LENGTH),
+                         max_length=key_controls.MAX_PATTERNS, **kwargs)
+
+
+_BUDGET_HELP = {
+    "requests_per_day": gettext_lazy("Requests per UTC day; null: unlimited."),
+    "requests_per_month": gettext_lazy("Requests per UTC month; null: unlimited."),
+    "tokens_per_day": gettext_lazy("Tokens per UTC day (the usage upstreams report); null: unlimited."),
+    "tokens_per_month": gettext_lazy("Tokens per UTC month (the usage upstreams report); null: unlimited."),
+}
+KEY_CONTROL_KWARGS: dict[str, dict[str, Any]] = {
+    "expires_at": {"required": False, "allow_null": True, "help_text": gettext_lazy(
+        "When the key stops working (ISO 8601); null: never. Refused with 401 key_expired from then on.")},
+    **{name: {"required": False, "allow_null": True, "min_value": 1, "max_value": key_controls.MAX_BUDGET,
+              "help_text": help_text} for name, help_text in _BUDGET_HELP.items()},
+}
+_ALLOWED_MODELS_HELP = gettext_lazy(
+    "Model ids or patterns this key may use (“vllm/*”, “chat-default”, “openrouter/anthropic/*”; * matches "
+    "anything). Empty: every model of its providers. /v1/models shows only these.")
+_USE_SCHEMA = {"type": "object", "properties": {
+    "used": {"type": "integer", "nullable": True}, "limit": {"type": "integer", "nullable": True},
+    "resets_at": {"type": "string", "format": "date-time"}}}
+USAGE_SCHEMA = {"type": "object", "properties": {name: _USE_SCHEMA for name in key_controls.BUDGET_FIELDS}}
+
+
 class GatewayKeySerializer(StrictModelSerializer):
+    allowed_models = ModelPatternsListField(required=False, help_text=_ALLOWED_MODELS_HELP)
     providers = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
@@ -323,15 +356,27 @@ class GatewayKeySerializer(StrictModelSerializer):
         read_only=True, help_text=gettext_lazy("Restricted, and every provider it was restricted to was deleted.")
     )
     is_active = serializers.BooleanField(read_only=True)
+    is_expired = serializers.BooleanField(read_only=True)
+    usage = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Use against each budget in its current UTC window: “used” (null when the budget "
+                               "is not set, or the counters cannot be read), “limit” and “resets_at”.")
+    )
 
     class Meta:
         model = GatewayKey
         fields = ["id", "name", "prefix", "all_providers", "providers", "no_provider_left",
-                  "rate_limit_rpm", "rate_limit_tpm", "record_bodies",
-                  "created_at", "last_used_at", "revoked_at", "is_active"]
+                  "allowed_models", "expires_at", "rate_limit_rpm", "rate_limit_tpm", *key_controls.BUDGET_FIELDS,
+                  "record_bodies", "usage", "created_at", "last_used_at", "revoked_at", "is_active", "is_expired"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-        # Name validation (format, uniqueness) is the service's.
-        extra_kwargs = {"name": {"validators": []}}
+        # Name validation (format, uniqueness) is the service's, and so is the check of the controls.
+        extra_kwargs = {"name": {"validators": []}, **KEY_CONTROL_KWARGS}
+
+    @extend_schema_field(USAGE_SCHEMA)
+    def get_usage(self, obj: GatewayKey) -> dict[str, Any]:
+        known = self.context.get("usage")
+        if known is not None and obj.pk in known:
+            return known[obj.pk]
+        return budgets.usage([obj])[obj.pk]
 
 
 class GatewayKeyCreatedSerializer(GatewayKeySerializer):
@@ -353,6 +398,15 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
     queryset = selectors.gateway_key_list()
     serializer_class = GatewayKeySerializer
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The budget use of the whole page in one cache call, not one per key.
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        context = {**self.get_serializer_context(), "usage": budgets.usage(rows)}
+        data = GatewayKeySerializer(rows, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -365,6 +419,7 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
                 rate_limit_rpm=data.get("rate_limit_rpm"),
                 rate_limit_tpm=data.get("rate_limit_tpm"),
                 record_bodies=bool(data.get("record_bodies", False)),
+                **{name: data[name] for name in key_controls.CONTROL_FIELDS if name in data},
             )
         except DjangoValidationError as exc:
             raise service_errors(exc) from None
@@ -377,21 +432,29 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
         return response
 
 
-class GatewayKeyScopeSerializer(serializers.ModelSerializer):
-    """What may change on a key: its scope and limits (never its name or secret).
+class GatewayKeyScopeSerializer(StrictModelSerializer):
+    """What may change on a key: its scope, limits, expiry, model allowlist and
+    budgets (never its name or secret).
 
     Fields left out keep their value; ``all_providers: true`` alone drops the list,
-    a non-empty ``providers`` alone restricts the key to it."""
+    a non-empty ``providers`` alone restricts the key to it; null removes an
+    expiry or a budget."""
 
     providers = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )
     all_providers = serializers.BooleanField(required=False)
+    allowed_models = ModelPatternsListField(required=False, help_text=_ALLOWED_MODELS_HELP)
+    # A key read with GET can be sent back: what it shows but cannot change is ignored.
+    read_only_elsewhere = ("id", "name", "prefix", "no_provider_left", "usage", "created_at", "last_used_at",
+                           "revoked_at", "is_active", "is_expired")
 
     class Meta:
         model = GatewayKey
-        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
+        fields = ["all_providers", "providers", "allowed_models", "expires_at", "rate_limit_rpm", "rate_limit_tpm",
+                  *key_controls.BUDGET_FIELDS, "record_bodies"]
+        extra_kwargs = KEY_CONTROL_KWARGS
 
     def update(self, instance: GatewayKey, validated_data: dict[str, Any]) -> GatewayKey:
         providers = validated_data.get("providers")
@@ -406,6 +469,7 @@ class GatewayKeyScopeSerializer(serializers.ModelSerializer):
                 rate_limit_rpm=validated_data.get("rate_limit_rpm", instance.rate_limit_rpm),
                 rate_limit_tpm=validated_data.get("rate_limit_tpm", instance.rate_limit_tpm),
                 record_bodies=validated_data.get("record_bodies"),
+                **{name: validated_data[name] for name in key_controls.CONTROL_FIELDS if name in validated_data},
             )
         except DjangoValidationError as exc:
             raise service_errors(exc) from None

@@ -18,12 +18,17 @@ from rest_framework import serializers
 
 class StrictFieldsMixin:
     fields: Any  # provided by the serializer this mixin is combined with
+    # Fields of what GET returns that this (write) serializer lacks: known, and ignored.
+    read_only_elsewhere: tuple[str, ...] = ()
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        known = set(self.fields) | set(self.read_only_elsewhere)
+        unknown = sorted(set(data) - known) if isinstance(data, Mapping) else []
         if isinstance(data, QueryDict):  # the browsable API's HTML form also posts its CSRF token
             unknown = [name for name in unknown if name != "csrfmiddlewaretoken"]
         if not unknown:
+            if isinstance(data, Mapping) and self.read_only_elsewhere:
+                data = {k: v for k, v in data.items() if k not in self.read_only_elsewhere}
             return super().to_internal_value(data)  # type: ignore[misc]
         valid = ", ".join(sorted(name for name, f in self.fields.items() if not f.read_only))
         errors: dict[str, Any] = {}

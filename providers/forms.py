@@ -18,7 +18,7 @@ from django.utils.html import escape, format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog, secret_settings, selectors, services
+from . import catalog, key_controls, secret_settings, selectors, services
 from .models import GatewayKey, Provider
 
 lazy_escape = lazy(escape, str)
@@ -274,8 +274,40 @@ class ProviderAdminForm(forms.ModelForm):
         return provider
 
 
+class ModelPatternsField(forms.CharField):
+    """The key's model allowlist as text, one pattern per line (commas also separate)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 60, "spellcheck": "false", "autocapitalize": "off"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return "\n".join(str(v) for v in value)
+        if isinstance(value, str) and value.startswith("["):  # the model field's JSON, when bound from initial
+            try:
+                return "\n".join(json.loads(value))
+            except (ValueError, TypeError):
+                return value
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list, not text
+        patterns, errors = key_controls.normalise_patterns(super().to_python(value) or "")
+        if errors:
+            raise ValidationError(errors)
+        return patterns
+
+
+KEY_FIELDS = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies",
+              *key_controls.CONTROL_FIELDS]
+
+
 class _GatewayKeyScopeForm(forms.ModelForm):
-    """The scope of a key: every provider, or a chosen non-empty set (the service's rule)."""
+    """The scope of a key: every provider, or a chosen non-empty set (the service's
+    rule), and its controls (expiry, model allowlist, budgets: key_controls)."""
+
+    allowed_models = ModelPatternsField(
+        label=_("allowed models"), required=False, max_length=key_controls.MAX_PATTERNS * 210,
+        help_text=GatewayKey._meta.get_field("allowed_models").help_text,  # type: ignore[union-attr]
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -283,7 +315,21 @@ class _GatewayKeyScopeForm(forms.ModelForm):
             bool(data.get("all_providers")), list(data.get("providers") or [])
         ).items():
             self.add_error(field, messages)
+        _clean, errors = key_controls.validate_controls(
+            expires_at=data.get("expires_at"), allowed_models=data.get("allowed_models") or [],
+            budgets={name: data.get(name) for name in key_controls.BUDGET_FIELDS},
+            creating=self.instance.pk is None,
+        )
+        for field, messages in errors.items():
+            if field not in self.errors:
+                self.add_error(field, messages)
         return data
+
+    def controls(self) -> dict[str, Any]:
+        """The cleaned expiry, allowlist and budgets, as the services take them."""
+        data = self.cleaned_data
+        return {"expires_at": data.get("expires_at"), "allowed_models": data.get("allowed_models") or [],
+                **{name: data.get(name) for name in key_controls.BUDGET_FIELDS}}
 
 
 class GatewayKeyAddForm(_GatewayKeyScopeForm):
@@ -291,7 +337,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
 
     class Meta:
         model = GatewayKey
-        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
+        fields = ["name", *KEY_FIELDS]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -313,6 +359,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
             record_bodies=bool(data.get("record_bodies")),
+            **self.controls(),
         )
         self.instance = key
         self.raw_key = raw
@@ -321,11 +368,12 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
 
 
 class GatewayKeyChangeForm(_GatewayKeyScopeForm):
-    """Change which providers a key may use and its rate limits; the secret never changes."""
+    """Change which providers and models a key may use, its expiry, rate limits and
+    budgets; the secret never changes."""
 
     class Meta:
         model = GatewayKey
-        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
+        fields = KEY_FIELDS
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -340,6 +388,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
             record_bodies=bool(data.get("record_bodies")),
+            **self.controls(),
         )
         self.save_m2m = lambda: None
         return key

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import catalog
@@ -83,6 +84,25 @@ class GatewayKey(models.Model):
         help_text=_("Store this key's request and answer bodies in the request log, size-capped and with provider "
                     "secrets masked, for debugging. Off: only sizes, tokens and timings are recorded."),
     )
+    expires_at = models.DateTimeField(
+        _("expires"), null=True, blank=True,
+        help_text=_("Empty: never. From this time on the key is refused (401, code key_expired)."),
+    )
+    # Patterns over the model ids clients send (``vllm/*``, ``chat-default``): see providers/key_controls.py.
+    allowed_models = models.JSONField(
+        _("allowed models"), default=list, blank=True,
+        help_text=_("Model ids or patterns with * (vllm/*, chat-default, openrouter/anthropic/*), one per line. "
+                    "Empty: every model of the allowed providers."),
+    )
+    # Budgets over UTC calendar windows; empty means unlimited (chat/budgets.py counts them).
+    requests_per_day = models.PositiveBigIntegerField(_("requests per day"), null=True, blank=True,
+                                                      help_text=_("Empty: unlimited. The day is the UTC day."))
+    requests_per_month = models.PositiveBigIntegerField(_("requests per month"), null=True, blank=True,
+                                                        help_text=_("Empty: unlimited. The month is the UTC month."))
+    tokens_per_day = models.PositiveBigIntegerField(_("tokens per day"), null=True, blank=True,
+                                                    help_text=_("Empty: unlimited. The day is the UTC day."))
+    tokens_per_month = models.PositiveBigIntegerField(_("tokens per month"), null=True, blank=True,
+                                                      help_text=_("Empty: unlimited. The month is the UTC month."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
@@ -98,6 +118,10 @@ class GatewayKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
     @property
     def no_provider_left(self) -> bool:

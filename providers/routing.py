@@ -26,6 +26,7 @@ from django.db import close_old_connections, connections
 
 from . import catalog, config_version, selectors
 from .adapters.base import Adapter, ProviderConfig
+from .key_controls import ModelMatcher, compile_patterns
 from .provider_settings import effective_settings
 
 log = logging.getLogger("gateway.routing")
@@ -39,9 +40,28 @@ class KeyInfo:
     rate_limit_rpm: int | None
     rate_limit_tpm: int | None
     record_bodies: bool = False  # the request log keeps this key's bodies (chat/requestlog.py)
+    expires_at: float | None = None  # a Unix time; None: never
+    allowed_models: tuple[str, ...] = ()  # patterns (providers/key_controls.py); empty: every model
+    requests_per_day: int | None = None  # budgets over UTC calendar windows (chat/budgets.py); None: unlimited
+    requests_per_month: int | None = None
+    tokens_per_day: int | None = None
+    tokens_per_month: int | None = None
+    _matcher: ModelMatcher | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_matcher", compile_patterns(self.allowed_models))
 
     def may_use(self, provider_id: int) -> bool:
         return self.provider_ids is None or provider_id in self.provider_ids
+
+    def allows_model(self, model_id: str) -> bool:
+        """Whether the key's model allowlist lets it use ``model_id``, the id a client
+        sends (``<provider>/<model>`` or a route name). Its providers are checked apart."""
+        matcher = self._matcher
+        return matcher is None or matcher(model_id)
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def no_provider_left(self) -> bool:
@@ -130,6 +150,12 @@ def load_snapshot() -> Snapshot:
             rate_limit_rpm=key.rate_limit_rpm,
             rate_limit_tpm=key.rate_limit_tpm,
             record_bodies=key.record_bodies,
+            expires_at=key.expires_at.timestamp() if key.expires_at else None,
+            allowed_models=tuple(key.allowed_models or ()),
+            requests_per_day=key.requests_per_day,
+            requests_per_month=key.requests_per_month,
+            tokens_per_day=key.tokens_per_day,
+            tokens_per_month=key.tokens_per_month,
         )
     return Snapshot(version=version, providers=providers, keys=keys, routes=load_routes(providers))
 
@@ -337,3 +363,8 @@ def reset_for_tests() -> None:
     _state.flush_task = None
     _state.check_task = None
     _state.lock = None
+
+
+def key_allows_model(key: KeyInfo, model_id: str) -> bool:
+    """For /v1/models filtering and route resolution: ``key``'s allowlist admits ``model_id``."""
+    return key.allows_model(model_id)

@@ -3,6 +3,7 @@ the tests all go through these functions, so validation lives in one place."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import catalog, config_version, secret_settings, url_policy
-from .gateway_keys import new_key_material
+from . import catalog, config_version, key_controls, secret_settings, url_policy
+from .gateway_keys import GATEWAY_KEY_PREFIX, KeyMaterial, hash_gateway_key, new_key_material
 from .models import GatewayKey, Provider
 from .provider_settings import validate_settings
 from .transport.headers import forbidden_header
@@ -313,11 +314,21 @@ def gateway_key_create(
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
     record_bodies: bool = False,
+    expires_at: datetime | None = None,
+    allowed_models: list[str] | None = None,
+    requests_per_day: int | None = None,
+    requests_per_month: int | None = None,
+    tokens_per_day: int | None = None,
+    tokens_per_month: int | None = None,
+    raw_key: str | None = None,
 ) -> tuple[GatewayKey, str]:
     """Create a key; return it with the raw secret, which is never stored or shown again.
 
     ``all_providers`` left out means: every provider when ``providers`` is empty,
-    only those providers otherwise. The choice is stored as an explicit flag."""
+    only those providers otherwise. The choice is stored as an explicit flag.
+    ``expires_at``, ``allowed_models`` and the budgets are checked by
+    ``key_controls.validate_controls``. ``raw_key`` (the config import's secret
+    reference) sets the secret instead of a new random one."""
     providers = list(providers or [])
     if all_providers is None:
         all_providers = not providers
@@ -329,9 +340,18 @@ def gateway_key_create(
     if not errors and GatewayKey.objects.filter(name=name).exists():
         errors["name"] = [_("A gateway key with this name already exists.")]
     errors.update(gateway_key_scope_errors(all_providers, providers))
+    controls, control_errors = key_controls.validate_controls(
+        expires_at=expires_at, allowed_models=allowed_models, creating=True,
+        budgets={"requests_per_day": requests_per_day, "requests_per_month": requests_per_month,
+                 "tokens_per_day": tokens_per_day, "tokens_per_month": tokens_per_month},
+    )
+    errors.update(control_errors)
+    if raw_key is not None:
+        errors.update(_raw_key_errors(raw_key))
     if errors:
         raise ValidationError(errors)
-    material = new_key_material()
+    material = new_key_material() if raw_key is None else KeyMaterial(
+        raw=raw_key, prefix=raw_key[: len(GATEWAY_KEY_PREFIX) + 6], key_hash=hash_gateway_key(raw_key))
     key = GatewayKey.objects.create(
         name=name,
         prefix=material.prefix,
@@ -340,11 +360,26 @@ def gateway_key_create(
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
         record_bodies=record_bodies,
+        **controls,
     )
     if providers:
         key.providers.set(providers)
     config_version.bump()
     return key, material.raw
+
+
+MIN_RAW_KEY_LENGTH = 32
+
+
+def _raw_key_errors(raw: str) -> dict[str, list[str]]:
+    """A secret given from outside (config import) must be as strong as one the gateway makes."""
+    if not isinstance(raw, str) or len(raw) < MIN_RAW_KEY_LENGTH or len(raw) > 512 or not raw.isprintable() \
+            or any(ch.isspace() for ch in raw):
+        return {"key": [_("A gateway key must be %(min)s to 512 printable characters without spaces.")
+                        % {"min": MIN_RAW_KEY_LENGTH}]}
+    if GatewayKey.objects.filter(key_hash=hash_gateway_key(raw)).exists():
+        return {"key": [_("This secret is already used by another gateway key.")]}
+    return {}
 
 
 @transaction.atomic
@@ -355,12 +390,28 @@ def gateway_key_update(
     providers: list[Provider],
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
+    expires_at: datetime | None = _UNSET,
+    allowed_models: list[str] = _UNSET,
+    requests_per_day: int | None = _UNSET,
+    requests_per_month: int | None = _UNSET,
+    tokens_per_day: int | None = _UNSET,
+    tokens_per_month: int | None = _UNSET,
     record_bodies: bool | None = None,
 ) -> GatewayKey:
     """Change what a key may use, its limits and whether the request log keeps its
-    bodies (``None``: unchanged). Its secret never changes."""
+    bodies (``None``: unchanged). Its secret never changes. The expiry, allowlist
+    and budgets left out keep their stored values."""
     providers = list(providers)
+    given = {"expires_at": expires_at, "allowed_models": allowed_models, "requests_per_day": requests_per_day,
+             "requests_per_month": requests_per_month, "tokens_per_day": tokens_per_day,
+             "tokens_per_month": tokens_per_month}
+    wanted = {name: getattr(key, name) if value is _UNSET else value for name, value in given.items()}
     errors = gateway_key_scope_errors(all_providers, providers)
+    controls, control_errors = key_controls.validate_controls(
+        expires_at=wanted["expires_at"], allowed_models=wanted["allowed_models"], creating=False,
+        budgets={name: wanted[name] for name in key_controls.BUDGET_FIELDS},
+    )
+    errors.update(control_errors)
     if errors:
         raise ValidationError(errors)
     key.all_providers = all_providers
@@ -368,7 +419,9 @@ def gateway_key_update(
     key.rate_limit_tpm = rate_limit_tpm
     if record_bodies is not None:
         key.record_bodies = record_bodies
-    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"])
+    for name, value in controls.items():
+        setattr(key, name, value)
+    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies", *controls])
     key.providers.set(providers)
     config_version.bump()
     return key

@@ -153,3 +153,21 @@ def gateway_key(transactional_db: Any) -> str:
 
     _key, raw = services.gateway_key_create(name="test-client")
     return raw
+
+
+@pytest.fixture
+def limits_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
+    """``limits_clock(now)`` freezes the clock the rate limits and budgets read
+    (chat/limits.py); the counters start and end empty."""
+    import types
+
+    from django.core.cache import cache
+
+    from chat import limits
+
+    def freeze(now: float) -> None:
+        monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: now))
+
+    cache.clear()
+    yield freeze
+    cache.clear()

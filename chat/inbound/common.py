@@ -193,7 +193,7 @@ async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = p
     config, adapter, upstream = gateway.resolve(snap, key, requested)
     if record is not None:
         record.note_route(config, requested, upstream)
-    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.limits_for(key)[1] else 0)
+    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.counts_tokens(key) else 0)
     body["model"] = upstream
     return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation, record),
                   body=body, requested=str(requested), key=key, reservation=reservation, record=record)
@@ -245,7 +245,6 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
     next_check = loop.time() + gateway.KEY_CHECK_SECONDS
     record = routed.record
     watch = UsageWatch(record, False) if record is not None else None
-
     def pass_on(chunk: bytes) -> bytes:
         if rewrite is None and watch is None:
             return chunk

@@ -23,6 +23,8 @@ validates the rest as if it were set; a real import refuses it. ``api_key`` left
 on update; ``api_key: null`` removes it.
 
 Routes (model aliases) may follow in a ``routes`` list: see ``providers.onboarding.route_config``.
+A ``gateway_keys:`` list beside ``providers:`` sets gateway keys' scope, limits,
+expiry, model allowlist and budgets (``providers/onboarding/key_config.py``).
 
 Import is an upsert by name through ``services.provider_create/update/delete``
 inside one transaction: any bad entry rolls everything back, and the error names
@@ -46,7 +48,7 @@ from django.utils.translation import gettext as _
 
 from .. import audit, secret_settings, selectors, services
 from ..models import Provider
-from . import route_config
+from . import key_config, route_config
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -111,9 +113,11 @@ class Change:
     action: str  # "create", "update", "delete", "unchanged"
     name: str
     fields: list[str] = field(default_factory=list)
+    kind: str = "provider"  # or "gateway_key"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "name": self.name, "fields": self.fields}
+        out = {"action": self.action, "name": self.name, "fields": self.fields}
+        return out if self.kind == "provider" else {**out, "kind": self.kind}
 
 
 @dataclass
@@ -253,15 +257,33 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
     return _UNSET
 
 
+def check_entry(raw: dict[str, Any], name: Any, label: str, valid: set[str], seen: set[str],
+                problems: list[Problem]) -> bool:
+    """An entry's unknown fields and a missing or repeated name, as problems; False
+    when it has no name (nothing else of it can be checked)."""
+    for key in sorted(set(raw) - valid, key=str):
+        problems.append((label, str(key),
+                         _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(valid))}))
+    if not isinstance(name, str) or not name:
+        problems.append((label, "name", _("This field is required.")))
+        return False
+    if name in seen:
+        problems.append((label, "name", _("The name appears more than once in the file.")))
+    seen.add(name)
+    return True
+
+
 def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None,
-                   findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+                   findings: list[Problem] | None = None,
+                   keys_out: list[key_config.KeyEntry] | None = None) -> tuple[list[Entry], list[str]]:
     """Validate the document's shape and resolve its secrets. Raise ConfigError naming every problem.
-    With ``findings`` (a dry run), secrets missing on this machine are collected there instead."""
+    With ``findings`` (a dry run), secrets missing on this machine are collected there instead.
+    The ``gateway_keys`` entries are appended to ``keys_out`` (refused when it is not given)."""
     problems: list[tuple[str, str, str]] = []
     warnings: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("providers"), list):
         raise ConfigError([("", "providers", _("The file must be an object with a “providers” list."))])
-    unknown_top = set(data) - {"version", "providers", "routes"}
+    unknown_top = set(data) - {"version", "providers", "routes", *(("gateway_keys",) if keys_out is not None else ())}
     if unknown_top:
         problems.append(("", ", ".join(sorted(unknown_top)), _("Unknown top-level key.")))
     version = data.get("version", 1)
@@ -286,14 +308,8 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                 warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")
                                 % {"entry": label, "old": old, "new": new})
                 raw = {(new if key == old else key): value for key, value in raw.items()}
-        for key in sorted(set(raw) - ENTRY_FIELDS):
-            problems.append((label, key, _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ENTRY_FIELDS))}))
-        if not isinstance(name, str) or not name:
-            problems.append((label, "name", _("This field is required.")))
+        if not check_entry(raw, name, label, ENTRY_FIELDS, seen, problems) or not isinstance(name, str):
             continue
-        if name in seen:
-            problems.append((label, "name", _("The name appears more than once in the file.")))
-        seen.add(name)
         ptype = raw.get("type")
         if not isinstance(ptype, str) or not ptype:
             problems.append((label, "type", _("This field is required.")))
@@ -361,15 +377,23 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
                         resolved[str(key)] = value
                 entry.headers = resolved
         entries.append(entry)
+    if keys_out is not None and "gateway_keys" in data:
+        def resolve(ref: Any, label: str, fld: str) -> Any:
+            return _secret(ref, label=label, fld=fld, allow_inline=allow_inline, base_dir=base_dir,
+                           problems=problems, warnings=warnings, findings=findings)
+
+        keys_out.extend(key_config.parse(data["gateway_keys"], resolve=resolve, problems=problems))
     if problems:
         raise ConfigError(problems)
     return entries, warnings
 
 
-def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None,
+         keys_out: list[key_config.KeyEntry] | None = None) -> tuple[list[Entry], list[str]]:
     text, fmt = read_text(path)
     base_dir = None if path == "-" else Path(path).resolve().parent
-    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings)
+    return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings,
+                          keys_out=keys_out)
 
 
 # -- planning and importing ---------------------------------------------------------
@@ -454,11 +478,11 @@ class _DryRun(Exception):
 
 
 def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool = False,
-                   warnings: list[str] | None = None) -> ImportResult:
-    """Upsert ``entries`` (and delete the others when ``prune``) in one transaction.
+                   warnings: list[str] | None = None, keys: list[key_config.KeyEntry] | None = None) -> ImportResult:
+    """Upsert ``entries`` (and delete the others when ``prune``), then ``keys``, in one transaction.
 
     With ``dry_run`` the same writes run and are rolled back, so every service-level
-    check applies and nothing changes."""
+    check applies and nothing changes. ``prune`` never touches gateway keys."""
     changes: list[Change] = []
     try:
         with transaction.atomic(), audit.acting(door="import"):
@@ -511,6 +535,9 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
             if routes is not None:
                 changes.extend(Change(action, f"route:{name}", fields)
                                for action, name, fields in route_config.import_routes(routes, prune=prune))
+            if keys:
+                key_config.import_keys(keys, lambda action, name, fields: changes.append(
+                    Change(action, name, fields, kind="gateway_key")))
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -520,8 +547,9 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
 
 def import_file(path: str, *, prune: bool = False, dry_run: bool = False, allow_inline: bool = False) -> ImportResult:
     findings: list[Problem] | None = [] if dry_run else None
-    entries, warnings = load(path, allow_inline=allow_inline, findings=findings)
-    result = import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings)
+    keys: list[key_config.KeyEntry] = []
+    entries, warnings = load(path, allow_inline=allow_inline, findings=findings, keys_out=keys)
+    result = import_entries(entries, prune=prune, dry_run=dry_run, warnings=warnings, keys=keys)
     result.findings = findings or []
     return result
 
@@ -571,6 +599,8 @@ def export_document(providers: list[Provider] | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {"version": 1, "providers": out}
     if providers is None and route_config.routes_exist():
         document["routes"] = route_config.export_routes()
+    if providers is None and (keys := key_config.export_keys()):
+        document["gateway_keys"] = keys
     return document
 
 

@@ -124,3 +124,4 @@ def role_objects(db, upstream):
     key, _raw = services.gateway_key_create(name="k")
     upstream.requests.clear()
     return provider, key
+

@@ -28,6 +28,7 @@ OPERATIONS: list[tuple[str, str, Any, str, int]] = [
     ("get", "/api/gateway-keys/", None, "view", 200),
     ("post", "/api/gateway-keys/", {"name": "new-key"}, "add", 201),
     ("get", "/api/gateway-keys/{k}/", None, "view", 200),
+    ("patch", "/api/gateway-keys/{k}/", {"requests_per_day": 5, "allowed_models": ["p/*"]}, "change", 200),
     ("post", "/api/gateway-keys/{k}/revoke/", None, "change", 200),
     ("get", "/api/schema/", None, "staff", 200),
     ("get", "/api/docs/", None, "staff", 200),
@@ -37,7 +38,8 @@ IDS = [f"{method} {path}" for method, path, *_ in OPERATIONS]
 
 def _state() -> list[Any]:
     return [list(Provider.objects.order_by("pk").values_list("name", "enabled", "base_url")),
-            list(GatewayKey.objects.order_by("pk").values_list("name", "revoked_at"))]
+            list(GatewayKey.objects.order_by("pk").values_list("name", "revoked_at", "requests_per_day",
+                                                                "allowed_models"))]
 
 
 def _call(client: Client, operation: tuple, provider: Provider, key: GatewayKey, upstream: Any, **headers: str):

@@ -31,7 +31,8 @@ from tests.hardening.workers import Worker, start_worker
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
-DB_NAME = "gw_scale_test_{mode}"
+# A name of this run's own: other test runs may use the same PostgreSQL server at the same time.
+DB_NAME = "gw_scale_test_{mode}_" + uuid.uuid4().hex[:8]
 FOLLOW_SECONDS = 15.0  # a bound on the wait, not a speed claim
 MESSAGES = [{"role": "user", "content": "hi"}]
 

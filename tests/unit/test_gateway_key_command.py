@@ -86,8 +86,16 @@ def test_list_shows_keys_without_secrets(db):
             "rate_limit_rpm": None,
             "rate_limit_tpm": None,
             "record_bodies": False,
+            "expires": None,
+            "allowed_models": [],
+            "requests_per_day": None,
+            "requests_per_month": None,
+            "tokens_per_day": None,
+            "tokens_per_month": None,
+            "usage": rows[0]["usage"],
         }
     ]
+    assert {row["used"] for row in rows[0]["usage"].values()} == {None}  # no budget set, nothing counted
     assert raw not in json.dumps(rows)
     assert GatewayKey.objects.get(name="listed").key_hash not in json.dumps(rows)
 

@@ -41,7 +41,8 @@ def test_a_native_stream_member_cut_between_reads_is_rewritten(cut):
         yield data[cut:]
 
     async def run() -> bytes:
-        routed = SimpleNamespace(config=SimpleNamespace(name="p"), requested="p/claude-3-requested")
+        routed = SimpleNamespace(config=SimpleNamespace(name="p"), requested="p/claude-3-requested", record=None,
+                                 reservation=None)
         return b"".join([c async for c in relay_native(data[:cut], rest(), routed, lambda exc: b"")])
 
     out = asyncio.run(run())

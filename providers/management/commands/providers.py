@@ -322,7 +322,8 @@ class Command(audit.AuditedCommand, BaseCommand):
         for change in result.changes:
             mark, style = styles[change.action]
             fields = f" ({', '.join(change.fields)})" if change.fields else ""
-            console.print(escape(f"{mark} {labels[change.action]} {change.name}{fields}"), style=style)
+            name = change.name if change.kind == "provider" else _("gateway key %(name)s") % {"name": change.name}
+            console.print(escape(f"{mark} {labels[change.action]} {name}{fields}"), style=style)
         counts = result.counts()
         summary = _("%(create)s to create, %(update)s to update, %(delete)s to delete, %(unchanged)s unchanged.") % counts
         if result.findings:
