@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0004_gatewaykey_record_bodies'),
+        ('providers', '0005_routes'),
     ]
 
     operations = [
