@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import free_port
+from tests.contracts.http_api.helpers import Server
 
 WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
 
@@ -50,33 +49,6 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
     return data
 
 
-class Server:
-    """Django's own ASGI handler (not the raw fast path of ``gateway.asgi``) under uvicorn."""
-
-    def __init__(self, http: str) -> None:
-        import uvicorn
-
-        from gateway.asgi import django_application
-
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                django_application, host="127.0.0.1", port=self.port, http=http, lifespan="off", log_level="warning"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.server.started
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
