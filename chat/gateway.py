@@ -7,14 +7,14 @@ import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from providers import routing
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
@@ -276,9 +276,9 @@ def _key_revoked_frame() -> bytes:
 
 
 async def relay(
-    first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None,
+    first: bytes, rest: Frames, provider: str, key: routing.KeyInfo | None = None,
     rewrite: Callable[[bytes], bytes] | None = None,
-) -> AsyncIterator[bytes]:
+) -> Frames:
     """Yield a started stream; a failure after the first byte becomes a final error
     event, and so does the revocation of ``key`` while the stream is open.
     ``rewrite`` (``model_rewriter``) sets the model id of every frame."""
@@ -304,12 +304,10 @@ async def relay(
         log.exception("provider=%s stream failed", provider)
         yield UpstreamError(_("The gateway failed while relaying the stream."), code="gateway_error").sse_frame()
     finally:
-        aclose = getattr(rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await rest.aclose()
 
 
-async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
+async def start_stream(prepared: Prepared) -> Frames:
     """Open the upstream stream and wait for its first frame, so that errors before
     the stream starts are answered with a proper HTTP status."""
     agen = prepared.adapter.stream(prepared.body)

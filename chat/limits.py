@@ -26,7 +26,6 @@ import math
 import random
 import re
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.routing import KeyInfo
 
 log = logging.getLogger("gateway.limits")
@@ -329,7 +328,7 @@ class GuardedAdapter(Adapter):
             await settle(self.reservation, used)
         return payload
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def stream(self, body: dict[str, Any]) -> Frames:
         slot = _acquire(self.config)
         agen: Any = None
         sent = 0
@@ -384,6 +383,9 @@ class GuardedAdapter(Adapter):
 
     def configured_models(self) -> Any:
         return self.inner.configured_models()
+
+    async def fetch_models_raw(self) -> tuple[int, Any] | None:
+        return await self.inner.fetch_models_raw()
 
 
 def guard(adapter: Adapter, key: KeyInfo, request_bytes: int, reservation: Reservation | None = None) -> Adapter:

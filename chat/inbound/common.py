@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.redact import redact
 
 from .. import gateway, limits
@@ -92,14 +92,14 @@ async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] =
                   body=body, requested=str(requested), key=key, reservation=reservation)
 
 
-def sse_response(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
+def sse_response(frames: Frames) -> StreamingHttpResponse:
     response = StreamingHttpResponse(frames, content_type="text/event-stream")
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
 
 
-async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
+async def first_frame(agen: Frames) -> bytes:
     """Wait for a stream's first frame, so a failure before it gets a real HTTP status."""
     try:
         return await agen.__anext__()
@@ -111,7 +111,7 @@ async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
         raise
 
 
-async def translated(frames: AsyncIterator[bytes], state: Any, encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+async def translated(frames: Frames, state: Any, encode: Callable[[list[Any]], bytes]) -> Frames:
     """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
     try:
         async for data in frames:
@@ -131,8 +131,8 @@ def native(routed: Routed, payload: bytes) -> bytes:
     return rewrite(payload) if rewrite is not None else payload
 
 
-async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
-                       error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
+async def relay_native(first: bytes, rest: Frames, routed: Routed,
+                       error_frame: Callable[[UpstreamError], bytes]) -> Frames:
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
     ``error_frame`` (after a blank line, in case the failure cut an event short)."""

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import acp_translate as tr
-from .base import DONE_FRAME, Adapter, ModelListing, ProviderConfig, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkMaker, ChunkSource, completion_from_chunks, frame, wants_usage
 from .subprocess_util import Child, ChildLimiter, check_program, child_env, mask, secrets_of, spawn
 
@@ -267,7 +267,7 @@ class AcpAdapter(Adapter):
             async with asyncio.timeout(CANCEL_GRACE):
                 await settle()
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def stream(self, body: dict[str, Any]) -> Frames:
         async with self.limiter.slot():
             turn = self._turn(body, include_usage=wants_usage(body))
             try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +30,7 @@ from .anthropic_translate import (
     to_completion,
     to_messages_request,
 )
-from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .http_common import CachedModels, get_json, open_stream, post_for_body, read_body, request_headers, request_timeout
 from .openai_compat import shape_request
@@ -57,13 +56,17 @@ class AnthropicAdapter(Adapter):
         super().__init__(config)
         self.messages_url = f"{config.base_url}/messages"
         self.models_url = f"{config.base_url}/models"
-        headers = request_headers(config, {"Content-Type": "application/json"})
-        headers["anthropic-version"] = str(config.setting("anthropic_version", "2023-06-01"))
-        if config.api_key:
-            headers["x-api-key"] = config.api_key
-        self.headers = headers
+        self.headers = {**request_headers(config, {"Content-Type": "application/json"}), **self.auth_headers(config)}
         self.timeout = request_timeout(config)
         self.models = CachedModels(self, self.fetch_models_raw, self._model_entries)
+
+    @classmethod
+    def auth_headers(cls, config: ProviderConfig) -> dict[str, str]:
+        """``x-api-key`` (not a bearer token), with the ``anthropic-version`` the wire requires."""
+        headers = {"anthropic-version": str(config.setting("anthropic_version", "2023-06-01"))}
+        if config.api_key:
+            headers["x-api-key"] = config.api_key
+        return headers
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
         try:
@@ -94,7 +97,7 @@ class AnthropicAdapter(Adapter):
         completion = to_completion(message, created=int(time.time()))
         return json.dumps(completion, ensure_ascii=False).encode()
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def stream(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
         resp = await open_stream(self.config, self.messages_url, data, headers=self.headers, timeout=self.timeout)
@@ -187,7 +190,7 @@ class AnthropicAdapter(Adapter):
         return await post_for_body(self.config, f"{self.messages_url}/count_tokens", data, headers=headers,
                                    timeout=self.timeout)
 
-    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> Frames:
         data, headers = self._native(body, beta)
         return relay_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
 

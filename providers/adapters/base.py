@@ -9,11 +9,16 @@ adapter, so it can be tested without a network.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 DONE_FRAME = b"data: [DONE]\n\n"
+
+# What a streaming method returns: an async generator of ready SSE frames. A
+# generator (not any async iterator) because the caller must be able to close it
+# (``aclose()``) when the client goes away, which closes the upstream at once.
+Frames = AsyncGenerator[bytes, None]
 
 
 class OpenAIError(TypedDict):
@@ -108,7 +113,15 @@ class Adapter:
       one item) ending with ``DONE_FRAME``. It must relay each upstream event as
       soon as it arrives, and close its upstream (connection or child process)
       when the iterator is closed early (client disconnect).
-    - ``list_models()``: a ``ModelListing``.
+    - ``list_models()``: a ``ModelListing``. The base class lists the provider's
+      configured models; a backend with a listing of its own overrides it.
+
+    Declared here with defaults, so callers never probe with ``getattr``:
+
+    - ``auth_headers(config)``: the headers that carry the API key on this wire
+      (the adapter's requests and the connection test use the same ones).
+    - ``fetch_models_raw()``: the backend's own listing as it answered, for the
+      staff endpoint that shows it; ``None`` when the type has none.
 
     All three raise ``UpstreamError`` for failures. Before the first frame the
     gateway answers with the error's status; after it, with a final error event.
@@ -120,11 +133,22 @@ class Adapter:
     async def complete(self, body: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         raise NotImplementedError
+
+    @classmethod
+    def auth_headers(cls, config: ProviderConfig) -> dict[str, str]:
+        """The headers that carry ``config``'s API key ({} without one): a bearer token by default."""
+        return {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
     async def list_models(self) -> ModelListing:
         return self.configured_models()
+
+    async def fetch_models_raw(self) -> tuple[int, Any] | None:
+        """(HTTP status, parsed JSON) of the backend's own listing, as it answered;
+        ``None`` for a type that lists its configured models."""
+        listing = await self.list_models()
+        return (200, listing.raw) if listing.source == "upstream" else None
 
     def configured_models(self) -> ModelListing:
         names = self.config.setting("models") or []
@@ -146,7 +170,7 @@ class Adapter:
     async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
         raise NotImplementedError
 
-    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> Frames:
         """Raw Messages SSE bytes, relayed as they arrive."""
         raise NotImplementedError
 
@@ -156,7 +180,7 @@ class Adapter:
     async def responses_native(self, body: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
-    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def responses_native_stream(self, body: dict[str, Any]) -> Frames:
         raise NotImplementedError
 
     async def embed(self, body: dict[str, Any]) -> bytes:

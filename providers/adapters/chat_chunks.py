@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from .base import DONE_FRAME
+from .base import DONE_FRAME, Frames
 
 # One upstream read's worth of translated chunks, per item.
 ChunkSource = AsyncGenerator[list[dict[str, Any]], None]
@@ -83,7 +83,7 @@ def message_text(content: Any, *, image: str = "") -> str:
     return str(content)
 
 
-async def sse_from_chunks(source: ChunkSource) -> AsyncIterator[bytes]:
+async def sse_from_chunks(source: ChunkSource) -> Frames:
     """``Adapter.stream()`` from a chunk source: its chunks as SSE frames, then
     ``DONE_FRAME``. The source is closed at once when the client goes away, so its
     upstream (connection or child process) stops then, not when it is collected."""

@@ -46,7 +46,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .anthropic_translate import StreamError, TranslationError
-from .base import Adapter, UpstreamError
+from .base import Adapter, Frames, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .claude_cli_translate import CliError, CliTranslator, render_prompt
 from .subprocess_util import Child, check_program, child_env, limiter_for, mask, secrets_of, spawn
@@ -170,7 +170,7 @@ class ClaudeCliAdapter(Adapter):
         return UpstreamError(message, status=502, type="upstream_error", code="upstream_error",
                              cause=f"claude error {status}", retryable=status is not None)
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         return sse_from_chunks(self.chunks(body, include_usage=wants_usage(body)))
 
     async def complete(self, body: dict[str, Any]) -> bytes:

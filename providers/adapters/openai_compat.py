@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from providers.transport.sse import ServerSentEvent, SSEDecoder
 
 from . import errors
-from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .chunk_shaping import Shaping
 from .http_common import (
@@ -62,10 +61,7 @@ class OpenAICompatAdapter(Adapter):
         suffix = query_suffix(config)
         self.chat_url = f"{config.base_url}/chat/completions{suffix}"
         self.models_url = f"{config.base_url}/models{suffix}"
-        headers = request_headers(config, {"Content-Type": "application/json"})
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
-        self.headers = headers
+        self.headers = {**request_headers(config, {"Content-Type": "application/json"}), **self.auth_headers(config)}
         self.timeout = request_timeout(config)
         self.shaping = Shaping(config.settings)
         self.models = CachedModels(
@@ -81,10 +77,10 @@ class OpenAICompatAdapter(Adapter):
         errors.check_json_body(self.config.name, payload)
         return self.shaping.completion(payload) if self.shaping.active else payload
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         return self.shaping.stream(self._relay(body))
 
-    async def _relay(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def _relay(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
         resp = await open_stream(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
