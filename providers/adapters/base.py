@@ -141,6 +141,14 @@ class Adapter:
         """The headers that carry ``config``'s API key ({} without one): a bearer token by default."""
         return {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
+    def concurrency(self) -> tuple[int | None, float]:
+        """(cap, wait): at most ``cap`` requests to this provider at once in this
+        process (None: no cap), and how many seconds one more waits for a slot
+        before its 429. The gateway's one limiter (``chat/limits.py``) applies it.
+        By default: the ``max_concurrency`` setting, and no wait."""
+        cap = self.config.setting("max_concurrency")
+        return (int(cap) if cap else None), 0.0
+
     async def list_models(self) -> ModelListing:
         return self.configured_models()
 

@@ -15,8 +15,9 @@ from typing import Any
 from .. import catalog
 from ..adapters.base import ProviderConfig
 from ..adapters.chunk_shaping import REASONING_FIELDS
+from ..redact import redact_for
 from ..transport.sync import SyncClient
-from .connection import check_config, config_of, pick_model, scrub
+from .connection import check_config, config_of, pick_model
 from .results import ConnectionResult, ProbeItem, ProbeReport, merge_settings
 from .upstream import StreamOutcome, check_client, check_timeout, stream_chat, upstream_detail
 
@@ -42,7 +43,7 @@ def probe_config(config: ProviderConfig, *, timeout: float | None = None) -> Pro
     """Run the checklist against ``config``'s backend."""
     report = _probe_config(config, timeout=timeout)
     for item in report.items:
-        item.params = {k: scrub(v, config) if isinstance(v, str) else v for k, v in item.params.items()}
+        item.params = {k: redact_for(v, config) if isinstance(v, str) else v for k, v in item.params.items()}
     return report
 
 

@@ -53,11 +53,6 @@ def pick_model(config: ProviderConfig, listed: list[str] | None) -> str | None:
     return None
 
 
-def scrub(text: str, config: ProviderConfig) -> str:
-    """``text`` without any of the provider's secrets (upstreams sometimes echo a key back)."""
-    return redact_for(text, config)
-
-
 def base_url_variants(base_url: str) -> list[str]:
     """The usual fixes of a mistyped OpenAI base URL, most likely first: a trailing
     ``/chat/completions`` or ``/models`` removed, ``/v1`` added, ``/v1`` removed."""
@@ -170,7 +165,7 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
             )
         return ConnectionResult(
             ok=False, reachable=True, cause="http_error",
-            params={"status": status, "detail": scrub(upstream_detail(body_text), config) if body_text else ""},
+            params={"status": status, "detail": redact_for(upstream_detail(body_text), config) if body_text else ""},
             latency_ms=latency, status=status,
         )
 
