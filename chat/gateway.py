@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from providers import routing
-from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, OpenAIShapedError, ProviderConfig, UpstreamError
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
@@ -23,7 +23,7 @@ from . import aliases, limits
 log = logging.getLogger("gateway.chat")
 
 
-class GatewayError(Exception):
+class GatewayError(OpenAIShapedError):
     """An error the gateway itself answers with, in the OpenAI shape."""
 
     def __init__(
@@ -37,9 +37,6 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     @classmethod
     def from_upstream(cls, exc: UpstreamError) -> GatewayError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .chat_chunks import message_text
+from .content import content_text
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -30,7 +30,7 @@ def finish_reason(stop_reason: Any) -> str:
 
 def _render_turn(message: dict[str, Any]) -> str:
     role = message.get("role")
-    text = message_text(message.get("content"), image="[image]")
+    text = content_text(message.get("content"), sep="", image="[image]")
     if role == "assistant":
         lines = [text] if text else []
         for call in message.get("tool_calls") or ():
@@ -69,7 +69,7 @@ def render_prompt(messages: list[Any], *, images: bool = False) -> list[dict[str
     earlier turns as a transcript, then the last user turn as it was sent."""
     messages = [m for m in messages if isinstance(m, dict)]
     system = "\n\n".join(
-        message_text(m.get("content"), image="[image]") for m in messages if m.get("role") in ("system", "developer")
+        content_text(m.get("content"), sep="", image="[image]") for m in messages if m.get("role") in ("system", "developer")
     )
     turns = [m for m in messages if m.get("role") not in ("system", "developer")]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .chat_chunks import ChunkMaker
+from .content import TranslationError, content_text
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -31,13 +32,6 @@ FINISH_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-
-
-class TranslationError(ValueError):
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
 
 
 def finish_reason(stop_reason: str | None) -> str | None:
@@ -60,25 +54,6 @@ def usage_from(usage: dict[str, Any] | None) -> dict[str, Any]:
 
 
 # -- request -------------------------------------------------------------------------
-
-
-def _text_of(content: Any, param: str) -> str:
-    """Plain text of a system/developer/tool message (string or text parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, dict) and part.get("type") in ("text", "input_text") and isinstance(part.get("text"), str):
-                parts.append(part["text"])
-            elif isinstance(part, str):
-                parts.append(part)
-            else:
-                raise TranslationError(_("Only text content is supported in this message."), param)
-        return "\n".join(parts)
-    raise TranslationError(_("Message content must be a string or an array of content parts."), param)
 
 
 def _image_block(part: dict[str, Any], param: str) -> dict[str, Any]:
@@ -229,7 +204,7 @@ def to_messages_request(body: dict[str, Any], *, default_max_tokens: int, stream
             raise TranslationError(_("Each message must be an object."), param)
         role = message.get("role")
         if role in ("system", "developer"):
-            text = _text_of(message.get("content"), param)
+            text = content_text(message.get("content"), param=param)
             if text:
                 system.append(text)
         elif role == "user":
@@ -242,7 +217,7 @@ def to_messages_request(body: dict[str, Any], *, default_max_tokens: int, stream
             turns.append({"role": "user", "content": [{
                 "type": "tool_result",
                 "tool_use_id": message["tool_call_id"],
-                "content": _text_of(message.get("content"), param),
+                "content": content_text(message.get("content"), param=param),
             }]})
         else:
             raise TranslationError(_("The message role “%(role)s” is not supported.") % {"role": role}, param)

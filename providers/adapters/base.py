@@ -45,7 +45,23 @@ class ModelListing:
     raw: Any = None  # what the backend answered, for the staff passthrough endpoint
 
 
-class UpstreamError(Exception):
+class OpenAIShapedError(Exception):
+    """An error answered in the OpenAI shape ``{"error": {message, type, param, code}}``.
+
+    The one place that builds that body: ``UpstreamError`` (a backend's failure)
+    and ``chat.gateway.GatewayError`` (the gateway's own refusals) both are one."""
+
+    status: int
+    message: str
+    type: str
+    code: str | None
+    param: str | None
+
+    def body(self) -> dict[str, OpenAIError]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class UpstreamError(OpenAIShapedError):
     """A failure to be shown to the client as an OpenAI-shaped error.
 
     ``status`` is the HTTP status the gateway answers with before a stream has
@@ -74,9 +90,6 @@ class UpstreamError(Exception):
         self.retry_after = retry_after
         self.cause = cause or message
         self.retryable = retryable
-
-    def body(self) -> dict[str, OpenAIError]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def sse_frame(self) -> bytes:
         return b"data: " + json.dumps(self.body(), ensure_ascii=False).encode() + b"\n\n"

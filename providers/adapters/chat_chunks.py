@@ -62,27 +62,6 @@ def wants_usage(body: dict[str, Any]) -> bool:
     return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
-def message_text(content: Any, *, image: str = "") -> str:
-    """The text of a chat message's content: a string, or the text parts of a
-    list joined together (an ``image_url`` part as ``image``)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    parts.append(part["text"])
-                elif part.get("type") == "image_url":
-                    parts.append(image)
-        return "".join(parts)
-    return str(content)
-
-
 async def sse_from_chunks(source: ChunkSource) -> Frames:
     """``Adapter.stream()`` from a chunk source: its chunks as SSE frames, then
     ``DONE_FRAME``. The source is closed at once when the client goes away, so its

@@ -47,10 +47,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ..redact import mask, secret_values
-from .anthropic_translate import StreamError, TranslationError
+from .anthropic_translate import StreamError
 from .base import Adapter, Frames, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .claude_cli_translate import CliError, CliTranslator, render_prompt
+from .content import TranslationError
 from .subprocess_util import Child, check_program, child_env, spawn
 
 log = logging.getLogger("gateway.subprocess")

@@ -14,7 +14,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .base import UpstreamError
-from .chat_chunks import ChunkMaker, message_text
+from .chat_chunks import ChunkMaker
+from .content import content_text
 
 # --- request ---------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
-            text = message_text(content)
+            text = content_text(content, sep="")
             if text:
                 instructions.append(text)
         elif role == "user":
@@ -88,7 +89,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
                 {
                     "type": "function_call_output",
                     "call_id": message.get("tool_call_id") or message.get("name") or "",
-                    "output": message_text(content),
+                    "output": content_text(content, sep=""),
                 }
             )
     return "\n\n".join(instructions), items
