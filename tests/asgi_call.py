@@ -9,14 +9,14 @@ HOST = "127.0.0.1:8000"
 
 
 async def call(app: Any, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
-               receive: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
+               receive: Any = None, scheme: str = "http") -> tuple[int, list[tuple[str, str]], bytes]:
     raw_headers = [(b"host", HOST.encode())] + [
         (k.lower().encode("latin1"), v.encode("latin1")) for k, v in (headers or {}).items()
     ]
     if body:
         raw_headers.append((b"content-length", str(len(body)).encode()))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": scheme,
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw_headers,
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }
