@@ -22,7 +22,8 @@ def main() -> None:
     django.setup()
     from providers import services
 
-    services.provider_create(name=args.name, provider_type="custom", base_url=args.base_url, api_key="sk-bench-upstream")
+    services.provider_create(name=args.name, provider_type="custom", base_url=args.base_url,
+                             api_key="sk-bench-upstream")
     _key, raw = services.gateway_key_create(name=f"{args.name}-client")
     print(json.dumps({"key": raw}), flush=True)
 

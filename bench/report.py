@@ -34,7 +34,8 @@ def fingerprint() -> dict[str, Any]:
             versions[name] = None
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
@@ -135,7 +136,8 @@ def table(data: dict[str, Any]) -> str:
         lines.append("")
         lines.append(
             f"machine: {m.get('cpu_model')}, {m.get('cpu_count')} cores, Python {m.get('python')}, "
-            f"pinned={m.get('pinned')}, load {m.get('loadavg_before', [0])[0]:.2f} -> {m.get('loadavg_after', [0])[0]:.2f}"
+            f"pinned={m.get('pinned')},"
+            f" load {m.get('loadavg_before', [0])[0]:.2f} -> {m.get('loadavg_after', [0])[0]:.2f}"
         )
     return "\n".join(lines)
 

@@ -68,7 +68,8 @@ class BenchConfig:
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["profiles"] = {
-            name: {"ttft_ms": p.ttft * 1000, "chunks": p.chunks, "interval_ms": p.interval * 1000, "chunk_chars": p.size}
+            name: {"ttft_ms": p.ttft * 1000, "chunks": p.chunks, "interval_ms": p.interval * 1000,
+                   "chunk_chars": p.size}
             for name, p in self.profiles.items()
         }
         return data
@@ -84,7 +85,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
 
 
@@ -348,7 +349,8 @@ class Bench:
                     self.log(
                         f"  {profile:6} {mode:9} c={conc:<4} direct {row['direct_rps']:8.0f}/s  "
                         f"gateway {row['gateway_rps']:8.0f}/s  ratio {row['ratio']:.3f}  "
-                        f"+ttft p50 {row['added_ttft_ms']['p50']:6.2f} ms  +total p99 {row['added_total_ms']['p99']:6.2f} ms  "
+                        f"+ttft p50 {row['added_ttft_ms']['p50']:6.2f} ms "
+                        f" +total p99 {row['added_total_ms']['p99']:6.2f} ms  "
                         f"cpu {row['gateway_cpu_ms_per_request']:.3f} ms/req"
                     )
                     rows.append(row)
@@ -467,7 +469,7 @@ def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[st
     g = [r["gateway"] for r in rounds]
 
     def added(key: str) -> float:
-        return median([gr[key] - dr[key] for gr, dr in zip(g, d)])
+        return median([gr[key] - dr[key] for gr, dr in zip(g, d, strict=False)])
 
     return {
         "profile": profile,
@@ -475,7 +477,7 @@ def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[st
         "concurrency": conc,
         "direct_rps": median([x["rps"] for x in d]),
         "gateway_rps": median([x["rps"] for x in g]),
-        "ratio": median([gr["rps"] / dr["rps"] if dr["rps"] else float("nan") for gr, dr in zip(g, d)]),
+        "ratio": median([gr["rps"] / dr["rps"] if dr["rps"] else float("nan") for gr, dr in zip(g, d, strict=False)]),
         "added_ttft_ms": {"p50": added("ttft_p50"), "p99": added("ttft_p99")},
         "added_total_ms": {"p50": added("total_p50"), "p99": added("total_p99")},
         "direct_ms": {k: median([x[k] for x in d]) for k in ("ttft_p50", "ttft_p99", "total_p50", "total_p99")},

@@ -103,7 +103,7 @@ class _Policy:
         self.hsts: tuple[bytes, bytes] | None = None
         if security:
             if settings.SECURE_HSTS_SECONDS:
-                value = "max-age=%s" % settings.SECURE_HSTS_SECONDS
+                value = f"max-age={settings.SECURE_HSTS_SECONDS}"
                 if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
                     value += "; includeSubDomains"
                 if settings.SECURE_HSTS_PRELOAD:
@@ -197,7 +197,8 @@ def _inspect(scope: dict[str, Any], policy: _Policy) -> _Request | None:
     return req
 
 
-def _headers(policy: _Policy, req: _Request, own: list[tuple[bytes, bytes]], length: int | None) -> list[tuple[bytes, bytes]]:
+def _headers(policy: _Policy, req: _Request, own: list[tuple[bytes, bytes]],
+             length: int | None) -> list[tuple[bytes, bytes]]:
     headers = own + policy.xframe
     if length is not None and policy.common:
         headers.append((b"Content-Length", str(length).encode()))
@@ -216,7 +217,8 @@ async def _send_django_response(send: Any, policy: _Policy, req: _Request, respo
     status = response.status_code
     if status >= 400:
         level = logging.ERROR if status >= 500 else logging.WARNING
-        request_log.log(level, "%s: %s", response.reason_phrase, req.path, extra={"status_code": status, "request": None})
+        request_log.log(level, "%s: %s", response.reason_phrase, req.path,
+                        extra={"status_code": status, "request": None})
     own = []
     vary = None
     for name, value in response.items():
@@ -403,11 +405,11 @@ class Application:
                     translation.activate(req.language)
                     try:
                         await handler(scope, receive, send, policy, req)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                         request_log.exception("Internal Server Error: %s", scope["path"])
                         try:
                             await _server_error(send, policy, req)
-                        except Exception:
+                        except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                             pass  # the response had already started
                     return
         await _django_v1(self.django_app, scope, receive, send)

@@ -180,7 +180,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         ) from None
     except ValueError:
         # int() refuses integers of more than sys.get_int_max_str_digits() digits (4,300 by default).
-        raise GatewayError(400, _("The request body holds a number with too many digits."), code="invalid_json") from None
+        raise GatewayError(400, _("The request body holds a number with too many digits."),
+                           code="invalid_json") from None
     if not isinstance(body, dict):
         raise GatewayError(400, _("The request body must be a JSON object."), code="invalid_body")
     messages = body.get("messages")
@@ -333,7 +334,7 @@ async def provider_models(snap: routing.Snapshot, config: ProviderConfig) -> tup
     adapter = snap.adapter(config)
     try:
         listing = await asyncio.wait_for(adapter.list_models(), timeout=MODELS_TIMEOUT)
-    except Exception as exc:  # one dead backend must not hide the others
+    except Exception as exc:  # one dead backend must not hide the others  # noqa: BLE001
         log.warning("provider=%s model listing failed: %s", config.name, type(exc).__name__)
         listing = adapter.configured_models()
     out = []
@@ -359,7 +360,7 @@ async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str,
     configs = [c for c in snap.providers.values() if c.enabled and key.may_use(c.id)]
     results = await asyncio.gather(*(provider_models(snap, c) for c in configs))
     data = [m for models, _source in results for m in models]
-    sources = {c.name: source for c, (_models, source) in zip(configs, results)}
+    sources = {c.name: source for c, (_models, source) in zip(configs, results, strict=True)}
     return {"object": "list", "data": data, "sources": sources}
 
 

@@ -156,7 +156,7 @@ async def admit(key: KeyInfo, tokens: int = 0) -> Reservation | None:
     tokens = max(0, int(tokens)) if tpm else 0
     try:
         refused, window, left = await _run(_admit_sync, key.id, rpm, tpm, tokens)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- the cache is down: serve, loudly
         # The cache (Redis) is down: serve rather than refuse everyone; say so loudly.
         log.error("key=%s cause=rate limit counters unavailable (%s); request let through", key.name,
                   type(exc).__name__)

@@ -61,7 +61,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         return error_response(bodies.too_large())
     try:
         raw = request.body
-    except Exception:  # RequestDataTooBig and friends
+    except Exception:  # RequestDataTooBig and friends  # noqa: BLE001
         return error_response(bodies.too_large())
     try:
         prepared = await gateway.prepare_chat(snap, key, raw)

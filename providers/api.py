@@ -127,7 +127,8 @@ class ProviderSerializer(StrictSerializer):
     name = serializers.CharField(
         max_length=64,
         # No angle brackets: the browsable API renders help text as HTML (and the schema shows it raw).
-        help_text=gettext_lazy("Short identifier used in model ids: “name/model”. Letters, digits, hyphens and underscores."),
+        help_text=gettext_lazy("Short identifier used in model ids: “name/model”."
+                               " Letters, digits, hyphens and underscores."),
     )
     display_name = serializers.CharField(
         required=False, allow_blank=True, max_length=200,
@@ -155,7 +156,8 @@ class ProviderSerializer(StrictSerializer):
     api_key_hint = serializers.CharField(read_only=True, help_text=gettext_lazy("The last 4 characters of the key."))
     extra_headers = HeadersField(
         write_only=True, required=False, allow_null=True,
-        help_text=gettext_lazy("Write-only extra HTTP headers sent upstream. Leave out to keep them; send {} to remove them."),
+        help_text=gettext_lazy("Write-only extra HTTP headers sent upstream."
+                               " Leave out to keep them; send {} to remove them."),
     )
     extra_header_names = serializers.SerializerMethodField()
     extra_header_hints = serializers.SerializerMethodField()

@@ -373,7 +373,8 @@ SETTING_HELP: dict[str, Any] = {
     "account_id": _("The ChatGPT account id sent with each request."),
     "permission_policy": _("Answer to the agent's permission requests: \"deny\" or \"allow\"."),
     "rename_params": _("Request fields renamed before sending, e.g. {\"max_tokens\": \"max_completion_tokens\"}."),
-    "reasoning_field": _("The one field reasoning arrives in: \"reasoning_content\" or \"reasoning\" (the other is renamed)."),
+    "reasoning_field": _("The one field reasoning arrives in: \"reasoning_content\""
+                         " or \"reasoning\" (the other is renamed)."),
     "normalize_chunks": _("Rewrite stream chunks to the exact OpenAI shape, dropping vendor extras (true or false)."),
 }
 

@@ -106,7 +106,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler
+        except Exception:  # a malformed record: leave it to the handler  # noqa: BLE001
             return True
         masked = redact(message)
         if masked != message:

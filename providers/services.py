@@ -248,9 +248,8 @@ def provider_update(
     new_name = provider.name if name is _UNSET else name
     new_type = provider.provider_type if provider_type is _UNSET else provider_type
     new_url = provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or "")
-    new_settings = provider_full_settings(
-        provider=provider, settings=provider.settings if settings is _UNSET else (settings if settings is not None else {})
-    )
+    kept = provider.settings if settings is _UNSET else (settings if settings is not None else {})
+    new_settings = provider_full_settings(provider=provider, settings=kept)
     new_headers = provider.extra_headers if extra_headers is _UNSET else extra_headers
     if clear_api_key:
         will_have_key = bool(api_key)

@@ -36,7 +36,7 @@ def read_body(request: HttpRequest) -> bytes:
         raise GatewayError(413, _("The request body is too large."), code="request_too_large")
     try:
         return request.body
-    except Exception:  # RequestDataTooBig and friends
+    except Exception:  # RequestDataTooBig and friends  # noqa: BLE001
         raise GatewayError(413, _("The request body is too large."), code="request_too_large") from None
 
 

@@ -49,7 +49,8 @@ class MessagesStream(ChunkMachine):
         return [*self._start(), error_event(etype, message)]
 
     def _failed(self, error: dict[str, Any]) -> list[Event]:
-        return self.fail(self.error_type(error.get("type")), str(error.get("message") or "The upstream reported an error."))
+        return self.fail(self.error_type(error.get("type")),
+                         str(error.get("message") or "The upstream reported an error."))
 
     # -- internals ---------------------------------------------------------------
 

@@ -31,7 +31,8 @@ async def _answer(routed: common.Routed) -> HttpResponse:
             agen = adapter.responses_native_stream(body)
             first = await common.first_frame(agen)
             return common.sse_response(common.relay_native(first, agen, routed, _error_frame))
-        return HttpResponse(common.native(routed, await adapter.responses_native(body)), content_type="application/json")
+        return HttpResponse(common.native(routed, await adapter.responses_native(body)),
+                            content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
                                 stream=bool(chat.get("stream")), key=routed.key)

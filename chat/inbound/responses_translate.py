@@ -91,7 +91,8 @@ def hosted_tools(body: dict[str, Any]) -> list[str]:
     run at OpenAI only, so a chat completions backend is not offered them. The
     view names them in the ``X-Gateway-Dropped-Tools`` header."""
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-    return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in ("function", "namespace", "custom")]
+    own = ("function", "namespace", "custom")
+    return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in own]
 
 
 def _function(tool: Any, param: str) -> dict[str, Any]:

@@ -151,7 +151,8 @@ class AgentSession:
         log.warning("agent pid=%s closed its output (exit code %s)", self.child.pid, code)
         message = _("The agent exited unexpectedly (exit code %(code)s).") % {"code": code}
         if tail:
-            message = _("The agent exited unexpectedly (exit code %(code)s): %(stderr)s") % {"code": code, "stderr": tail}
+            message = _("The agent exited unexpectedly (exit code %(code)s): %(stderr)s") % {
+                "code": code, "stderr": tail}
         return UpstreamError(message, status=502, code="agent_exited", cause=f"agent exited: {code}")
 
 
@@ -180,7 +181,7 @@ class AcpAdapter(Adapter):
         secrets = tuple(secret_values(config))
         workdir = config.setting("cwd")
         tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-acp-")
-        workdir = os.path.abspath(workdir or tempdir)  # ACP wants an absolute path
+        workdir = os.path.abspath(workdir or tempdir)  # ACP wants an absolute path  # noqa: ASYNC240
         child: Child | None = None
         session_id: str | None = None
         prompt_id: int | None = None

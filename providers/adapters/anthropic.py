@@ -105,7 +105,8 @@ class AnthropicAdapter(Adapter):
         try:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 raise errors.from_json_instead_of_stream(name, await read_body(name, resp))
-            translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
+            translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body),
+                                          created=int(time.time()))
             decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             try:
                 async for raw in resp.iter_any():
@@ -128,7 +129,7 @@ class AnthropicAdapter(Adapter):
                         yield b"".join(out)
             except UpstreamError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             for event in decoder.flush():
                 chunks = self._translate(translator, event)
@@ -218,5 +219,6 @@ class AnthropicAdapter(Adapter):
     def _model_entries(self, raw: Any) -> list[Any] | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
             return None
-        entries = (model_entry(item, self.config.name, self.config.created) for item in raw["data"] if isinstance(item, dict))
+        entries = (model_entry(item, self.config.name, self.config.created)
+                   for item in raw["data"] if isinstance(item, dict))
         return [e for e in entries if e]

@@ -47,7 +47,8 @@ def usage_from(usage: dict[str, Any] | None) -> dict[str, Any]:
     cache_write = int(usage.get("cache_creation_input_tokens") or 0)
     prompt = int(usage.get("input_tokens") or 0) + cache_read + cache_write
     completion = int(usage.get("output_tokens") or 0)
-    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                           "total_tokens": prompt + completion}
     if cache_read:
         out["prompt_tokens_details"] = {"cached_tokens": cache_read}
     return out
@@ -273,7 +274,8 @@ def to_completion(message: dict[str, Any], *, created: int) -> dict[str, Any]:
             tool_calls.append({
                 "id": block.get("id"),
                 "type": "function",
-                "function": {"name": block.get("name"), "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False)},
+                "function": {"name": block.get("name"),
+                             "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False)},
             })
     out_message: dict[str, Any] = {
         "role": "assistant",
@@ -391,12 +393,14 @@ class StreamTranslator:
             if dtype == "thinking_delta" and delta.get("thinking"):
                 if not self.started:
                     self.started = True
-                    return [self.maker.chunk({"role": "assistant", "content": "", "reasoning_content": delta["thinking"]})]
+                    return [self.maker.chunk({"role": "assistant", "content": "",
+                                              "reasoning_content": delta["thinking"]})]
                 return [self.maker.chunk({"reasoning_content": delta["thinking"]})]
             if dtype == "input_json_delta" and self.tools:
                 index = self._tool_index.get(event.get("index", 0))
                 if index is not None and delta.get("partial_json"):
-                    return [self.maker.chunk({"tool_calls": [{"index": index, "function": {"arguments": delta["partial_json"]}}]})]
+                    call = {"index": index, "function": {"arguments": delta["partial_json"]}}
+                    return [self.maker.chunk({"tool_calls": [call]})]
             # signature_delta and citations carry nothing an OpenAI client can use.
             return []
         if etype == "message_delta":

@@ -174,7 +174,8 @@ class Adapter:
     def configured_models(self) -> ModelListing:
         names = self.config.setting("models") or []
         return ModelListing(
-            models=[{"id": n, "object": "model", "created": self.config.created, "owned_by": self.config.name} for n in names],
+            models=[{"id": n, "object": "model", "created": self.config.created,
+                     "owned_by": self.config.name} for n in names],
             source="configured",
             raw=None,
         )

@@ -144,7 +144,8 @@ class ChunkCollector:
             "object": "chat.completion",
             "created": self.created or int(time.time()),
             "model": self.model or "",
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason or "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": self.finish_reason or "stop"}],
         }
         if self.usage is not None:
             out["usage"] = self.usage

@@ -133,7 +133,8 @@ class CliTranslator:
                 out += self.events.feed({"type": "content_block_delta", "index": 0,
                                          "delta": {"type": "thinking_delta", "thinking": block["thinking"]}})
             elif block.get("type") == "text" and block.get("text"):
-                out += self.events.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+                out += self.events.feed({"type": "content_block_start", "index": 0,
+                                         "content_block": {"type": "text", "text": ""}})
                 out += self.events.feed({"type": "content_block_delta", "index": 0,
                                          "delta": {"type": "text_delta", "text": block["text"]}})
         return out

@@ -125,7 +125,7 @@ class OpenAICompatAdapter(Adapter):
                         return
             except UpstreamError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             out, done, error = _frames(name, decoder.flush())
             if out:

@@ -18,7 +18,7 @@ async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers
         try:
             async for raw in resp.iter_any():
                 yield raw
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
             raise errors.from_transport(config.name, exc, mid_stream=True) from None
         finished = True
     finally:

@@ -70,7 +70,7 @@ class ResponsesAdapter(Adapter):
             except UpstreamError as exc:
                 log.warning("provider=%s cause=%s", name, exc.cause)
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             out = []
             for event in decoder.flush():

@@ -355,7 +355,8 @@ class ResponsesStream:
         if item.get("type") == "function_call":
             index = self._tool_index({"item_id": item.get("id"), "output_index": event.get("output_index")})
             if index is None:
-                added = self.feed({"type": "response.output_item.added", "item": item, "output_index": event.get("output_index")})
+                added = self.feed({"type": "response.output_item.added", "item": item,
+                                   "output_index": event.get("output_index")})
                 return added
             if index not in self._args_seen and item.get("arguments"):
                 self._args_seen.add(index)

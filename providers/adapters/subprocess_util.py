@@ -219,7 +219,7 @@ async def spawn(
             limit=LINE_LIMIT,
         )
     except FileNotFoundError as exc:
-        missing_cwd = bool(cwd) and not os.path.isdir(cwd or "")
+        missing_cwd = bool(cwd) and not os.path.isdir(cwd or "")  # noqa: ASYNC240 -- only after a failed start
         log.warning("command %s could not be started: %s", argv[0], "missing cwd" if missing_cwd else "not found")
         if missing_cwd:
             raise UpstreamError(

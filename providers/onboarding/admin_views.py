@@ -124,11 +124,12 @@ class ProviderOnboardingAdminMixin(_AdminBase):
         info = (self.opts.app_label, self.opts.model_name)
         wrap = self.admin_site.admin_view
         mine = [
-            path("playground/", wrap(self.playground_view), name="%s_%s_playground" % info),
+            path("playground/", wrap(self.playground_view), name="{}_{}_playground".format(*info)),
             path("<path:object_id>/test-connection/", wrap(self.test_connection_view),
-                 name="%s_%s_test_connection" % info),
-            path("<path:object_id>/probe/", wrap(self.probe_view), name="%s_%s_probe" % info),
-            path("<path:object_id>/fetch-models/", wrap(self.fetch_models_view), name="%s_%s_fetch_models" % info),
+                 name="{}_{}_test_connection".format(*info)),
+            path("<path:object_id>/probe/", wrap(self.probe_view), name="{}_{}_probe".format(*info)),
+            path("<path:object_id>/fetch-models/", wrap(self.fetch_models_view),
+                 name="{}_{}_fetch_models".format(*info)),
         ]
         return mine + super().get_urls()
 
@@ -228,7 +229,8 @@ class ProviderOnboardingAdminMixin(_AdminBase):
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
                 return HttpResponseRedirect(request.path)
-            self.message_user(request, gettext("The probe's findings were applied to “%(name)s”.") % {"name": provider.name},
+            self.message_user(request,
+                              gettext("The probe's findings were applied to “%(name)s”.") % {"name": provider.name},
                               messages.SUCCESS)
             return HttpResponseRedirect(self._url("change", provider.pk))
         report = probe.probe_provider(provider)
@@ -269,7 +271,8 @@ class ProviderOnboardingAdminMixin(_AdminBase):
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
                 return HttpResponseRedirect(request.path)
-            self.message_user(request, gettext("The model settings of “%(name)s” were saved.") % {"name": provider.name},
+            self.message_user(request,
+                              gettext("The model settings of “%(name)s” were saved.") % {"name": provider.name},
                               messages.SUCCESS)
             return HttpResponseRedirect(self._url("change", provider.pk))
         result, reported = probe.fetch_models(provider)

@@ -60,7 +60,8 @@ def problem_lines(problems: list[Problem]) -> list[str]:
     out = []
     for entry, fld, message in problems:
         if entry and fld:
-            out.append(_("%(entry)s, field “%(field)s”: %(message)s") % {"entry": entry, "field": fld, "message": message})
+            out.append(_("%(entry)s, field “%(field)s”: %(message)s")
+                       % {"entry": entry, "field": fld, "message": message})
         elif entry:
             out.append(_("%(entry)s: %(message)s") % {"entry": entry, "message": message})
         else:
@@ -234,7 +235,8 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         except OSError:
             if optional:
                 return None
-            return _unresolved((label, fld, _("The file %(path)s cannot be read.") % {"path": path}), problems, findings)
+            return _unresolved((label, fld, _("The file %(path)s cannot be read.") % {"path": path}), problems,
+                               findings)
         if not value:
             if optional:
                 return None
@@ -269,14 +271,16 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
         label = entry_label(index, name if isinstance(name, str) else None)
         for old, new in RENAMED_FIELDS.items():
             if old in raw and new in raw:
-                problems.append((label, old, _("Use only “%(new)s”; “%(old)s” is its old name.") % {"new": new, "old": old}))
+                problems.append((label, old,
+                                 _("Use only “%(new)s”; “%(old)s” is its old name.") % {"new": new, "old": old}))
                 raw = {key: value for key, value in raw.items() if key != old}
             elif old in raw:
                 warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")
                                 % {"entry": label, "old": old, "new": new})
                 raw = {(new if key == old else key): value for key, value in raw.items()}
         for key in sorted(set(raw) - ENTRY_FIELDS):
-            problems.append((label, key, _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ENTRY_FIELDS))}))
+            problems.append((label, key,
+                             _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ENTRY_FIELDS))}))
         if not isinstance(name, str) or not name:
             problems.append((label, "name", _("This field is required.")))
             continue
@@ -355,7 +359,9 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
     return entries, warnings
 
 
-def load(path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None) -> tuple[list[Entry], list[str]]:
+def load(
+    path: str, *, allow_inline: bool = False, findings: list[Problem] | None = None
+) -> tuple[list[Entry], list[str]]:
     text, fmt = read_text(path)
     base_dir = None if path == "-" else Path(path).resolve().parent
     return parse_document(parse_text(text, fmt), allow_inline=allow_inline, base_dir=base_dir, findings=findings)

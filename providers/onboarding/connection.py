@@ -128,10 +128,10 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
     with client:
         try:
             status, payload, elapsed, body_text = _get_models(client, base, config)
-        except Exception as exc:  # every transport failure is a finding, not a crash
+        except Exception as exc:  # every transport failure is a finding, not a crash  # noqa: BLE001
             cause, params = classify(exc, base, seconds)
             return ConnectionResult(ok=False, reachable=False, cause=cause, params=params)
-        latency = int(round(elapsed))
+        latency = round(elapsed)
         ids = _model_ids(payload, config) if status < 300 else None
         if ids is not None:
             return ConnectionResult(
@@ -143,14 +143,15 @@ def check_config(config: ProviderConfig, *, timeout: float | None = None, try_va
             return _check_tiny_request(client, config, model, seconds, status)
         if status in (401, 403):
             return ConnectionResult(
-                ok=False, reachable=True, cause="unauthorized", params={"status": status}, latency_ms=latency, status=status
+                ok=False, reachable=True, cause="unauthorized", params={"status": status}, latency_ms=latency,
+                status=status,
             )
         if status == 404 or (status < 300 and ids is None):
             if try_variants:
                 for variant in base_url_variants(base):
                     try:
                         v_status, v_payload, _elapsed, _body = _get_models(client, variant, config)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 -- a variant that fails is just not the fix
                         continue
                     if v_status < 300 and _model_ids(v_payload, config) is not None:
                         return ConnectionResult(

@@ -52,7 +52,8 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "skipped_unreachable": _("Skipped: the backend is not reachable."),
         "skipped_stream": _("Skipped: a streamed chat does not work."),
         "stream_ok": _("A streamed chat with %(model)s worked: %(events)s events, ended properly."),
-        "stream_no_done": _("The stream of %(model)s ended without [DONE] or a finish reason; the gateway closes it for clients."),
+        "stream_no_done": _("The stream of %(model)s ended without [DONE] or a finish reason;"
+                            " the gateway closes it for clients."),
         "stream_http": _("A streamed chat with %(model)s failed with HTTP %(status)s: %(detail)s"),
         "stream_broken": _("A streamed chat with %(model)s failed: %(detail)s"),
         "stream_empty": _("A streamed chat with %(model)s sent no chunks."),
@@ -64,13 +65,15 @@ def describe(cause: str, params: dict[str, Any] | None = None) -> str:
         "tools_not_called": _("The model did not call the test tool, so tool call streaming could not be checked."),
         "tools_rejected": _("The backend rejected a request with tools (HTTP %(status)s)."),
         "reasoning_content": _("Reasoning is sent as reasoning_content."),
-        "reasoning": _("Reasoning is sent as reasoning (not reasoning_content); clients that read reasoning_content will not show it."),
+        "reasoning": _("Reasoning is sent as reasoning (not reasoning_content);"
+                       " clients that read reasoning_content will not show it."),
         "reasoning_rename": _("Reasoning is sent as reasoning (not reasoning_content); clients that read "
                               "reasoning_content will not show it. The gateway can rename it to reasoning_content."),
         "reasoning_renamed": _("Reasoning reaches clients as %(field)s (the gateway renames the other field)."),
         "reasoning_none": _("No reasoning field was seen (the model may not reason)."),
         "max_tokens_ok": _("max_tokens is accepted."),
-        "max_completion_tokens": _("The backend rejects max_tokens and wants max_completion_tokens; drop max_tokens from requests."),
+        "max_completion_tokens": _("The backend rejects max_tokens and wants max_completion_tokens;"
+                                   " drop max_tokens from requests."),
         "max_completion_tokens_rename": _("The backend rejects max_tokens and wants max_completion_tokens; the "
                                           "gateway can rename max_tokens to max_completion_tokens in requests."),
         "error": _("The check failed: %(detail)s"),

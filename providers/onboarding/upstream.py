@@ -178,7 +178,8 @@ def stream_chat(client: SyncClient, base: str, config: ProviderConfig, body: dic
     # The provider's request shaping applies, so the probe sees what clients get.
     payload = shape_request(body, config.settings)
     try:
-        response = client.open("POST", check_url(base, "/chat/completions", config), headers=check_headers(config, stream=True),
+        response = client.open("POST", check_url(base, "/chat/completions", config),
+                               headers=check_headers(config, stream=True),
                                body=json.dumps(payload).encode())
         try:
             out.status = response.status
@@ -208,7 +209,7 @@ def stream_chat(client: SyncClient, base: str, config: ProviderConfig, body: dic
                         return out
         finally:
             response.close()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every transport failure is a finding
         cause, params = classify(exc, base, timeout)
         out.error = describe(cause, params)
     return out

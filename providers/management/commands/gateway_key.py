@@ -127,9 +127,9 @@ class Command(BaseCommand):
             for r in rows
         ]
         widths = [max(len(str(h)), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-        self.stdout.write("  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip())
+        self.stdout.write("  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
         for row in table:
-            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
     def revoke(self, name: str) -> None:
         key = selectors.gateway_key_by_name(name)

@@ -77,7 +77,7 @@ class Command(BaseCommand):
                     if row is None:  # deleted meanwhile
                         continue
                     updates: dict[str, bytes] = {}
-                    for field, raw in zip(fields, row):
+                    for field, raw in zip(fields, row, strict=True):
                         if raw is None:
                             continue
                         label = f"{model._meta.label}#{pk}.{field.name}"
@@ -108,17 +108,21 @@ class Command(BaseCommand):
     def _report(self, totals: dict[str, int], check: bool) -> None:
         if check:
             self.stdout.write(
-                _("%(current)s secret(s) under the current key, %(old)s still under an old key, %(unreadable)s unreadable.")
+                _("%(current)s secret(s) under the current key,"
+                  " %(old)s still under an old key, %(unreadable)s unreadable.")
                 % totals
             )
             if totals["old"] or totals["unreadable"]:
-                raise CommandError(_("Keep GATEWAY_ENCRYPTION_OLD_KEYS: some secrets still need an old key or cannot be read."))
+                raise CommandError(_("Keep GATEWAY_ENCRYPTION_OLD_KEYS:"
+                                     " some secrets still need an old key or cannot be read."))
             self.stdout.write(_("No secret needs an old key: GATEWAY_ENCRYPTION_OLD_KEYS can be removed."))
             return
         self.stdout.write(
-            _("%(rotated)s secret(s) re-encrypted, %(current)s already under the current key, %(unreadable)s unreadable.")
+            _("%(rotated)s secret(s) re-encrypted,"
+              " %(current)s already under the current key, %(unreadable)s unreadable.")
             % totals
         )
         if totals["unreadable"]:
-            raise CommandError(_("Some secrets cannot be decrypted with any configured key; they were left as they are."))
+            raise CommandError(_("Some secrets cannot be decrypted with any configured key;"
+                                 " they were left as they are."))
         self.stdout.write(_("Done. Check with --check, then remove the old key from GATEWAY_ENCRYPTION_OLD_KEYS."))
