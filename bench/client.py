@@ -68,7 +68,7 @@ async def read_body(
         if on_first is not None:
             on_first()
         return data
-    parts = []
+    parts: list[bytes] = []
     while True:
         line = await reader.readuntil(b"\r\n")
         size = int(line.split(b";", 1)[0], 16)

@@ -193,7 +193,7 @@ class Processes:
         return env
 
     def start(self) -> None:
-        if self.pinned:
+        if self.other_cores is not None:  # pinned
             os.sched_setaffinity(0, self.other_cores)  # the load client
         py = sys.executable
         upstream = subprocess.Popen(
@@ -365,7 +365,7 @@ class Bench:
         failures = 0
         try:
             for level in sorted(self.config.memory_levels):
-                batch = []
+                batch: list[Any] = []
                 while len(held) + len(batch) < level:
                     batch.append(await client.open_stream(self.gateway, body))
                     if len(batch) % 100 == 0:

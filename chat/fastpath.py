@@ -31,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -132,7 +133,8 @@ class _Policy:
     def language(self, accept: bytes) -> str:
         lang = self.languages.get(accept)
         if lang is None:
-            lang = translation.get_language_from_request(_LanguageProbe(accept.decode("latin1")))
+            probe = cast(HttpRequest, _LanguageProbe(accept.decode("latin1")))  # duck-typed: META and COOKIES
+            lang = translation.get_language_from_request(probe)
             if len(self.languages) < 1024:
                 self.languages[accept] = lang
         return lang

@@ -148,9 +148,10 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     search_fields = ("name", "prefix")
     actions = ["revoke_keys"]
 
-    def get_form(self, request: HttpRequest, obj: GatewayKey | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: GatewayKey | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
         kwargs["form"] = GatewayKeyChangeForm if obj is not None else GatewayKeyAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:

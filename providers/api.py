@@ -232,7 +232,8 @@ class ProviderSerializer(StrictSerializer):
 
 class ProviderTypeSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A field named ``label`` (the API's key) shadows DRF's ``Field.label`` text for type checkers only.
+    label = serializers.CharField()  # type: ignore[assignment]
     description = serializers.CharField()
     transport = serializers.CharField()
     requires_base_url = serializers.BooleanField()
@@ -304,7 +305,7 @@ class ProviderTypeListView(APIView):
 
 
 class GatewayKeySerializer(StrictModelSerializer):
-    providers = serializers.SlugRelatedField(
+    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )
@@ -326,7 +327,7 @@ class GatewayKeySerializer(StrictModelSerializer):
                   "created_at", "last_used_at", "revoked_at", "is_active"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
 
 
 class GatewayKeyCreatedSerializer(GatewayKeySerializer):
@@ -377,7 +378,7 @@ class GatewayKeyScopeSerializer(serializers.ModelSerializer):
     Fields left out keep their value; ``all_providers: true`` alone drops the list,
     a non-empty ``providers`` alone restricts the key to it."""
 
-    providers = serializers.SlugRelatedField(
+    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )

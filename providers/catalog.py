@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
 
 Transport = Literal["http", "subprocess"]
 # The wire format the backend speaks. The connection test and the capability probe
@@ -139,6 +142,6 @@ def type_keys() -> list[str]:
 
 
 @cache
-def adapter_class(key: str) -> type:
+def adapter_class(key: str) -> type[Adapter]:
     """Import the adapter of a type once, by dotted path (as Django does for hashers)."""
     return import_string(PROVIDER_TYPES[key].adapter)

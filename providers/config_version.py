@@ -70,7 +70,7 @@ class _Committed:
 def _pending(using: str) -> bool:
     connection = connections[using]
     return connection.in_atomic_block and any(
-        isinstance(func, _Committed) for _sids, func, _robust in connection.run_on_commit
+        isinstance(entry[1], _Committed) for entry in connection.run_on_commit  # (savepoint ids, func, robust)
     )
 
 

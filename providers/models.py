@@ -7,7 +7,9 @@ from . import catalog
 from .crypto import EncryptedJSONField
 
 
-class Provider(models.Model):
+# django-modeltranslation swaps the manager for one it builds at run time, which the
+# django-stubs plugin cannot name.
+class Provider(models.Model):  # type: ignore[django-manager-missing]
     """A registered backend. Secrets (API key, extra headers, query and env values) are encrypted at rest."""
 
     name = models.SlugField(

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, validate_slug
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,7 +123,8 @@ def _too_long(field: str, value: str | None) -> str | None:
     """Django's own (translated) "at most N characters" message when ``value`` exceeds the
     column, or None: a longer value is refused, never cut (PostgreSQL would fail, SQLite keep it)."""
     try:
-        MaxLengthValidator(Provider._meta.get_field(field).max_length)(value or "")
+        column = Provider._meta.get_field(field)
+        MaxLengthValidator(column.max_length if isinstance(column, Field) else None)(value or "")
     except ValidationError as exc:
         return " ".join(exc.messages)
     return None

@@ -107,7 +107,7 @@ async def first_frame(agen: Frames) -> bytes:
         raise GatewayError(502, _("The upstream closed the stream without data."), type="upstream_error",
                            code="upstream_empty_stream") from None
     except BaseException:
-        await agen.aclose()  # type: ignore[attr-defined]
+        await agen.aclose()
         raise
 
 
@@ -122,7 +122,7 @@ async def translated(frames: Frames, state: Any, encode: Callable[[list[Any]], b
                 return
         yield encode(state.close())
     finally:
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
 
 
 def native(routed: Routed, payload: bytes) -> bytes:
@@ -156,7 +156,7 @@ async def relay_native(first: bytes, rest: Frames, routed: Routed,
         exc.message = redact(exc.message)
         yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
 
 
 class _WholeLines:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -57,7 +58,7 @@ def _method_not_allowed() -> JsonResponse:
     return response
 
 
-async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
+async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponseBase:
     body, adapter = routed.body, routed.adapter
     beta = request.headers.get("anthropic-beta")
     if adapter.native_messages:
@@ -78,7 +79,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponse:
 
 
 @csrf_exempt
-async def messages(request: HttpRequest) -> HttpResponse:
+async def messages(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed()
     try:

@@ -58,7 +58,7 @@ class MessagesStream(ChunkMachine):
         if self.started:
             return []
         self.started = True
-        message = {"id": new_message_id(), "type": "message", "role": "assistant", "model": self.model,
+        message: dict[str, Any] = {"id": new_message_id(), "type": "message", "role": "assistant", "model": self.model,
                    "content": [], "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": 0, "output_tokens": 0}}
         return [("message_start", {"type": "message_start", "message": message})]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from providers.adapters.base import UpstreamError
@@ -24,7 +25,7 @@ def _error_frame(exc: UpstreamError) -> bytes:
     return b"event: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
 
 
-async def _answer(routed: common.Routed) -> HttpResponse:
+async def _answer(routed: common.Routed) -> HttpResponseBase:
     body, adapter = routed.body, routed.adapter
     if adapter.native_responses:
         if body.get("stream"):
@@ -38,7 +39,8 @@ async def _answer(routed: common.Routed) -> HttpResponse:
                                 stream=bool(chat.get("stream")), key=routed.key)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
-        response = common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
+        response: HttpResponseBase = common.sse_response(
+            common.translated(await gateway.start_stream(prepared), state, encode))
     else:
         completion = json.loads(await routed.guarded.complete(chat))
         response = JsonResponse(to_response(completion, body, routed.requested))
@@ -65,7 +67,7 @@ def _stateless(raw: bytes) -> dict:
 
 
 @common.openai_post_view
-async def responses(request: HttpRequest) -> HttpResponse:
+async def responses(request: HttpRequest) -> HttpResponseBase:
     try:
         return await _answer(await common.route(request, _stateless))
     except ResponsesInputError as exc:

@@ -90,7 +90,8 @@ def hosted_tools(body: dict[str, Any]) -> list[str]:
     """Types of the request's hosted tools (``web_search``, ``file_search``...): they
     run at OpenAI only, so a chat completions backend is not offered them. The
     view names them in the ``X-Gateway-Dropped-Tools`` header."""
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    given = body.get("tools")
+    tools = given if isinstance(given, list) else []
     own = ("function", "namespace", "custom")
     return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in own]
 
@@ -107,7 +108,7 @@ def _function(tool: Any, param: str) -> dict[str, Any]:
 def _tools(tools: Any) -> list[dict[str, Any]]:
     if not isinstance(tools, list):
         raise ResponsesInputError(_("“tools” must be an array."), "tools")
-    out = []
+    out: list[dict[str, Any]] = []
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind == "namespace":  # a group of function tools (Codex CLI): offered one by one

@@ -181,7 +181,7 @@ class AcpAdapter(Adapter):
         secrets = tuple(secret_values(config))
         workdir = config.setting("cwd")
         tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-acp-")
-        workdir = os.path.abspath(workdir or tempdir)  # ACP wants an absolute path  # noqa: ASYNC240
+        workdir = os.path.abspath(str(workdir or tempdir))  # ACP wants an absolute path  # noqa: ASYNC240
         child: Child | None = None
         session_id: str | None = None
         prompt_id: int | None = None

@@ -397,9 +397,9 @@ class StreamTranslator:
                                               "reasoning_content": delta["thinking"]})]
                 return [self.maker.chunk({"reasoning_content": delta["thinking"]})]
             if dtype == "input_json_delta" and self.tools:
-                index = self._tool_index.get(event.get("index", 0))
-                if index is not None and delta.get("partial_json"):
-                    call = {"index": index, "function": {"arguments": delta["partial_json"]}}
+                found = self._tool_index.get(event.get("index", 0))
+                if found is not None and delta.get("partial_json"):
+                    call = {"index": found, "function": {"arguments": delta["partial_json"]}}
                     return [self.maker.chunk({"tool_calls": [call]})]
             # signature_delta and citations carry nothing an OpenAI client can use.
             return []

@@ -167,4 +167,4 @@ async def mapped(agen: Frames, fix: Fix) -> Frames:
         async for item in agen:
             yield fix(item)
     finally:
-        await agen.aclose()  # type: ignore[attr-defined]
+        await agen.aclose()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from providers.transport.sse import ServerSentEvent, SSEDecoder
 
 from . import errors
-from .base import DONE_FRAME, Adapter, Frames, ModelListing, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelEntry, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .chunk_shaping import Shaping
 from .http_common import (
@@ -206,7 +206,8 @@ def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None
         if not isinstance(choice, dict):
             return None
         index = choice.get("index", position)
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        given = choice.get("message")
+        message = given if isinstance(given, dict) else {}
         delta = {k: v for k, v in message.items() if v is not None}
         if isinstance(delta.get("tool_calls"), list):
             delta["tool_calls"] = [
@@ -252,7 +253,7 @@ def _frames(provider: str, events: list[ServerSentEvent]) -> tuple[bytes, bool, 
     return b"".join(out), False, None
 
 
-def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, Any]] | None:
+def normalise_model_list(raw: Any, owner: str, created: int) -> list[ModelEntry] | None:
     """Accept ``{"data": [...]}``, a bare array, or ``{"models": [...]}``, with entries
     as objects or plain ids; return OpenAI model objects, or None if unusable."""
     if isinstance(raw, dict):
@@ -263,8 +264,9 @@ def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, A
         items = raw
     if not isinstance(items, list):
         return None
-    out: list[dict[str, Any]] = []
+    out: list[ModelEntry] = []
     for item in items:
+        model_id: Any
         if isinstance(item, str):
             model_id = item
         elif isinstance(item, dict):

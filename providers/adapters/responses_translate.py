@@ -316,12 +316,12 @@ class ResponsesStream:
             delta = event.get("delta") or ""
             return [self._emit({"refusal": delta})] if delta else []
         if kind == "response.function_call_arguments.delta":
-            index = self._tool_index(event)
+            found = self._tool_index(event)
             delta = event.get("delta") or ""
-            if index is None or not delta:
+            if found is None or not delta:
                 return []
-            self._args_seen.add(index)
-            return [self._emit({"tool_calls": [{"index": index, "function": {"arguments": delta}}]})]
+            self._args_seen.add(found)
+            return [self._emit({"tool_calls": [{"index": found, "function": {"arguments": delta}}]})]
         if kind == "response.output_item.done":
             return self._item_done(event)
         if kind == "response.completed":

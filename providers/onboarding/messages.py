@@ -12,7 +12,8 @@ from django.utils.translation import ngettext
 def describe(cause: str, params: dict[str, Any] | None = None) -> str:
     """The one-line explanation for ``cause`` in the active language."""
     p = dict(params or {})
-    count = p.get("count") if isinstance(p.get("count"), int) else 0
+    given = p.get("count")
+    count = given if isinstance(given, int) else 0
     messages = {
         # connection check
         "ok": ngettext("Reachable in %(latency)s ms; the backend reports %(count)s model.",

@@ -34,7 +34,7 @@ import os
 import socket
 import ssl
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -156,7 +156,7 @@ class PolicyConnector(aiohttp.TCPConnector):
     and literal addresses alike, cached or not (the policy may have changed since).
     Behind a proxy the gateway connects only to the proxy: its address is checked."""
 
-    async def _resolve_host(  # type: ignore[override]
+    async def _resolve_host(
         self, host: str, port: int, traces: Any = None
     ) -> list[ResolveResult]:
         results = await super()._resolve_host(host, port, traces=traces)
@@ -220,7 +220,7 @@ class _LoopSessions:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
 
 
-async def _close_at_loop_shutdown(state: _LoopSessions) -> AsyncIterator[None]:
+async def _close_at_loop_shutdown(state: _LoopSessions) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:

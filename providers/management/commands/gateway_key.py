@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -43,7 +43,8 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Create, list and revoke gateway API keys for the /v1 API.")
+    # Translated when shown (a lazy text stands in for the str BaseCommand declares).
+    help = cast(str, gettext_lazy("Create, list and revoke gateway API keys for the /v1 API."))
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         self.help = str(self.help)  # argparse wants a str: the lazy text in the active language

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -85,7 +85,7 @@ class Command(BaseCommand):
     def console(self, stderr: bool = False) -> Any:
         from rich.console import Console
 
-        out = (self.stderr if stderr else self.stdout)._out
+        out = cast(IO[str], (self.stderr if stderr else self.stdout)._out)
         return Console(file=out, highlight=False, soft_wrap=True)
 
     def emit_json(self, value: Any) -> None:
@@ -112,7 +112,7 @@ class Command(BaseCommand):
     # -- list ----------------------------------------------------------------
 
     def do_list(self, options: dict[str, Any]) -> None:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in selectors.provider_list():
             rows.append({
                 "name": p.name,

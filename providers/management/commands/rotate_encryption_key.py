@@ -19,7 +19,7 @@ timestamps do not change. Output names rows, never secrets.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -41,11 +41,12 @@ def encrypted_fields() -> list[tuple[Any, list[Any]]]:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    # Translated when shown (a lazy text stands in for the str BaseCommand declares).
+    help = cast(str, gettext_lazy(
         "Re-encrypt every stored secret under GATEWAY_ENCRYPTION_KEY, reading old values with "
         "GATEWAY_ENCRYPTION_OLD_KEYS. Interruptible and safe to run again. With --check, only report "
         "whether any secret still needs an old key."
-    )
+    ))
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         self.help = str(self.help)  # argparse wants a str: the lazy text in the active language
