@@ -281,26 +281,35 @@ SSE_HEADERS = [(b"Content-Type", b"text/event-stream")] + [
 JSON_HEADERS = [(b"Content-Type", b"application/json")]
 
 
-async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
-    if scope["method"] != "POST":
-        await _send_django_response(send, policy, req, views._method_not_allowed("POST"))
-        return
+async def _admit(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request,
+                 method: str) -> tuple[Any, Any, bytes] | None:
+    """The method, the key from the headers (a stranger's body is never read), then
+    the body under the bounds of ``chat/bodies.py``: (routing table, key, body), or
+    None once the request is answered (or the client went away mid-body)."""
+    if scope["method"] != method:
+        await _send_django_response(send, policy, req, views._method_not_allowed(method))
+        return None
     budget = bodies.Budget()
     try:
-        # The key first, from the headers: a stranger's body is never read.
         snap, key = await gateway.authenticate(req.authorization)
         raw = await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget)
     except GatewayError as exc:
         await _send_django_response(send, policy, req, views.error_response(exc))
-        return
+        return None
     except bodies.BodyRefused as refused:
         await _send_django_response(send, policy, req, views.error_response(refused.error()))
-        return
+        return None
     finally:
         budget.release()
     if raw is None:
-        return  # the client went away before it finished sending
-    await _answer(receive, send, policy, req, snap, key, raw)
+        return None  # the client went away before it finished sending
+    return snap, key, raw
+
+
+async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
+    admitted = await _admit(scope, receive, send, policy, req, "POST")
+    if admitted is not None:
+        await _answer(receive, send, policy, req, *admitted)
 
 
 async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap: Any, key: Any, raw: bytes) -> None:
@@ -338,23 +347,11 @@ async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap:
 
 
 async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
-    if scope["method"] != "GET":
-        await _send_django_response(send, policy, req, views._method_not_allowed("GET"))
+    # A GET has no body to speak of; whatever comes is received under the same bounds, then dropped.
+    admitted = await _admit(scope, receive, send, policy, req, "GET")
+    if admitted is None:
         return
-    budget = bodies.Budget()
-    try:
-        snap, key = await gateway.authenticate(req.authorization)
-        # A GET has no body to speak of; whatever comes is received under the same bounds, then dropped.
-        if await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget) is None:
-            return
-    except GatewayError as exc:
-        await _send_django_response(send, policy, req, views.error_response(exc))
-        return
-    except bodies.BodyRefused as refused:
-        await _send_django_response(send, policy, req, views.error_response(refused.error()))
-        return
-    finally:
-        budget.release()
+    snap, key, _raw = admitted
     watch = _Watch(receive)
     try:
         from django.http import JsonResponse
