@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
+
+from ..provider_config import ProviderConfig
+
+__all__ = ["DONE_FRAME", "Adapter", "Frames", "ModelEntry", "ModelListing", "OpenAIError", "OpenAIShapedError",
+           "ProviderConfig", "UpstreamError"]
 
 DONE_FRAME = b"data: [DONE]\n\n"
 
@@ -93,24 +98,6 @@ class UpstreamError(OpenAIShapedError):
 
     def sse_frame(self) -> bytes:
         return b"data: " + json.dumps(self.body(), ensure_ascii=False).encode() + b"\n\n"
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A provider as the hot path sees it: decrypted, with defaults applied. Never logged."""
-
-    id: int
-    name: str
-    provider_type: str
-    base_url: str
-    api_key: str | None = field(repr=False)
-    extra_headers: dict[str, str] = field(repr=False, default_factory=dict)
-    settings: dict[str, Any] = field(repr=False, default_factory=dict)  # extra_query/env values are secrets
-    enabled: bool = True
-    created: int = 0
-
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
 
 
 class Adapter:

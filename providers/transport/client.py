@@ -46,7 +46,7 @@ from django.conf import settings
 from yarl import URL
 
 from .. import url_policy
-from ..adapters.base import ProviderConfig
+from ..provider_config import ProviderConfig
 from . import errors
 from .decode import STEP, Decoder, decoder_for
 from .headers import allowed_extra_headers
