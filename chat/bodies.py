@@ -53,7 +53,7 @@ def _too_slow(seconds: float) -> GatewayError:
 def _busy() -> GatewayError:
     return GatewayError(
         503, _("The gateway is receiving too many request bodies at once. Retry shortly."), type="server_error",
-        code="server_busy", headers={"Retry-After": "1"},
+        code="server_busy", headers={"Retry-After": "1"}, origin="limit",
     )
 
 

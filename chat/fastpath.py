@@ -40,8 +40,10 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from chat import bodies, gateway, views
+from chat import bodies, gateway, requestlog, views
 from chat.gateway import GatewayError
+from chat.requestlog import RequestRecord
+from chat.requestlog_doors import client_left, note_gateway_error, surface_for
 from providers.adapters.base import UpstreamError
 
 log = logging.getLogger("gateway.asgi")  # the logger name deployments filter on
@@ -56,6 +58,8 @@ KNOWN_MIDDLEWARE = {
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Only names who acts for the audit trail; changes no response.
+    "providers.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 }
@@ -150,12 +154,15 @@ class _LanguageProbe:
 
 
 class _Request:
-    __slots__ = ("authorization", "content_length", "language", "path", "secure")
+    __slots__ = ("authorization", "content_length", "forwarded", "language", "path", "record", "secure")
+
+    record: RequestRecord  # the request log's (chat/requestlog.py), set by Application._v1
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.authorization: str | None = None
         self.content_length: bytes | None = None
+        self.forwarded: bytes | None = None  # X-Forwarded-For, for the log's client address
         self.language = ""
         self.secure = False
 
@@ -183,6 +190,8 @@ def _inspect(scope: dict[str, Any], policy: _Policy) -> _Request | None:
             accept = value if not accept else accept + b"," + value
         elif name == b"cookie":
             return None
+        elif name == b"x-forwarded-for":
+            req.forwarded = value if req.forwarded is None else req.forwarded + b"," + value
         elif proxy_name is not None and name.replace(b"_", b"-") == proxy_name:
             proxy_proto = value if proxy_proto is None else proxy_proto + b"," + value
     if host is None or not policy.host_ok(host):
@@ -232,8 +241,15 @@ async def _send_django_response(send: Any, policy: _Policy, req: _Request, respo
         # Never produced by the /v1 helpers today; keep Django's merging if it ever is.
         patch_vary_headers(response, ("Accept-Language",))
     body = response.content
+    record = req.record
+    error = getattr(response, "gateway_error", None)
+    if error is not None:
+        note_gateway_error(record, error, status)
+    record.status = status
     await send({"type": "http.response.start", "status": response.status_code,
                 "headers": _headers(policy, req, own, len(body))})
+    record.note_first_byte()
+    record.note_sent(body)
     await send({"type": "http.response.body", "body": body})
 
 
@@ -328,18 +344,31 @@ async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap:
         except UpstreamError as exc:
             await _send_django_response(send, policy, req, views.error_response(GatewayError.from_upstream(exc)))
             return
+        record = req.record
+        record.status = 200
         if frames is None:
             await send({"type": "http.response.start", "status": 200,
                         "headers": _headers(policy, req, list(JSON_HEADERS), len(payload))})
+            record.note_first_byte()
+            record.note_sent(payload)
+            record.note_usage(requestlog.usage_from_json(payload))
             await send({"type": "http.response.body", "body": payload})
             return
         await send({"type": "http.response.start", "status": 200,
                     "headers": _headers(policy, req, list(SSE_HEADERS), None)})
+        capture = record.capture
         async for frame in frames:
+            if record.ttft_ms is None:
+                record.note_first_byte()
+            if capture:
+                record.note_sent(frame)
+            else:
+                record.bytes_out += len(frame)
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     except asyncio.CancelledError:
         watch.absorb_cancel()
+        client_left(req.record)
     finally:
         watch.stop()
         if frames is not None:
@@ -359,6 +388,7 @@ async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Polic
         await _send_django_response(send, policy, req, JsonResponse(await gateway.list_models(snap, key)))
     except asyncio.CancelledError:
         watch.absorb_cancel()
+        client_left(req.record)
     finally:
         watch.stop()
 
@@ -392,6 +422,9 @@ class Application:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             await self._v1(scope, receive, send)
             return
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
         await self.django_app(scope, receive, send)
 
     async def _v1(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -402,16 +435,47 @@ class Application:
                 req = _inspect(scope, policy)
                 if req is not None:
                     translation.activate(req.language)
+                    client = scope.get("client")
+                    record = req.record = requestlog.start(
+                        surface_for(req.path), method=scope["method"], path=req.path,
+                        peer=client[0] if client else None,
+                        forwarded=req.forwarded.decode("latin1") if req.forwarded is not None else None,
+                    )
+                    token = requestlog.CURRENT.set(record)
                     try:
                         await handler(scope, receive, send, policy, req)
                     except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                         request_log.exception("Internal Server Error: %s", scope["path"])
+                        record.note_error(500, "internal_error", "the fast path raised an exception",
+                                          outcome="gateway_error")
                         try:
                             await _server_error(send, policy, req)
                         except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                             pass  # the response had already started
+                    finally:
+                        requestlog.CURRENT.reset(token)
+                        record.finish()  # no answer sent at all: the client left (499)
                     return
         await _django_v1(self.django_app, scope, receive, send)
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """The ASGI lifespan protocol (Django's handler has none). At shutdown (SIGTERM:
+    uvicorn finishes the open requests first) the request log's queue is written:
+    uvicorn then re-raises the signal, so ``atexit`` hooks would never run."""
+    from chat import requestlog_writer
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await asyncio.to_thread(requestlog_writer.stop)
+            except Exception:
+                log.exception("writing the request log at shutdown failed")
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def _no_body(receive: Any) -> Any:
@@ -467,5 +531,9 @@ async def _django_v1(django_app: Any, scope: dict[str, Any], receive: Any, send:
     finally:
         budget.release()
     if raw is None:
+        # The client left while sending its body: Django never sees it, the log does.
+        client = scope.get("client")
+        requestlog.start(surface_for(scope["path"]), method=scope["method"], path=scope["path"],
+                         peer=client[0] if client else None).finish()
         return
     await django_app(scope, _replay(raw, receive), send)

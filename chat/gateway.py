@@ -18,7 +18,9 @@ from providers.adapters.base import Adapter, Frames, OpenAIShapedError, Provider
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
-from . import aliases, limits
+from . import aliases, limits, requestlog
+from .requestlog import RequestRecord
+from .stream_usage import MARK, UsageWatch, ask_for_usage, supports_usage_option
 
 log = logging.getLogger("gateway.chat")
 
@@ -28,7 +30,8 @@ class GatewayError(OpenAIShapedError):
 
     def __init__(
         self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-        param: str | None = None, headers: dict[str, str] | None = None,
+        param: str | None = None, headers: dict[str, str] | None = None, origin: str = "gateway",
+        cause: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -37,6 +40,10 @@ class GatewayError(OpenAIShapedError):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        # For the request log: who refused ("gateway", "limit", "upstream") and an
+        # untranslated, secret-free cause (the message is in the client's language).
+        self.origin = origin
+        self.cause = cause
 
     @classmethod
     def from_upstream(cls, exc: UpstreamError) -> GatewayError:
@@ -44,7 +51,9 @@ class GatewayError(OpenAIShapedError):
         if exc.retry_after is not None:
             headers["Retry-After"] = str(int(exc.retry_after + 0.999))
         # Upstream messages may echo the credential they rejected: mask provider secrets.
-        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers)
+        origin = "limit" if isinstance(exc, limits.LimitExceeded) else "upstream"
+        return cls(exc.status, redact(exc.message), type=exc.type, code=exc.code, param=exc.param, headers=headers,
+                   origin=origin, cause=redact(exc.cause))
 
 
 def _unauthorized(message: str) -> GatewayError:
@@ -78,6 +87,9 @@ async def authenticate(authorization: str | None) -> tuple[routing.Snapshot, rou
         key = snap.keys.get(digest)
     if key is None:
         raise _unauthorized(_("Invalid or revoked gateway API key."))
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_key(key)
     check_key_scope(key)
     routing.note_key_used(key)
     return snap, key
@@ -203,6 +215,8 @@ class Prepared:
     stream: bool
     key: routing.KeyInfo
     requested: str | None = None  # the model id the client used; answers carry it
+    record: RequestRecord | None = None  # the request log's record (chat/requestlog.py)
+    hide_usage: bool = False  # usage was asked upstream for the log only: keep it from the client
 
 
 # Answers carry the model id the client used (``<provider>/<model>``, or its alias),
@@ -235,16 +249,30 @@ async def complete(prepared: Prepared) -> bytes:
 async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes) -> Prepared:
     """Parse, route and admit the body of a request whose key ``authenticate`` accepted
     (from the headers, before the body was read)."""
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_request_body(raw)
     body = parse_body(raw)
     requested = body.get("model")
+    stream = bool(body.get("stream"))
+    if record is not None:
+        record.stream = stream
+        if isinstance(requested, str):
+            record.requested_model = requested
     config, adapter, upstream = resolve(snap, key, requested)
     body["model"] = upstream
+    hide_usage = False
+    if record is not None:
+        record.note_route(config, requested, upstream)
+        # Tokens of a stream are known only if the upstream reports them: ask, and
+        # take the answer out of the client's stream (chat/stream_usage.py).
+        hide_usage = stream and supports_usage_option(config) and ask_for_usage(body)
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
     reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.limits_for(key)[1] else 0)
-    adapter = limits.guard(adapter, key, len(raw), reservation)
-    return Prepared(config=config, adapter=adapter, body=body, stream=bool(body.get("stream")), key=key,
-                    requested=requested)
+    adapter = limits.guard(adapter, key, len(raw), reservation, record)
+    return Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
+                    requested=requested, record=record, hide_usage=hide_usage)
 
 
 # How often an open stream looks whether its key is still valid (on its next
@@ -275,31 +303,46 @@ def _key_revoked_frame() -> bytes:
 
 async def relay(
     first: bytes, rest: Frames, provider: str, key: routing.KeyInfo | None = None,
-    rewrite: Callable[[bytes], bytes] | None = None,
+    rewrite: Callable[[bytes], bytes] | None = None, record: RequestRecord | None = None, hide_usage: bool = False,
 ) -> Frames:
     """Yield a started stream; a failure after the first byte becomes a final error
     event, and so does the revocation of ``key`` while the stream is open.
-    ``rewrite`` (``model_rewriter``) sets the model id of every frame."""
+    ``rewrite`` (``model_rewriter``) sets the model id of every frame; ``record``
+    gets the usage the stream reports (``hide_usage``: see chat/stream_usage.py)."""
     loop = asyncio.get_running_loop()
     next_check = loop.time() + KEY_CHECK_SECONDS
+    watch = UsageWatch(record, hide_usage) if record is not None else None
     try:
+        if watch is not None and MARK in first:
+            first = watch.feed(first)
         yield rewrite(first) if rewrite is not None else first
         async for frame in rest:
+            if watch is not None and MARK in frame:
+                frame = watch.feed(frame)
+                if not frame:
+                    continue
             if rewrite is not None:
                 frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
                 if not _key_active(await routing.get_fresh_snapshot(), key.id):
                     log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
+                    if record is not None:
+                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
                     yield _key_revoked_frame()
                     return
             yield frame
     except UpstreamError as exc:
         log.warning("provider=%s stream ended with error: %s", provider, exc.cause)
         exc.message = redact(exc.message)
+        if record is not None:
+            record.note_error(200, exc.code or "upstream_error", redact(exc.cause), outcome="upstream_error")
         yield exc.sse_frame()
     except Exception:
         log.exception("provider=%s stream failed", provider)
+        if record is not None:
+            record.note_error(200, "gateway_error", "the gateway failed while relaying the stream",
+                              outcome="gateway_error")
         yield UpstreamError(_("The gateway failed while relaying the stream."), code="gateway_error").sse_frame()
     finally:
         await rest.aclose()
@@ -321,7 +364,8 @@ async def start_stream(prepared: Prepared) -> Frames:
     except BaseException:
         await agen.aclose()
         raise
-    return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested))
+    return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested),
+                 prepared.record, prepared.hide_usage)
 
 
 MODELS_TIMEOUT = 10.0

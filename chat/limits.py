@@ -374,9 +374,10 @@ class GuardedAdapter(Adapter):
     """Wraps any adapter with the concurrency cap, retries and token accounting."""
 
     def __init__(self, inner: Adapter, key: KeyInfo, request_bytes: int,
-                 reservation: Reservation | None = None) -> None:
+                 reservation: Reservation | None = None, record: Any = None) -> None:
         super().__init__(inner.config)
         self.inner = inner
+        self.record = record  # the request log's record: gets the retry count
         self.key = key
         self.request_bytes = request_bytes
         self.retries = int(inner.config.setting("retries", 0) or 0)
@@ -390,6 +391,8 @@ class GuardedAdapter(Adapter):
             attempt = 0
             while True:
                 attempt += 1
+                if self.record is not None:
+                    self.record.retries = attempt - 1
                 try:
                     payload = await self.inner.complete(body)
                     break
@@ -416,6 +419,8 @@ class GuardedAdapter(Adapter):
             attempt = 0
             while True:
                 attempt += 1
+                if self.record is not None:
+                    self.record.retries = attempt - 1
                 agen = self.inner.stream(body)
                 try:
                     first = await agen.__anext__()
@@ -468,10 +473,12 @@ class GuardedAdapter(Adapter):
         return self.inner.concurrency()
 
 
-def guard(adapter: Adapter, key: KeyInfo, request_bytes: int, reservation: Reservation | None = None) -> Adapter:
-    """``adapter`` wrapped with whatever limits apply; unchanged when none do."""
+def guard(adapter: Adapter, key: KeyInfo, request_bytes: int, reservation: Reservation | None = None,
+          record: Any = None) -> Adapter:
+    """``adapter`` wrapped with whatever limits apply; unchanged when none do.
+    ``record`` (chat/requestlog.py) learns how many retries were made."""
     config = adapter.config
     cap, _wait = adapter.concurrency()
     if cap is None and not config.setting("retries") and reservation is None:
         return adapter
-    return GuardedAdapter(adapter, key, request_bytes, reservation)
+    return GuardedAdapter(adapter, key, request_bytes, reservation, record)

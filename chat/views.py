@@ -15,6 +15,7 @@ from providers.adapters.base import UpstreamError
 
 from . import bodies, gateway
 from .gateway import GatewayError
+from .requestlog_doors import logged
 
 log = logging.getLogger("gateway.chat")
 
@@ -28,6 +29,7 @@ def error_response(exc: GatewayError) -> JsonResponse:
     response = JsonResponse(exc.body(), status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
+    response.gateway_error = exc  # type: ignore[attr-defined]  # for the request log (chat/requestlog_doors.py)
     return response
 
 
@@ -46,6 +48,7 @@ def _refused_body(request: HttpRequest) -> JsonResponse | None:
 
 
 @csrf_exempt
+@logged("chat")
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed("POST")
@@ -81,6 +84,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
 
 
 @csrf_exempt
+@logged("models")
 async def models(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return _method_not_allowed("GET")
@@ -92,6 +96,7 @@ async def models(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@logged("models")
 async def model_detail(request: HttpRequest, model: str) -> HttpResponse:
     if request.method != "GET":
         return _method_not_allowed("GET")
@@ -103,6 +108,7 @@ async def model_detail(request: HttpRequest, model: str) -> HttpResponse:
 
 
 @csrf_exempt
+@logged("other")
 async def unknown_endpoint(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other /v1 path: authentication first (never reveal the surface to
     strangers), then a 404 in the OpenAI error shape."""

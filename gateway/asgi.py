@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -20,6 +22,22 @@ django_application = get_asgi_application()
 from gateway.process_guard import guard_process
 
 guard_process()  # secrets out of the environment children inherit (gateway/process_guard.py)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
+
+
+# uvicorn handles SIGTERM while it serves (it finishes the requests in flight), then
+# raises the signal again with the handler it found at start: with the default one the
+# process dies on the spot and ``atexit`` hooks never run. This one exits through the
+# interpreter, so they do: the request log writes its queue, the metrics take this
+# worker's live gauges out of the sums.
+signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+from chat import metrics
+
+metrics.install()  # before anything imports prometheus_client: its multiprocess mode (chat/metrics.py)
 
 from chat.fastpath import Application
 

@@ -7,6 +7,7 @@ Gateway-specific knobs share the ``GATEWAY_`` prefix.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -154,6 +155,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts, for the audit trail (providers/audit.py); changes no response.
+    "providers.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -360,6 +363,51 @@ GATEWAY_UPSTREAM_MAX_BODY_BYTES = env_int("GATEWAY_UPSTREAM_MAX_BODY_BYTES", 32 
 GATEWAY_UPSTREAM_MAX_EVENT_BYTES = env_int("GATEWAY_UPSTREAM_MAX_EVENT_BYTES", 4 * 1024 * 1024)
 # Connections one provider may hold open at once (its "max_connections" setting overrides it).
 GATEWAY_UPSTREAM_MAX_CONNECTIONS = env_int("GATEWAY_UPSTREAM_MAX_CONNECTIONS", 1024)
+# Request log (issue 13; chat/requestlog.py, chat/requestlog_writer.py): one row per /v1
+# request, queued in memory and written in batches by a background thread of each worker.
+GATEWAY_REQUEST_LOG = env_bool("GATEWAY_REQUEST_LOG", True)
+# Rows older than this many days are deleted (hourly by each worker, or `manage.py
+# prune_request_log`); 0 keeps them forever.
+GATEWAY_REQUEST_LOG_DAYS = env_int("GATEWAY_REQUEST_LOG_DAYS", 30)
+# How often queued rows are written: SIGTERM writes what is queued, `kill -9` loses at
+# most the rows of this interval.
+GATEWAY_REQUEST_LOG_FLUSH_SECONDS = env_float("GATEWAY_REQUEST_LOG_FLUSH_SECONDS", 1.0)
+# Rows one worker holds while the database is slow or down; beyond it rows are dropped
+# (counted, and logged once per flush interval).
+GATEWAY_REQUEST_LOG_QUEUE = env_int("GATEWAY_REQUEST_LOG_QUEUE", 10000)
+# Rows per INSERT.
+GATEWAY_REQUEST_LOG_BATCH = env_int("GATEWAY_REQUEST_LOG_BATCH", 500)
+# For keys with "record bodies": the most bytes kept of each request and answer body.
+GATEWAY_REQUEST_LOG_BODY_BYTES = env_int("GATEWAY_REQUEST_LOG_BODY_BYTES", 32 * 1024)
+# The background writer; off in the test runner's own process, where tests write the
+# queue themselves (chat.requestlog_writer.flush) inside their database transaction.
+GATEWAY_REQUEST_LOG_WRITER = env_bool("GATEWAY_REQUEST_LOG_WRITER", "pytest" not in sys.modules)
+# Prometheus metrics (chat/metrics.py): GET /metrics needs "Authorization: Bearer <token>";
+# with no token, /metrics is off (404). Workers of one server sum their values through
+# files in GATEWAY_METRICS_DIR (a run-<process group>-<start> directory per server run, tidied by
+# the workers themselves). Label values from clients are bounded by GATEWAY_METRICS_MAX_SERIES.
+GATEWAY_METRICS_TOKEN = env_secret("GATEWAY_METRICS_TOKEN")
+GATEWAY_METRICS_DIR = Path(env("GATEWAY_METRICS_DIR", str(VAR_DIR / "metrics")))
+GATEWAY_METRICS_MAX_SERIES = env_int("GATEWAY_METRICS_MAX_SERIES", 500)
+# Usage reports (chat/usage.py): latency/TTFT percentiles read at most this many rows
+# (an even sample of longer periods; counts and token sums are always exact).
+GATEWAY_USAGE_SAMPLE_ROWS = env_int("GATEWAY_USAGE_SAMPLE_ROWS", 50000)
+# Proxies (addresses or networks) whose X-Forwarded-For is believed for the client's
+# address in the request log: the right-most address not in this list is the client.
+GATEWAY_TRUSTED_PROXIES = env_list("GATEWAY_TRUSTED_PROXIES")
+for _proxy in GATEWAY_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"GATEWAY_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
+for _name in ("GATEWAY_REQUEST_LOG_QUEUE", "GATEWAY_REQUEST_LOG_BATCH"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+if GATEWAY_REQUEST_LOG_DAYS < 0 or GATEWAY_REQUEST_LOG_BODY_BYTES < 0 or GATEWAY_REQUEST_LOG_FLUSH_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "GATEWAY_REQUEST_LOG_DAYS and GATEWAY_REQUEST_LOG_BODY_BYTES must not be negative, "
+        "GATEWAY_REQUEST_LOG_FLUSH_SECONDS must be positive"
+    )
 
 LOG_LEVEL = env("LOG_LEVEL", "DEBUG" if DEBUG else "INFO")
 LOGGING = {

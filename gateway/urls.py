@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import IsAdminUser
 
+from chat import admin_usage as chat_admin_usage
+from chat import metrics as chat_metrics
 from chat import views as chat_views
 from chat.inbound import embeddings as embeddings_views
 from chat.inbound import messages as messages_views
@@ -19,12 +21,16 @@ urlpatterns = [
     path("v1/embeddings", embeddings_views.embeddings, name="v1-embeddings"),
     path("v1/<path:rest>", chat_views.unknown_endpoint, name="v1-unknown"),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("metrics", chat_metrics.metrics_view, name="metrics"),
     path("api/", include("providers.api_urls")),
+    path("api/", include("chat.api_urls")),
     # Staff only, like the rest of /api/ (the schema names every operation and field).
     path("api/schema/", SchemaView.as_view(permission_classes=[IsAdminUser]), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAdminUser]),
          name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own URLs; admin_view: staff login, like every admin page (chat/admin_usage.py).
+    path("admin/usage/", admin.site.admin_view(chat_admin_usage.usage_view), name="admin-usage"),
     path("admin/", admin.site.urls),
 ]
 

@@ -17,7 +17,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from chat.admin_usage import RecentUsageColumns
+
 from . import secret_settings, services
+from .audit import AuditedAdmin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
 from .models import GatewayKey, Provider
 from .onboarding.admin_views import ProviderOnboardingAdminMixin
@@ -31,7 +34,7 @@ SECRET_POST_FIELDS = ("new_api_key", "new_extra_headers", "settings")
 
 
 @admin.register(Provider)
-class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
+class ProviderAdmin(AuditedAdmin, RecentUsageColumns, ProviderOnboardingAdminMixin, admin.ModelAdmin):
     form = ProviderAdminForm
     # Short cells (the key's hint alone, a short date), so every column fits at 1280 px.
     list_display = ("name", "display_name", "type_label", "base_url", "enabled", "key_hint", "updated")
@@ -83,6 +86,9 @@ class ProviderAdmin(ProviderOnboardingAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         for provider in queryset:
             services.provider_delete(provider=provider)
+
+    def usage_value(self, obj: Provider) -> str:
+        return obj.name
 
     @admin.display(description=_("provider type"), ordering="provider_type")
     def type_label(self, obj: Provider) -> str:
@@ -142,7 +148,8 @@ class GatewayKeyStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(GatewayKey)
-class GatewayKeyAdmin(admin.ModelAdmin):
+class GatewayKeyAdmin(AuditedAdmin, RecentUsageColumns, admin.ModelAdmin):
+    usage_field = "key_id"
     list_display = ("name", "prefix_display", "allowed_providers", "created_at", "last_used_at", "status")
     list_filter = (GatewayKeyStatusFilter,)
     search_fields = ("name", "prefix")
@@ -155,8 +162,9 @@ class GatewayKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         if obj is None:
-            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm")
+            return ("name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies")
         return ("name", "prefix_display", "status", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
+                "record_bodies",
                 "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
@@ -193,6 +201,9 @@ class GatewayKeyAdmin(admin.ModelAdmin):
             # Lives only as long as this request, until response_add renders it.
             request._new_gateway_key = form.raw_key  # type: ignore[attr-defined]
         return obj
+
+    def usage_value(self, obj: GatewayKey) -> int:
+        return obj.pk
 
     @admin.display(description=_("prefix"))
     def prefix_display(self, obj: GatewayKey) -> str:

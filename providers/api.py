@@ -323,7 +323,7 @@ class GatewayKeySerializer(StrictModelSerializer):
     class Meta:
         model = GatewayKey
         fields = ["id", "name", "prefix", "all_providers", "providers", "no_provider_left",
-                  "rate_limit_rpm", "rate_limit_tpm",
+                  "rate_limit_rpm", "rate_limit_tpm", "record_bodies",
                   "created_at", "last_used_at", "revoked_at", "is_active"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's.
@@ -360,6 +360,7 @@ class GatewayKeyListCreateView(generics.ListCreateAPIView):
                 all_providers=data.get("all_providers"),
                 rate_limit_rpm=data.get("rate_limit_rpm"),
                 rate_limit_tpm=data.get("rate_limit_tpm"),
+                record_bodies=bool(data.get("record_bodies", False)),
             )
         except DjangoValidationError as exc:
             raise service_errors(exc) from None
@@ -386,7 +387,7 @@ class GatewayKeyScopeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatewayKey
-        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
 
     def update(self, instance: GatewayKey, validated_data: dict[str, Any]) -> GatewayKey:
         providers = validated_data.get("providers")
@@ -400,6 +401,7 @@ class GatewayKeyScopeSerializer(serializers.ModelSerializer):
                 key=instance, all_providers=all_providers, providers=providers,
                 rate_limit_rpm=validated_data.get("rate_limit_rpm", instance.rate_limit_rpm),
                 rate_limit_tpm=validated_data.get("rate_limit_tpm", instance.rate_limit_tpm),
+                record_bodies=validated_data.get("record_bodies"),
             )
         except DjangoValidationError as exc:
             raise service_errors(exc) from None

@@ -300,7 +300,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
 
     class Meta:
         model = GatewayKey
-        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["name", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -322,6 +322,7 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
         )
         self.instance = key
         self.raw_key = raw
@@ -333,7 +334,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
 
     class Meta:
         model = GatewayKey
-        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm"]
+        fields = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"]
         widgets = {"providers": forms.CheckboxSelectMultiple}
 
     def _post_clean(self) -> None:
@@ -347,6 +348,7 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
             providers=list(data.get("providers") or []),
             rate_limit_rpm=data.get("rate_limit_rpm"),
             rate_limit_tpm=data.get("rate_limit_tpm"),
+            record_bodies=bool(data.get("record_bodies")),
         )
         return key
 

@@ -8,7 +8,7 @@ from .crypto import EncryptedJSONField
 
 
 # django-modeltranslation swaps the manager for one it builds at run time, which the
-# django-stubs plugin cannot name.
+# django-stubs plugin cannot always name (the finding comes and goes with mypy's cache).
 class Provider(models.Model):  # type: ignore[django-manager-missing]
     """A registered backend. Secrets (API key, extra headers, query and env values) are encrypted at rest."""
 
@@ -75,6 +75,13 @@ class GatewayKey(models.Model):
     )
     rate_limit_tpm = models.PositiveIntegerField(
         _("tokens per minute"), null=True, blank=True, help_text=_("Empty: the gateway default.")
+    )
+    # Off by default: prompts and answers are the clients' data (chat/requestlog.py).
+    record_bodies = models.BooleanField(
+        _("record bodies"),
+        default=False,
+        help_text=_("Store this key's request and answer bodies in the request log, size-capped and with provider "
+                    "secrets masked, for debugging. Off: only sizes, tokens and timings are recorded."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)

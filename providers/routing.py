@@ -38,6 +38,7 @@ class KeyInfo:
     provider_ids: frozenset[int] | None  # None: every provider (the key's explicit flag); never inferred
     rate_limit_rpm: int | None
     rate_limit_tpm: int | None
+    record_bodies: bool = False  # the request log keeps this key's bodies (chat/requestlog.py)
 
     def may_use(self, provider_id: int) -> bool:
         return self.provider_ids is None or provider_id in self.provider_ids
@@ -97,6 +98,7 @@ def load_snapshot() -> Snapshot:
             provider_ids=None if key.all_providers else frozenset(p.pk for p in key.providers.all()),
             rate_limit_rpm=key.rate_limit_rpm,
             rate_limit_tpm=key.rate_limit_tpm,
+            record_bodies=key.record_bodies,
         )
     return Snapshot(version=version, providers=providers, keys=keys)
 

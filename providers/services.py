@@ -313,6 +313,7 @@ def gateway_key_create(
     all_providers: bool | None = None,
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
+    record_bodies: bool = False,
 ) -> tuple[GatewayKey, str]:
     """Create a key; return it with the raw secret, which is never stored or shown again.
 
@@ -339,6 +340,7 @@ def gateway_key_create(
         all_providers=all_providers,
         rate_limit_rpm=rate_limit_rpm,
         rate_limit_tpm=rate_limit_tpm,
+        record_bodies=record_bodies,
     )
     if providers:
         key.providers.set(providers)
@@ -354,8 +356,10 @@ def gateway_key_update(
     providers: list[Provider],
     rate_limit_rpm: int | None = None,
     rate_limit_tpm: int | None = None,
+    record_bodies: bool | None = None,
 ) -> GatewayKey:
-    """Change what a key may use and its limits (its secret never changes)."""
+    """Change what a key may use, its limits and whether the request log keeps its
+    bodies (``None``: unchanged). Its secret never changes."""
     providers = list(providers)
     errors = gateway_key_scope_errors(all_providers, providers)
     if errors:
@@ -363,7 +367,9 @@ def gateway_key_update(
     key.all_providers = all_providers
     key.rate_limit_rpm = rate_limit_rpm
     key.rate_limit_tpm = rate_limit_tpm
-    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm"])
+    if record_bodies is not None:
+        key.record_bodies = record_bodies
+    key.save(update_fields=["all_providers", "rate_limit_rpm", "rate_limit_tpm", "record_bodies"])
     key.providers.set(providers)
     config_version.bump()
     return key

@@ -18,8 +18,11 @@ from django.views.decorators.csrf import csrf_exempt
 from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.redact import redact
 
-from .. import gateway, limits
+from .. import gateway, limits, requestlog
 from ..gateway import GatewayError
+from ..requestlog import RequestRecord
+from ..requestlog_doors import logged
+from ..stream_usage import MARK, UsageWatch
 from ..views import SSE_HEADERS, _method_not_allowed, error_response
 
 log = logging.getLogger("gateway.chat")
@@ -64,6 +67,7 @@ class Routed:
     requested: str
     key: Any
     reservation: limits.Reservation | None = None
+    record: RequestRecord | None = None  # the request log's (chat/requestlog.py)
 
 
 def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
@@ -83,13 +87,22 @@ async def route(request: HttpRequest, parse: Callable[[bytes], dict[str, Any]] =
     if refused is not None:
         raise refused.error()
     raw = read_body(request)
+    record = requestlog.CURRENT.get()
+    if record is not None:
+        record.note_request_body(raw)
     body = parse(raw)
     requested = body.get("model")
+    if record is not None:
+        record.stream = body.get("stream") is True
+        if isinstance(requested, str):
+            record.requested_model = requested
     config, adapter, upstream = gateway.resolve(snap, key, requested)
+    if record is not None:
+        record.note_route(config, requested, upstream)
     reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.limits_for(key)[1] else 0)
     body["model"] = upstream
-    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation),
-                  body=body, requested=str(requested), key=key, reservation=reservation)
+    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation, record),
+                  body=body, requested=str(requested), key=key, reservation=reservation, record=record)
 
 
 def sse_response(frames: Frames) -> StreamingHttpResponse:
@@ -139,9 +152,16 @@ async def relay_native(first: bytes, rest: Frames, routed: Routed,
     provider = routed.config.name
     rewrite = gateway.model_rewriter(routed.requested)
     lines = _WholeLines()
+    record = routed.record
+    watch = UsageWatch(record, False) if record is not None else None
 
     def pass_on(chunk: bytes) -> bytes:
-        return chunk if rewrite is None else rewrite(lines.feed(chunk))
+        if rewrite is None and watch is None:
+            return chunk
+        chunk = lines.feed(chunk)
+        if watch is not None and MARK in chunk:
+            watch.feed(chunk)
+        return chunk if rewrite is None else rewrite(chunk)
 
     try:
         if data := pass_on(first):
@@ -150,10 +170,14 @@ async def relay_native(first: bytes, rest: Frames, routed: Routed,
             if data := pass_on(chunk):
                 yield data
         if data := lines.rest():
+            if watch is not None and MARK in data:
+                watch.feed(data)
             yield rewrite(data) if rewrite is not None else data
     except UpstreamError as exc:
         log.warning("provider=%s native stream ended with error: %s", provider, exc.cause)
         exc.message = redact(exc.message)
+        if record is not None:
+            record.note_error(200, exc.code or "upstream_error", redact(exc.cause), outcome="upstream_error")
         yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
         await rest.aclose()
@@ -185,10 +209,15 @@ class _WholeLines:
         return held
 
 
-def openai_post_view(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
-    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI shape."""
+def openai_post_view(surface: str) -> Callable[[Callable[[HttpRequest], Any]], Callable[[HttpRequest], Any]]:
+    """A POST-only /v1 view answering the gateway's and upstreams' errors in the OpenAI
+    shape, recorded in the request log under ``surface``."""
+    return lambda handler: _openai_post_view(handler, surface)
 
+
+def _openai_post_view(handler: Callable[[HttpRequest], Any], surface: str) -> Callable[[HttpRequest], Any]:
     @csrf_exempt
+    @logged(surface)
     @wraps(handler)
     async def view(request: HttpRequest) -> HttpResponse:
         if request.method != "POST":

@@ -24,7 +24,7 @@ def _embeddings_body(raw: bytes) -> dict:
     return body
 
 
-@common.openai_post_view
+@common.openai_post_view("embeddings")
 async def embeddings(request: HttpRequest) -> HttpResponse:
     routed = await common.route(request, _embeddings_body)
     if not routed.adapter.embeddings:

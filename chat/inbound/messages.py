@@ -16,6 +16,7 @@ from providers.adapters.base import UpstreamError
 
 from .. import gateway
 from ..gateway import GatewayError
+from ..requestlog_doors import logged
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
 from .messages_translate import MessagesInputError, estimate_input_tokens, to_chat_request, to_message
@@ -41,6 +42,7 @@ def anthropic_error(exc: GatewayError) -> JsonResponse:
                             status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
+    response.gateway_error = exc  # type: ignore[attr-defined]  # for the request log (chat/requestlog_doors.py)
     return response
 
 
@@ -70,7 +72,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponseBa
                             content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key)
+                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = MessagesStream(routed.requested, error_type=_stream_error_type)
         return common.sse_response(common.translated(await gateway.start_stream(prepared), state, encode))
@@ -79,6 +81,7 @@ async def _answer(request: HttpRequest, routed: common.Routed) -> HttpResponseBa
 
 
 @csrf_exempt
+@logged("messages")
 async def messages(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed()
@@ -94,6 +97,7 @@ async def messages(request: HttpRequest) -> HttpResponseBase:
 
 
 @csrf_exempt
+@logged("count_tokens")
 async def count_tokens(request: HttpRequest) -> HttpResponse:
     """Exact from a provider that counts (``native_messages``); otherwise an estimate,
     marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""

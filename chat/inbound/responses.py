@@ -36,7 +36,7 @@ async def _answer(routed: common.Routed) -> HttpResponseBase:
                             content_type="application/json")
     chat = to_chat_request(body)
     prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key)
+                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
     if prepared.stream:
         state = ResponsesStream(body, routed.requested)
         response: HttpResponseBase = common.sse_response(
@@ -66,7 +66,7 @@ def _stateless(raw: bytes) -> dict:
     return body
 
 
-@common.openai_post_view
+@common.openai_post_view("responses")
 async def responses(request: HttpRequest) -> HttpResponseBase:
     try:
         return await _answer(await common.route(request, _stateless))

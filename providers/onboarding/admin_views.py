@@ -32,7 +32,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import config_version, permissions, selectors, services
+from .. import audit, config_version, permissions, selectors, services
 from ..gateway_keys import new_key_material
 from ..models import GatewayKey, Provider
 from . import probe
@@ -70,6 +70,11 @@ def playground_key_issue(*, user: Any) -> str:
     exists only in the page just rendered for that user, never in a log, a session
     or the database (which keeps only its hash)."""
     name = playground_key_name(user)
+    with audit.acting(user=user, door="key-rotation"):
+        return _playground_key_rotate(name)
+
+
+def _playground_key_rotate(name: str) -> str:
     key = GatewayKey.objects.select_for_update().filter(name=name).first()
     if key is None:
         _key, raw = services.gateway_key_create(name=name)
@@ -205,7 +210,8 @@ class ProviderOnboardingAdminMixin(_AdminBase):
                 new_url = unsign_change(provider, request.POST.get("base_url", ""))
                 if not isinstance(new_url, str):
                     raise signing.BadSignature("not a URL")
-                services.provider_update(provider=provider, base_url=new_url)
+                with audit.acting(door="use-url"):
+                    services.provider_update(provider=provider, base_url=new_url)
                 return gettext("The base URL is now %(url)s.") % {"url": probe.display_url(new_url)}
 
             return self._save(request, use_the_suggested_url, then=request.path,
@@ -270,7 +276,8 @@ class ProviderOnboardingAdminMixin(_AdminBase):
                 new_settings["models"] = [m for m in request.POST.getlist("reported") if m]
 
             def save_the_model_settings() -> str:
-                services.provider_update(provider=provider, settings=new_settings)
+                with audit.acting(door="fetch-models"):
+                    services.provider_update(provider=provider, settings=new_settings)
                 return gettext("The model settings of “%(name)s” were saved.") % {"name": provider.name}
 
             return self._save(request, save_the_model_settings, then=self._url("change", provider.pk))

@@ -214,6 +214,7 @@ def probe_provider(provider: Any, *, timeout: float | None = None) -> ProbeRepor
 
 def apply_suggestions(provider: Any, suggestion: dict[str, Any]) -> Any:
     """Merge a probe's suggested change into the provider, through the service layer."""
+    from .. import audit
     from ..services import provider_update
 
     kwargs: dict[str, Any] = {}
@@ -223,4 +224,5 @@ def apply_suggestions(provider: Any, suggestion: dict[str, Any]) -> Any:
         kwargs["base_url"] = suggestion["base_url"]
     if not kwargs:
         return provider
-    return provider_update(provider=provider, **kwargs)
+    with audit.acting(door="probe-apply"):
+        return provider_update(provider=provider, **kwargs)

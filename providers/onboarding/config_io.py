@@ -42,7 +42,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import secret_settings, selectors, services
+from .. import audit, secret_settings, selectors, services
 from ..models import Provider
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
@@ -456,7 +456,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
     check applies and nothing changes."""
     changes: list[Change] = []
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.acting(door="import"):
             existing = {p.name: p for p in Provider.objects.select_for_update().order_by("name")}
             names = {e.name for e in entries}
             for entry in entries:

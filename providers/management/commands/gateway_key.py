@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from providers import selectors, services
+from providers import audit, selectors, services
 from providers.models import GatewayKey
 
 
@@ -33,6 +33,7 @@ def key_row(key: GatewayKey) -> dict[str, Any]:
         "providers": sorted(p.name for p in key.providers.all()),
         "rate_limit_rpm": key.rate_limit_rpm,
         "rate_limit_tpm": key.rate_limit_tpm,
+        "record_bodies": key.record_bodies,
     }
 
 
@@ -42,7 +43,7 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-class Command(BaseCommand):
+class Command(audit.AuditedCommand, BaseCommand):
     # Translated when shown (a lazy text stands in for the str BaseCommand declares).
     help = cast(str, gettext_lazy("Create, list and revoke gateway API keys for the /v1 API."))
 
@@ -67,6 +68,9 @@ class Command(BaseCommand):
         )
         create.add_argument("--rpm", type=int, default=None, help=_("Requests per minute for this key."))
         create.add_argument("--tpm", type=int, default=None, help=_("Tokens per minute for this key."))
+        create.add_argument("--record-bodies", action="store_true",
+                            help=_("Keep this key's request and answer bodies in the request log (size-capped, "
+                                   "provider secrets masked), for debugging."))
 
         listing = sub.add_parser("list", help=_("List keys (never their secrets)."))
         listing.add_argument("--json", action="store_true", help=_("Print JSON instead of a table."))
@@ -99,6 +103,7 @@ class Command(BaseCommand):
                 all_providers=not names,
                 rate_limit_rpm=options["rpm"],
                 rate_limit_tpm=options["tpm"],
+                record_bodies=options["record_bodies"],
             )
         except ValidationError as exc:
             raise CommandError(_validation_message(exc)) from None

@@ -20,14 +20,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from rich.markup import escape
 
-from providers import catalog, selectors, services
+from providers import audit, catalog, selectors, services
 from providers.models import Provider
 from providers.onboarding import config_io, probe
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 
-class Command(BaseCommand):
+class Command(audit.AuditedCommand, BaseCommand):
     help = "Manage providers: list, add, test, models, import, export."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -274,7 +274,8 @@ class Command(BaseCommand):
             if options["default_model"]:
                 new_settings["default_model"] = options["default_model"]
             try:
-                provider = services.provider_update(provider=provider, settings=new_settings)
+                with audit.acting(door="fetch-models"):
+                    provider = services.provider_update(provider=provider, settings=new_settings)
             except ValidationError as exc:
                 raise self.validation_error(exc) from None
         allowed = set((provider.settings or {}).get("allowed_models") or [])

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from providers import audit
 from providers.crypto import DecryptionError, EncryptedJSONField, decrypt_bytes, encrypt_bytes
 
 
@@ -40,7 +41,14 @@ def encrypted_fields() -> list[tuple[Any, list[Any]]]:
     return found
 
 
-class Command(BaseCommand):
+def _audit(model: Any, pk: Any, names: list[str]) -> None:
+    """History says the secrets were re-encrypted (their values did not change)."""
+    row = model._base_manager.filter(pk=pk).only(model._meta.pk.name).first()
+    if row is not None:
+        audit.record(model, row, changed=names, door="encryption")
+
+
+class Command(audit.AuditedCommand, BaseCommand):
     # Translated when shown (a lazy text stands in for the str BaseCommand declares).
     help = cast(str, gettext_lazy(
         "Re-encrypt every stored secret under GATEWAY_ENCRYPTION_KEY, reading old values with "
@@ -104,6 +112,7 @@ class Command(BaseCommand):
                                 f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", [*updates.values(), pk]
                             )
                         totals["rotated"] += len(updates)
+                        _audit(model, pk, [f.name for f in fields if f.column in updates])
         self._report(totals, check)
 
     def _report(self, totals: dict[str, int], check: bool) -> None:
