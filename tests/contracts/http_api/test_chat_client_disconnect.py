@@ -7,14 +7,12 @@ path, or Django's own ASGI handler (which cancels the view task on
 records the moment its connection is closed."""
 from __future__ import annotations
 
-import json
-import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.contracts.http_api.helpers import Server
+from tests.contracts.http_api.helpers import Server, open_stream, read_until
 
 WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
 
@@ -26,29 +24,6 @@ def wait_for(predicate, timeout: float = WAIT_SECONDS) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
-
-
-def open_stream(port: int, key: str, model: str) -> socket.socket:
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    return sock
-
-
-def read_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 
 
 @pytest.fixture(scope="module")
