@@ -68,7 +68,7 @@ async def read_body(
         if on_first is not None:
             on_first()
         return data
-    parts = []
+    parts: list[bytes] = []
     while True:
         line = await reader.readuntil(b"\r\n")
         size = int(line.split(b";", 1)[0], 16)
@@ -112,7 +112,7 @@ async def close_connections(conns: list[tuple[asyncio.StreamReader, asyncio.Stre
     for _, writer in conns:
         try:
             await writer.wait_closed()
-        except Exception:
+        except Exception:  # noqa: BLE001 -- a benchmark client records every failure
             pass
 
 
@@ -154,7 +154,7 @@ async def run_load(
             writer.write(request)
             try:
                 status, length, chunked = await read_head(reader)
-                data = await read_body(reader, length, chunked, lambda: first.append(perf()))
+                data = await read_body(reader, length, chunked, lambda first=first: first.append(perf()))
             except (asyncio.IncompleteReadError, ConnectionError) as exc:
                 result.errors += 1
                 if len(result.error_samples) < 5:
@@ -189,7 +189,7 @@ async def fetch_json(target: Target, path: str) -> Any:
     reader, writer = await asyncio.open_connection(target.host, target.port)
     try:
         writer.write(build_get(target, path))
-        status, length, chunked = await read_head(reader)
+        _status, length, chunked = await read_head(reader)
         return json.loads(await read_body(reader, length, chunked))
     finally:
         writer.close()
@@ -227,7 +227,7 @@ class HeldStream:
                 await self.reader.readexactly(size + 2)
                 if not self.first.done():
                     self.first.set_result(time.monotonic())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a benchmark client records every failure
             if not self.first.done():
                 self.first.set_exception(exc)
         finally:

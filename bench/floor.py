@@ -176,14 +176,15 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(1.5)
             target = client.Target("127.0.0.1", port, "/v1/chat/completions")
 
-            async def measure() -> None:
+            async def measure(target: client.Target = target, proc: Any = proc, relay: str = relay) -> None:
                 await client.run_load(target, body, concurrency=max(levels), duration=0.5, ramp=ramp)
                 for conc in levels:
                     before = cpu_seconds(proc.pid)
                     result = await client.run_load(target, body, concurrency=conc, duration=args.duration,
                                                    min_requests=conc, ramp=ramp if conc > 1 else 0.0)
                     cpu = cpu_seconds(proc.pid) - before
-                    print(f"  {relay:9} c={conc:<4} {result.rps:7.0f}/s  CPU {cpu / max(1, result.completed) * 1000:.3f} ms/req"
+                    print(f"  {relay:9} c={conc:<4} {result.rps:7.0f}/s "
+                          f" CPU {cpu / max(1, result.completed) * 1000:.3f} ms/req"
                           f"  errors {result.errors}")
 
             import uvloop

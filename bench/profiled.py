@@ -25,7 +25,7 @@ def main() -> None:
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGTERM after a graceful stop, which would kill us before the dump.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     profiler = cProfile.Profile()
     profiler.enable()

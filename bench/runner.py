@@ -72,7 +72,8 @@ class BenchConfig:
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
         data["profiles"] = {
-            name: {"ttft_ms": p.ttft * 1000, "chunks": p.chunks, "interval_ms": p.interval * 1000, "chunk_chars": p.size}
+            name: {"ttft_ms": p.ttft * 1000, "chunks": p.chunks, "interval_ms": p.interval * 1000,
+                   "chunk_chars": p.size}
             for name, p in self.profiles.items()
         }
         return data
@@ -88,7 +89,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
 
 
@@ -196,7 +197,7 @@ class Processes:
         return env
 
     def start(self) -> None:
-        if self.pinned:
+        if self.other_cores is not None:  # pinned
             os.sched_setaffinity(0, self.other_cores)  # the load client
         py = sys.executable
         upstream = subprocess.Popen(
@@ -377,7 +378,8 @@ class Bench:
                     self.log(
                         f"  {surface:9} {profile:6} {mode:9} c={conc:<4} direct {row['direct_rps']:8.0f}/s  "
                         f"gateway {row['gateway_rps']:8.0f}/s  ratio {row['ratio']:.3f}  "
-                        f"+ttft p50 {row['added_ttft_ms']['p50']:6.2f} ms  +total p99 {row['added_total_ms']['p99']:6.2f} ms  "
+                        f"+ttft p50 {row['added_ttft_ms']['p50']:6.2f} ms "
+                        f" +total p99 {row['added_total_ms']['p99']:6.2f} ms  "
                         f"cpu {row['gateway_cpu_ms_per_request']:.3f} ms/req"
                     )
                     rows.append(row)
@@ -392,7 +394,7 @@ class Bench:
         failures = 0
         try:
             for level in sorted(self.config.memory_levels):
-                batch = []
+                batch: list[Any] = []
                 while len(held) + len(batch) < level:
                     batch.append(await client.open_stream(self.gateway, body))
                     if len(batch) % 100 == 0:
@@ -497,7 +499,7 @@ def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[st
     g = [r["gateway"] for r in rounds]
 
     def added(key: str) -> float:
-        return median([gr[key] - dr[key] for gr, dr in zip(g, d)])
+        return median([gr[key] - dr[key] for gr, dr in zip(g, d, strict=False)])
 
     return {
         "surface": surface,
@@ -506,7 +508,7 @@ def summarise(profile: str, mode: str, conc: int, rounds: list[dict[str, dict[st
         "concurrency": conc,
         "direct_rps": median([x["rps"] for x in d]),
         "gateway_rps": median([x["rps"] for x in g]),
-        "ratio": median([gr["rps"] / dr["rps"] if dr["rps"] else float("nan") for gr, dr in zip(g, d)]),
+        "ratio": median([gr["rps"] / dr["rps"] if dr["rps"] else float("nan") for gr, dr in zip(g, d, strict=False)]),
         "added_ttft_ms": {"p50": added("ttft_p50"), "p99": added("ttft_p99")},
         "added_total_ms": {"p50": added("total_p50"), "p99": added("total_p99")},
         "direct_ms": {k: median([x[k] for x in d]) for k in ("ttft_p50", "ttft_p99", "total_p50", "total_p99")},

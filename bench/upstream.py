@@ -99,7 +99,10 @@ class _Rendered:
         )
 
 
-STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
 
 
 def _json_response(status: str, payload: Any) -> bytes:
@@ -215,7 +218,8 @@ class _Connection(asyncio.Protocol):
             data = [{"id": ZERO.model, "object": "model", "created": CREATED, "owned_by": "bench"}]
             self.transport.write(_json_response("200 OK", {"object": "list", "data": data}))
         elif path == "/_bench/disconnects":
-            self.transport.write(_json_response("200 OK", {"disconnects": server.disconnects, "requests": server.requests}))
+            self.transport.write(_json_response("200 OK",
+                                                {"disconnects": server.disconnects, "requests": server.requests}))
         elif path == "/_bench/reset" and method == "POST":
             server.disconnects.clear()
             server.requests = 0

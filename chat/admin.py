@@ -14,7 +14,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -41,8 +42,9 @@ class _NamedFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         names = self.names()[:MAX_CHOICES]
-        if self.value() and self.value() not in names:
-            names.append(self.value())
+        chosen = self.value()
+        if chosen and chosen not in names:
+            names.append(chosen)
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[RequestLog]) -> QuerySet[RequestLog]:
@@ -91,8 +93,9 @@ class StatusClassFilter(admin.SimpleListFilter):
         return [(value, value) for value in selectors.STATUS_CLASSES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[RequestLog]) -> QuerySet[RequestLog]:
-        if self.value() in selectors.STATUS_CLASSES:
-            return queryset.filter(selectors.status_class_q(self.value()))
+        chosen = self.value()
+        if chosen in selectors.STATUS_CLASSES:
+            return queryset.filter(selectors.status_class_q(chosen))
         return queryset
 
 
@@ -128,8 +131,8 @@ class RequestLogAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[RequestLog]:
         qs = super().get_queryset(request)
         # The list never reads the bodies; the detail page does.
-        return qs if request.resolver_match and request.resolver_match.url_name.endswith("_change") \
-            else qs.defer("request_body", "response_body")
+        url_name = request.resolver_match.url_name if request.resolver_match else None
+        return qs if url_name and url_name.endswith("_change") else qs.defer("request_body", "response_body")
 
     def get_readonly_fields(self, request: HttpRequest, obj: RequestLog | None = None) -> Any:
         return [f.name for f in RequestLog._meta.fields] + ["request_body_display", "response_body_display"]
@@ -161,17 +164,17 @@ class RequestLogAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
             *super().get_urls(),
         ]
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """The list as filtered and searched on the page (same query string), as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
-            return HttpResponseRedirect(reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
-                                        + "?" + ERROR_FLAG + "=1")
+            changelist_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(changelist_url + "?" + ERROR_FLAG + "=1")
         return _csv_response(changelist.get_queryset(request))

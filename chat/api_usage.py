@@ -86,7 +86,7 @@ class UsageSerializer(serializers.Serializer):
 
 
 class UsageView(APIView):
-    permission_classes = [Requires.of(RequestLog, "view")]  # noqa: RUF012 -- DRF's own pattern
+    permission_classes = [Requires.of(RequestLog, "view")]
 
     @extend_schema(
         summary="Usage over a period", tags=["request log"],

@@ -39,7 +39,8 @@ def _cell(value: Any) -> Any:
 
 
 def header() -> list[str]:
-    return [str(RequestLog._meta.get_field(name).verbose_name) for name in COLUMNS]
+    label_of = {field.name: field.verbose_name for field in RequestLog._meta.concrete_fields}
+    return [str(label_of[name]) for name in COLUMNS]
 
 
 def csv_lines(rows: QuerySet[RequestLog] | Iterable[RequestLog]) -> Iterator[str]:

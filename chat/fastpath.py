@@ -34,9 +34,10 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -111,7 +112,7 @@ class _Policy:
         self.hsts: tuple[bytes, bytes] | None = None
         if security:
             if settings.SECURE_HSTS_SECONDS:
-                value = "max-age=%s" % settings.SECURE_HSTS_SECONDS
+                value = f"max-age={settings.SECURE_HSTS_SECONDS}"
                 if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
                     value += "; includeSubDomains"
                 if settings.SECURE_HSTS_PRELOAD:
@@ -140,7 +141,8 @@ class _Policy:
     def language(self, accept: bytes) -> str:
         lang = self.languages.get(accept)
         if lang is None:
-            lang = translation.get_language_from_request(_LanguageProbe(accept.decode("latin1")))
+            probe = cast(HttpRequest, _LanguageProbe(accept.decode("latin1")))  # duck-typed: META and COOKIES
+            lang = translation.get_language_from_request(probe)
             if len(self.languages) < 1024:
                 self.languages[accept] = lang
         return lang
@@ -224,7 +226,8 @@ def _inspect(scope: dict[str, Any], policy: _Policy) -> _Request | None:
     return req
 
 
-def _headers(policy: _Policy, req: _Request, own: list[tuple[bytes, bytes]], length: int | None) -> list[tuple[bytes, bytes]]:
+def _headers(policy: _Policy, req: _Request, own: list[tuple[bytes, bytes]],
+             length: int | None) -> list[tuple[bytes, bytes]]:
     headers = own + policy.xframe
     if length is not None and policy.common:
         headers.append((b"Content-Length", str(length).encode()))
@@ -243,7 +246,8 @@ async def _send_django_response(send: Any, policy: _Policy, req: _Request, respo
     status = response.status_code
     if status >= 400:
         level = logging.ERROR if status >= 500 else logging.WARNING
-        request_log.log(level, "%s: %s", response.reason_phrase, req.path, extra={"status_code": status, "request": None})
+        request_log.log(level, "%s: %s", response.reason_phrase, req.path,
+                        extra={"status_code": status, "request": None})
     own = []
     vary = None
     for name, value in response.items():
@@ -311,26 +315,35 @@ SSE_HEADERS = [(b"Content-Type", b"text/event-stream")] + [
 JSON_HEADERS = [(b"Content-Type", b"application/json")]
 
 
-async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
-    if scope["method"] != "POST":
-        await _send_django_response(send, policy, req, views._method_not_allowed("POST"))
-        return
+async def _admit(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request,
+                 method: str) -> tuple[Any, Any, bytes] | None:
+    """The method, the key from the headers (a stranger's body is never read), then
+    the body under the bounds of ``chat/bodies.py``: (routing table, key, body), or
+    None once the request is answered (or the client went away mid-body)."""
+    if scope["method"] != method:
+        await _send_django_response(send, policy, req, views._method_not_allowed(method))
+        return None
     budget = bodies.Budget()
     try:
-        # The key first, from the headers: a stranger's body is never read.
         snap, key = await gateway.authenticate(req.authorization)
         raw = await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget)
     except GatewayError as exc:
         await _send_django_response(send, policy, req, views.error_response(exc))
-        return
+        return None
     except bodies.BodyRefused as refused:
         await _send_django_response(send, policy, req, views.error_response(refused.error()))
-        return
+        return None
     finally:
         budget.release()
     if raw is None:
-        return  # the client went away before it finished sending
-    await _answer(receive, send, policy, req, snap, key, raw)
+        return None  # the client went away before it finished sending
+    return snap, key, raw
+
+
+async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
+    admitted = await _admit(scope, receive, send, policy, req, "POST")
+    if admitted is not None:
+        await _answer(receive, send, policy, req, *admitted)
 
 
 async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap: Any, key: Any, raw: bytes) -> None:
@@ -381,23 +394,11 @@ async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap:
 
 
 async def _models(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy, req: _Request) -> None:
-    if scope["method"] != "GET":
-        await _send_django_response(send, policy, req, views._method_not_allowed("GET"))
+    # A GET has no body to speak of; whatever comes is received under the same bounds, then dropped.
+    admitted = await _admit(scope, receive, send, policy, req, "GET")
+    if admitted is None:
         return
-    budget = bodies.Budget()
-    try:
-        snap, key = await gateway.authenticate(req.authorization)
-        # A GET has no body to speak of; whatever comes is received under the same bounds, then dropped.
-        if await bodies.receive_body(receive, bodies.declared_length(req.content_length), budget) is None:
-            return
-    except GatewayError as exc:
-        await _send_django_response(send, policy, req, views.error_response(exc))
-        return
-    except bodies.BodyRefused as refused:
-        await _send_django_response(send, policy, req, views.error_response(refused.error()))
-        return
-    finally:
-        budget.release()
+    snap, key, _raw = admitted
     watch = _Watch(receive)
     try:
         from django.http import JsonResponse
@@ -536,13 +537,13 @@ class Application:
                     token = requestlog.CURRENT.set(record)
                     try:
                         await handler(scope, receive, send, policy, req)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                         request_log.exception("Internal Server Error: %s", scope["path"])
                         record.note_error(500, "internal_error", "the fast path raised an exception",
                                           outcome="gateway_error")
                         try:
                             await _server_error(send, policy, req)
-                        except Exception:
+                        except Exception:  # noqa: BLE001 -- the answer to any bug is a logged 500
                             pass  # the response had already started
                     finally:
                         requestlog.CURRENT.reset(token)

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from providers import routing
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, OpenAIShapedError, ProviderConfig, UpstreamError
 from providers.gateway_keys import hash_gateway_key
 from providers.redact import redact
 
@@ -26,7 +26,7 @@ from .stream_usage import MARK, UsageWatch, ask_for_usage, supports_usage_option
 log = logging.getLogger("gateway.chat")
 
 
-class GatewayError(Exception):
+class GatewayError(OpenAIShapedError):
     """An error the gateway itself answers with, in the OpenAI shape."""
 
     def __init__(
@@ -47,11 +47,6 @@ class GatewayError(Exception):
         self.cause = cause
         self.upstream_status = upstream_status  # a backend's own status, behind a 502
         self.extra = extra or {}
-
-    def body(self) -> dict[str, Any]:
-        # ``extra``: members beyond OpenAI's four (a quota's ``quota`` and ``resets_at``); SDKs ignore them.
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code,
-                          **self.extra}}
 
     @classmethod
     def from_upstream(cls, exc: UpstreamError) -> GatewayError:
@@ -236,7 +231,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         ) from None
     except ValueError:
         # int() refuses integers of more than sys.get_int_max_str_digits() digits (4,300 by default).
-        raise GatewayError(400, _("The request body holds a number with too many digits."), code="invalid_json") from None
+        raise GatewayError(400, _("The request body holds a number with too many digits."),
+                           code="invalid_json") from None
     if not isinstance(body, dict):
         raise GatewayError(400, _("The request body must be a JSON object."), code="invalid_body")
     messages = body.get("messages")
@@ -372,9 +368,9 @@ async def key_still_active(key: routing.KeyInfo) -> bool:
 
 
 async def relay(
-    first: bytes, rest: AsyncIterator[bytes], provider: str, key: routing.KeyInfo | None = None,
+    first: bytes, rest: Frames, provider: str, key: routing.KeyInfo | None = None,
     rewrite: Callable[[bytes], bytes] | None = None, record: RequestRecord | None = None, hide_usage: bool = False,
-) -> AsyncIterator[bytes]:
+) -> Frames:
     """Yield a started stream; a failure after the first byte becomes a final error
     event, and so does the revocation of ``key`` while the stream is open.
     ``rewrite`` (``model_rewriter``) sets the model id of every frame; ``record``
@@ -415,12 +411,10 @@ async def relay(
                               outcome="gateway_error")
         yield UpstreamError(_("The gateway failed while relaying the stream."), code="gateway_error").sse_frame()
     finally:
-        aclose = getattr(rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await rest.aclose()
 
 
-async def start_stream(prepared: Prepared) -> AsyncIterator[bytes]:
+async def start_stream(prepared: Prepared) -> Frames:
     """Open the upstream stream and wait for its first frame (trying the route's targets
     in turn), so that errors before the stream starts are answered with a proper HTTP status."""
     try:
@@ -445,7 +439,7 @@ async def provider_models(snap: routing.Snapshot, config: ProviderConfig) -> tup
     adapter = snap.adapter(config)
     try:
         listing = await asyncio.wait_for(adapter.list_models(), timeout=MODELS_TIMEOUT)
-    except Exception as exc:  # one dead backend must not hide the others
+    except Exception as exc:  # one dead backend must not hide the others  # noqa: BLE001
         log.warning("provider=%s model listing failed: %s", config.name, type(exc).__name__)
         listing = adapter.configured_models()
     out = []
@@ -474,7 +468,7 @@ async def list_models(snap: routing.Snapshot, key: routing.KeyInfo) -> dict[str,
     data = [route_model(r) for r in snap.routes.values() if fallback.route_visible(snap, key, r)]
     # Only what the key's model allowlist admits (all of it when the key has none).
     data += [m for models, _source in results for m in models if key.allows_model(m["id"])]
-    sources = {c.name: source for c, (_models, source) in zip(configs, results)}
+    sources = {c.name: source for c, (_models, source) in zip(configs, results, strict=True)}
     return {"object": "list", "data": data, "sources": sources}
 
 

@@ -9,8 +9,11 @@
 - **Budgets per gateway key** (chat/budgets.py): requests and tokens per UTC day
   and month, counted by the same admission and settlement as the per-minute
   limits, in one pass over the counters.
-- **Per-provider concurrency cap** (setting ``max_concurrency``): a request over
-  the cap is answered 429 at once instead of queueing without bound.
+- **Per-provider concurrency cap** (``ConcurrencyLimiter``; the cap and the wait
+  are the adapter's ``concurrency()``: the ``max_concurrency`` setting, and for
+  program types a default of 4 and a wait of up to 10 s): a request over the
+  cap is answered 429 (``concurrency_limit_exceeded``) instead of queueing
+  without bound. The one limiter of the gateway.
 - **Retry before the first byte** (setting ``retries``, default 0): connection
   failures, 429 and 5xx are retried with exponential backoff that honours the
   upstream's ``Retry-After``; once a byte went to the client nothing is retried.
@@ -24,6 +27,8 @@ they are estimated from the sizes of the request and the answer.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import math
 import random
@@ -37,7 +42,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.routing import KeyInfo
 
 from . import budgets
@@ -175,7 +180,7 @@ async def admit(key: KeyInfo, tokens: int = 0) -> Reservation | None:
     plan = _minute_checks(key, rpm, tpm, tokens, now) + budgets.checks(key, tokens, now)
     try:
         refused = await _run(_take_sync, plan)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- the cache is down: serve, loudly
         # The cache (Redis) is down: serve rather than refuse everyone; say so loudly.
         log.error("key=%s cause=rate limit counters unavailable (%s); request let through", key.name,
                   type(exc).__name__)
@@ -257,45 +262,116 @@ def estimate_tokens(nbytes: int) -> int:
 # Concurrency cap -------------------------------------------------------------------
 
 
-_in_flight: dict[str, int] = {}
+class ConcurrencyLimiter:
+    """At most ``limit`` requests to one provider at once in this process.
+
+    One more waits up to ``wait`` seconds for a slot (slots are handed over in
+    arrival order), then gets a 429 (code ``concurrency_limit_exceeded``,
+    ``Retry-After: 1``) so the client backs off instead of queueing without bound.
+    With no wait it gets the 429 at once."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = max(1, int(limit))
+        self.active = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def _refusal(self) -> LimitExceeded:
+        log.warning("provider=%s cause=concurrency cap (%s) reached", self.name, self.limit)
+        return LimitExceeded(
+            _("Too many concurrent requests to provider “%(name)s” (at most %(limit)s). Retry shortly.")
+            % {"name": self.name, "limit": self.limit},
+            code="concurrency_limit_exceeded",
+            retry_after=1.0,
+            cause="concurrency cap reached",
+        )
+
+    async def acquire(self, wait: float) -> None:
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return
+        if wait <= 0:
+            raise self._refusal()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), wait)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if future.done() and not future.cancelled():
+                # The slot was handed over just as we gave up: pass it on.
+                self.release()
+            else:
+                future.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(future)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise self._refusal() from None
+
+    def release(self) -> None:
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)  # the slot passes to the waiter; ``active`` stays
+                return
+        self.active -= 1
+        # A raised limit (provider edited) lets more waiters in at once.
+        while self._waiters and self.active < self.limit:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.active += 1
+                future.set_result(None)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, wait: float = 0.0) -> AsyncIterator[None]:
+        await self.acquire(wait)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+# One limiter per provider name, so it outlives the adapter being rebuilt.
+_limiters: dict[str, ConcurrencyLimiter] = {}
+
+
+def limiter_for(name: str, limit: int) -> ConcurrencyLimiter:
+    limiter = _limiters.get(name)
+    if limiter is None:
+        limiter = _limiters[name] = ConcurrencyLimiter(name, limit)
+    limiter.limit = max(1, int(limit))
+    return limiter
 
 
 class _Slot:
     """One request's place under a provider's concurrency cap; released once."""
 
-    __slots__ = ("held", "name")
+    __slots__ = ("held", "limiter")
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, limiter: ConcurrencyLimiter) -> None:
+        self.limiter = limiter
         self.held = True
 
     def release(self) -> None:
         if self.held:
             self.held = False
-            _in_flight[self.name] = _in_flight.get(self.name, 1) - 1
+            self.limiter.release()
 
 
-def _acquire(config: ProviderConfig) -> _Slot | None:
-    cap = config.setting("max_concurrency")
-    if not cap:
+async def _acquire(adapter: Adapter) -> _Slot | None:
+    """A slot under the cap the adapter declares (``Adapter.concurrency``), or None without one."""
+    cap, wait = adapter.concurrency()
+    if cap is None:
         return None
-    current = _in_flight.get(config.name, 0)
-    if current >= int(cap):
-        log.warning("provider=%s cause=concurrency cap (%s) reached", config.name, cap)
-        raise LimitExceeded(
-            _("Too many concurrent requests to provider “%(name)s” (at most %(limit)s). Retry shortly.")
-            % {"name": config.name, "limit": cap},
-            code="concurrency_limit_exceeded",
-            retry_after=1.0,
-            cause="concurrency cap reached",
-        )
-    _in_flight[config.name] = current + 1
-    return _Slot(config.name)
+    limiter = limiter_for(adapter.config.name, cap)
+    await limiter.acquire(wait)
+    return _Slot(limiter)
 
 
 def in_flight(name: str) -> int:
     """Requests currently held under provider ``name``'s cap (for tests and stats)."""
-    return _in_flight.get(name, 0)
+    limiter = _limiters.get(name)
+    return limiter.active if limiter is not None else 0
 
 
 # Retries -----------------------------------------------------------------------
@@ -353,7 +429,7 @@ class GuardedAdapter(Adapter):
     async def complete(self, body: dict[str, Any]) -> bytes:
         return await self._call(lambda: self.inner.complete(body), usage.FrameTotal())
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         return self._stream(lambda: self.inner.stream(body), usage.FrameTotal())
 
     async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
@@ -375,7 +451,7 @@ class GuardedAdapter(Adapter):
         return await self._call(lambda: self.inner.embed(body), usage.total_scan())
 
     async def _call(self, call: Callable[[], Awaitable[bytes]], scan: usage.UsageScan) -> bytes:
-        slot = _acquire(self.config)
+        slot = await _acquire(self.inner)
         # Unknown until an answer or a refusal comes: a cancelled call keeps its estimate.
         used: int | None = None
         try:
@@ -399,8 +475,8 @@ class GuardedAdapter(Adapter):
             await settle(self.reservation, used)
         return payload
 
-    async def _stream(self, start: Callable[[], AsyncIterator[bytes]], scan: usage.UsageScan) -> AsyncIterator[bytes]:
-        slot = _acquire(self.config)
+    async def _stream(self, start: Callable[[], AsyncIterator[bytes]], scan: usage.UsageScan) -> Frames:
+        slot = await _acquire(self.inner)
         agen: Any = None
         sent = 0
         refused = False
@@ -457,12 +533,19 @@ class GuardedAdapter(Adapter):
     def configured_models(self) -> Any:
         return self.inner.configured_models()
 
+    async def fetch_models_raw(self) -> tuple[int, Any] | None:
+        return await self.inner.fetch_models_raw()
+
+    def concurrency(self) -> tuple[int | None, float]:
+        return self.inner.concurrency()
+
 
 def guard(adapter: Adapter, key: KeyInfo, request_bytes: int, reservation: Reservation | None = None,
           record: Any = None) -> Adapter:
     """``adapter`` wrapped with whatever limits apply; unchanged when none do.
     ``record`` (chat/requestlog.py) learns how many retries were made."""
     config = adapter.config
-    if not config.setting("max_concurrency") and not config.setting("retries") and reservation is None:
+    cap, _wait = adapter.concurrency()
+    if cap is None and not config.setting("retries") and reservation is None:
         return adapter
     return GuardedAdapter(adapter, key, request_bytes, reservation, record)

@@ -186,7 +186,7 @@ def classify(status: int, code: str | None = None) -> str:
         return Outcome.OK
     if code in LIMIT_CODES:
         return Outcome.LIMITED
-    if status >= 500 or code and code.startswith("upstream"):
+    if status >= 500 or (code and code.startswith("upstream")):
         return Outcome.GATEWAY_ERROR if code in {"internal_error", "gateway_error"} else Outcome.UPSTREAM_ERROR
     return Outcome.CLIENT_ERROR
 

@@ -14,7 +14,7 @@ untranslated cause rather than parsing the body.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -24,7 +24,7 @@ from . import requestlog
 from .models import Outcome
 from .requestlog import CLIENT_CLOSED, RequestRecord
 
-View = Callable[..., Awaitable[HttpResponseBase]]
+View = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 
 SURFACES = {
     "/v1/chat/completions": "chat",

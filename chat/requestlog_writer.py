@@ -28,7 +28,7 @@ import os
 import random
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -70,7 +70,7 @@ def to_row(record: RequestRecord) -> tuple[Any, ...]:
     """The database row of a finished record, in ``services.COLUMNS`` order."""
     return (
         record.request_id,
-        datetime.fromtimestamp(record.started, tz=timezone.utc),
+        datetime.fromtimestamp(record.started, tz=UTC),
         record.surface,
         _text(record.method, 8),
         _text(record.path, 200),
@@ -102,7 +102,7 @@ def to_row(record: RequestRecord) -> tuple[Any, ...]:
 
 
 def _take(limit: int) -> list[RequestRecord]:
-    batch = []
+    batch: list[RequestRecord] = []
     popleft = QUEUE.popleft
     try:
         while len(batch) < limit:

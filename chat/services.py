@@ -25,7 +25,8 @@ COLUMNS = (
 
 def _insert_sql() -> str:
     table = connection.ops.quote_name(RequestLog._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(RequestLog._meta.get_field(name).column) for name in COLUMNS)
+    column_of = {field.name: str(field.column) for field in RequestLog._meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in COLUMNS)
     marks = ", ".join(["%s"] * len(COLUMNS))
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (request_id) DO NOTHING"
 
@@ -57,7 +58,8 @@ def request_log_prune(*, days: int, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted = 0
     while True:
-        ids = list(RequestLog.objects.filter(started_at__lt=cutoff).order_by().values_list("pk", flat=True)[:PRUNE_CHUNK])
+        old = RequestLog.objects.filter(started_at__lt=cutoff).order_by()
+        ids = list(old.values_list("pk", flat=True)[:PRUNE_CHUNK])
         if not ids:
             return deleted
         count, _by_model = RequestLog.objects.filter(pk__in=ids).delete()

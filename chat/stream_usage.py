@@ -91,9 +91,10 @@ class UsageWatch:
         kept = []
         for event in events:
             if MARK in event:
-                event = self._hide_event(event)
-                if event is None:
+                hidden = self._hide_event(event)
+                if hidden is None:
                     continue
+                event = hidden
             kept.append(event)
         if not kept or (len(kept) == 1 and not kept[0]):
             return b""

@@ -240,8 +240,8 @@ def usage_report(q: UsageQuery) -> Report:
         overall[start].add(cell)
 
     def series(accs: dict[datetime, _Acc]) -> list[BucketStats]:
-        return [BucketStats(start=start, **accs[start].stats()) if start in accs  # type: ignore[typeddict-item]
-                else BucketStats(start=start, **_Acc().stats()) for start in starts]  # type: ignore[typeddict-item]
+        return [BucketStats(start=start, **accs[start].stats()) if start in accs
+                else BucketStats(start=start, **_Acc().stats()) for start in starts]
 
     groups = []
     for name in names:
@@ -288,7 +288,9 @@ class Consumer(TypedDict):
 
 def top_consumers(q: UsageQuery, limit: int = 10) -> list[Consumer]:
     """The gateway keys that used the most tokens in ``q``'s period (then the most requests)."""
-    rows = _rows(q).values("key_name").annotate(**_aggregates("requests", "errors", "tokens_in", "tokens_out"))
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in _rows(q).values("key_name").annotate(**_aggregates("requests", "errors", "tokens_in",
+                                                                              "tokens_out"))]
     consumers = [Consumer(name=r["key_name"] or "", requests=r["sum_requests"], errors=r["sum_errors"],
                           tokens_in=r["sum_tokens_in"] or 0, tokens_out=r["sum_tokens_out"] or 0) for r in rows]
     consumers.sort(key=lambda c: (-(c["tokens_in"] + c["tokens_out"]), -c["requests"], c["name"]))

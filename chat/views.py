@@ -6,7 +6,8 @@ import json
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -48,7 +49,7 @@ def _refused_body(request: HttpRequest) -> JsonResponse | None:
 
 @csrf_exempt
 @logged("chat")
-async def chat_completions(request: HttpRequest) -> HttpResponse:
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed("POST")
     try:
@@ -64,7 +65,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         return error_response(bodies.too_large())
     try:
         raw = request.body
-    except Exception:  # RequestDataTooBig and friends
+    except Exception:  # RequestDataTooBig and friends  # noqa: BLE001
         return error_response(bodies.too_large())
     try:
         prepared = await gateway.prepare_chat(snap, key, raw)

@@ -209,9 +209,10 @@ class GatewayKeyAdmin(AuditedAdmin, RecentUsageColumns, admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return GatewayKeyChangeList
 
-    def get_form(self, request: HttpRequest, obj: GatewayKey | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: GatewayKey | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
         kwargs["form"] = GatewayKeyChangeForm if obj is not None else GatewayKeyAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: GatewayKey | None = None) -> Any:
         head: tuple[str, ...] = ("name",) if obj is None else ("name", "prefix_display", "status")

@@ -130,7 +130,8 @@ class ProviderSerializer(StrictSerializer):
     name = serializers.CharField(
         max_length=64,
         # No angle brackets: the browsable API renders help text as HTML (and the schema shows it raw).
-        help_text=gettext_lazy("Short identifier used in model ids: “name/model”. Letters, digits, hyphens and underscores."),
+        help_text=gettext_lazy("Short identifier used in model ids: “name/model”."
+                               " Letters, digits, hyphens and underscores."),
     )
     display_name = serializers.CharField(
         required=False, allow_blank=True, max_length=200,
@@ -158,7 +159,8 @@ class ProviderSerializer(StrictSerializer):
     api_key_hint = serializers.CharField(read_only=True, help_text=gettext_lazy("The last 4 characters of the key."))
     extra_headers = HeadersField(
         write_only=True, required=False, allow_null=True,
-        help_text=gettext_lazy("Write-only extra HTTP headers sent upstream. Leave out to keep them; send {} to remove them."),
+        help_text=gettext_lazy("Write-only extra HTTP headers sent upstream."
+                               " Leave out to keep them; send {} to remove them."),
     )
     extra_header_names = serializers.SerializerMethodField()
     extra_header_hints = serializers.SerializerMethodField()
@@ -239,7 +241,8 @@ class ProviderSerializer(StrictSerializer):
 
 class ProviderTypeSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A field named ``label`` (the API's key) shadows DRF's ``Field.label`` text for type checkers only.
+    label = serializers.CharField()  # type: ignore[assignment]
     description = serializers.CharField()
     transport = serializers.CharField()
     requires_base_url = serializers.BooleanField()
@@ -342,7 +345,7 @@ USAGE_SCHEMA = {"type": "object", "properties": {name: _USE_SCHEMA for name in k
 
 class GatewayKeySerializer(StrictModelSerializer):
     allowed_models = ModelPatternsListField(required=False, help_text=_ALLOWED_MODELS_HELP)
-    providers = serializers.SlugRelatedField(
+    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )
@@ -369,7 +372,7 @@ class GatewayKeySerializer(StrictModelSerializer):
                   "record_bodies", "usage", "created_at", "last_used_at", "revoked_at", "is_active", "is_expired"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
         # Name validation (format, uniqueness) is the service's, and so is the check of the controls.
-        extra_kwargs = {"name": {"validators": []}, **KEY_CONTROL_KWARGS}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}, **KEY_CONTROL_KWARGS}
 
     @extend_schema_field(USAGE_SCHEMA)
     def get_usage(self, obj: GatewayKey) -> dict[str, Any]:
@@ -440,7 +443,7 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
     a non-empty ``providers`` alone restricts the key to it; null removes an
     expiry or a budget."""
 
-    providers = serializers.SlugRelatedField(
+    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )

@@ -32,13 +32,9 @@ from .redact import redact_for
 async def _fetch(adapter: Adapter) -> tuple[int, Any] | None:
     """(HTTP status, parsed JSON or None) of the backend's listing; None for a type
     that has no listing to ask for (it lists its configured models)."""
-    fetch = getattr(adapter, "fetch_models_raw", None)
-    if fetch is None:
-        listing = await adapter.list_models()
-        return (200, listing.raw) if listing.source == "upstream" else None
     # Under ASGI this runs on the server's loop and its pooled sessions; under WSGI
     # on a short-lived loop, whose sessions are closed when it shuts down.
-    return await fetch()
+    return await adapter.fetch_models_raw()
 
 
 def _failure(upstream_status: int, raw: Any, config: ProviderConfig) -> Response:
@@ -99,7 +95,7 @@ class ProviderModelsView(APIView):
         try:
             config = routing.provider_config(provider)
             adapter = catalog.adapter_class(config.provider_type)(config)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- a broken row is answered, not raised
             return Response(
                 {"detail": _("This provider's configuration could not be loaded.")},
                 status=status.HTTP_502_BAD_GATEWAY,

@@ -32,7 +32,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
@@ -214,15 +214,16 @@ class AuditedAdmin:
     changed and no secret), so the admin's own generic entries are not written twice;
     the History page shows the actor and the door."""
 
-    object_history_template = "admin/audit_history.html"
+    object_history_template: ClassVar[Any] = "admin/audit_history.html"
 
-    def log_addition(self, request: Any, obj: Any, message: Any) -> None:
+    # No LogEntry is written (the audit trail wrote its own), so these answer None.
+    def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
         return None
 
-    def log_change(self, request: Any, obj: Any, message: Any) -> None:
+    def log_change(self, request: Any, obj: Any, message: Any) -> Any:
         return None
 
-    def log_deletions(self, request: Any, queryset: Any) -> None:
+    def log_deletions(self, request: Any, queryset: Any) -> Any:
         return None
 
 

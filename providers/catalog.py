@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+
 Transport = Literal["http", "subprocess"]
+# The wire format the backend speaks. The connection test and the capability probe
+# ask this, never a type's key: ``openai_chat`` backends get the full capability
+# probe; the others (no OpenAI /models listing to rely on) a tiny real request.
+Wire = Literal["openai_chat", "anthropic_messages", "openai_responses", "program"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class ProviderType:
     description: Promise
     adapter: str  # dotted path of the adapter class
     transport: Transport = "http"
+    wire: Wire = "openai_chat"
     default_base_url: str = ""
     requires_base_url: bool = True
     accepts_api_key: bool = True
@@ -64,6 +72,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             label=_("Anthropic"),
             description=_("The Anthropic Messages API."),
             adapter="providers.adapters.anthropic.AnthropicAdapter",
+            wire="anthropic_messages",
             default_base_url="https://api.anthropic.com/v1",
             requires_base_url=False,
             requires_api_key=True,
@@ -86,6 +95,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             description=_("The Claude Code command-line program, run as a subprocess."),
             adapter="providers.adapters.claude_cli.ClaudeCliAdapter",
             transport="subprocess",
+            wire="program",
             requires_base_url=False,
             requires_api_key=False,
             default_settings={"command": "claude", "models": ["sonnet", "opus", "haiku"]},
@@ -96,6 +106,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             description=_("Any Agent Client Protocol agent, spoken to over stdio."),
             adapter="providers.adapters.acp.AcpAdapter",
             transport="subprocess",
+            wire="program",
             requires_base_url=False,
             requires_api_key=False,
             default_settings={"permission_policy": "deny"},
@@ -106,6 +117,7 @@ PROVIDER_TYPES: dict[str, ProviderType] = {
             label=_("Codex (OpenAI Responses API)"),
             description=_("The OpenAI Responses API, as used by Codex and the ChatGPT backend."),
             adapter="providers.adapters.responses.ResponsesAdapter",
+            wire="openai_responses",
             default_base_url="https://chatgpt.com/backend-api/codex",
             requires_base_url=False,
             requires_api_key=True,
@@ -130,6 +142,6 @@ def type_keys() -> list[str]:
 
 
 @cache
-def adapter_class(key: str) -> type:
+def adapter_class(key: str) -> type[Adapter]:
     """Import the adapter of a type once, by dotted path (as Django does for hashers)."""
     return import_string(PROVIDER_TYPES[key].adapter)

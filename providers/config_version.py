@@ -70,7 +70,7 @@ class _Committed:
 def _pending(using: str) -> bool:
     connection = connections[using]
     return connection.in_atomic_block and any(
-        isinstance(func, _Committed) for _sids, func, _robust in connection.run_on_commit
+        isinstance(entry[1], _Committed) for entry in connection.run_on_commit  # (savepoint ids, func, robust)
     )
 
 
@@ -114,7 +114,7 @@ def publish(version: int) -> None:
         return
     try:
         cache.set(VERSION_CACHE_KEY, version, timeout=None)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- the shared cache is optional
         log.warning("publishing the configuration version to the cache failed; the database check will find it")
 
 
@@ -125,7 +125,7 @@ def read_shared(current: int | None) -> int:
     if cache is not None and now - _state.last_db_read < VERSION_DB_RECHECK_SECONDS:
         try:
             value = cache.get(VERSION_CACHE_KEY)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- the shared cache is optional
             value = None
         if value is not None:
             # Versions only grow: a value below the table's is an old publication.
@@ -137,7 +137,7 @@ def read_shared(current: int | None) -> int:
             value = cache.get(VERSION_CACHE_KEY)
             if value is None or int(value) > version:  # missing, or left from a database since recreated
                 cache.set(VERSION_CACHE_KEY, version, timeout=None)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- the shared cache is optional
             pass
     return version
 

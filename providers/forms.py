@@ -90,7 +90,15 @@ class SettingsTextarea(forms.Textarea):
         return super().format_value(value)
 
 
-class ProviderAdminForm(forms.ModelForm):
+class _SavedByTheService:
+    """A model form whose ``save`` goes through a service, which also writes the
+    many-to-many relations: the admin's later ``save_m2m()`` has nothing left to do."""
+
+    def save_m2m(self) -> None:
+        return None
+
+
+class ProviderAdminForm(_SavedByTheService, forms.ModelForm):
     name = UncutCharField(
         label=_("Name"),
         max_length=64,
@@ -184,7 +192,8 @@ class ProviderAdminForm(forms.ModelForm):
         return {code: self.cleaned_data.get(field) or "" for code, field in DISPLAY_NAME_FIELDS.items()}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         instance = self.instance if self.instance.pk else None
         new_key = data.get("new_api_key") or ""
         if instance is not None and not data.get("clear_api_key"):
@@ -211,13 +220,13 @@ class ProviderAdminForm(forms.ModelForm):
                 errors.setdefault("extra_headers", []).append(
                     gettext("Type the value of these headers again: %(names)s.") % {"names": ", ".join(blank)})
         for field, messages in errors.items():
-            form_field = SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
+            form_field: str | None = SERVICE_FIELD_TO_FORM_FIELD.get(field, field)
             if form_field not in self.fields:
                 form_field = None
-            if form_field is not None and form_field in self._errors:
+            if form_field is not None and form_field in self.errors:
                 continue  # the field's own check already explained the problem
             self.add_error(form_field, messages)
-        if self._errors:
+        if self.errors:
             self._ask_for_secrets_again(new_key, headers_given)
         return data
 
@@ -270,7 +279,6 @@ class ProviderAdminForm(forms.ModelForm):
         else:
             provider = services.provider_create(api_key=new_key, **kwargs)
         self.instance = provider
-        self.save_m2m = lambda: None  # no many-to-many fields; the admin calls it anyway
         return provider
 
 
@@ -300,7 +308,7 @@ KEY_FIELDS = ["all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm", 
               *key_controls.CONTROL_FIELDS]
 
 
-class _GatewayKeyScopeForm(forms.ModelForm):
+class _GatewayKeyScopeForm(_SavedByTheService, forms.ModelForm):
     """The scope of a key: every provider, or a chosen non-empty set (the service's
     rule), and its controls (expiry, model allowlist, budgets: key_controls)."""
 
@@ -310,7 +318,8 @@ class _GatewayKeyScopeForm(forms.ModelForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for field, messages in services.gateway_key_scope_errors(
             bool(data.get("all_providers")), list(data.get("providers") or [])
         ).items():
@@ -344,7 +353,8 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
         pass  # gateway_key_create validates the name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         name = data.get("name")
         if name and selectors.gateway_key_name_taken(name):
             self.add_error("name", gettext("A gateway key with this name already exists."))
@@ -363,7 +373,6 @@ class GatewayKeyAddForm(_GatewayKeyScopeForm):
         )
         self.instance = key
         self.raw_key = raw
-        self.save_m2m = lambda: None
         return key
 
 
@@ -390,7 +399,6 @@ class GatewayKeyChangeForm(_GatewayKeyScopeForm):
             record_bodies=bool(data.get("record_bodies")),
             **self.controls(),
         )
-        self.save_m2m = lambda: None
         return key
 
 
@@ -424,7 +432,8 @@ SETTING_HELP: dict[str, Any] = {
     "account_id": _("The ChatGPT account id sent with each request."),
     "permission_policy": _("Answer to the agent's permission requests: \"deny\" or \"allow\"."),
     "rename_params": _("Request fields renamed before sending, e.g. {\"max_tokens\": \"max_completion_tokens\"}."),
-    "reasoning_field": _("The one field reasoning arrives in: \"reasoning_content\" or \"reasoning\" (the other is renamed)."),
+    "reasoning_field": _("The one field reasoning arrives in: \"reasoning_content\""
+                         " or \"reasoning\" (the other is renamed)."),
     "normalize_chunks": _("Rewrite stream chunks to the exact OpenAI shape, dropping vendor extras (true or false)."),
 }
 

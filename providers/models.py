@@ -10,7 +10,9 @@ from . import catalog
 from .crypto import EncryptedJSONField
 
 
-class Provider(models.Model):
+# django-modeltranslation swaps the manager for one it builds at run time, which the
+# django-stubs plugin cannot always name (the finding comes and goes with mypy's cache).
+class Provider(models.Model):  # type: ignore[django-manager-missing]
     """A registered backend. Secrets (API key, extra headers, query and env values) are encrypted at rest."""
 
     name = models.SlugField(

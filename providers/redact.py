@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -87,13 +87,26 @@ def _pattern(snapshot: Any) -> re.Pattern[str] | None:
     return pattern
 
 
+def _no_table() -> Any:
+    return None
+
+
+# Where the routing table in use is found; ``routing.py`` says so when it is
+# imported (this module sits below it and never loads a table itself).
+_table_in_use: Callable[[], Any] = _no_table
+
+
+def use_table(current: Callable[[], Any]) -> None:
+    """``current()`` returns the routing table in use (or None): what ``redact`` masks."""
+    global _table_in_use
+    _table_in_use = current
+
+
 def redact(text: str) -> str:
     """``text`` with every provider secret of the current routing table masked."""
     if not text:
         return text
-    from . import routing
-
-    pattern = _pattern(routing._state.snapshot)  # the table in use; never loads one
+    pattern = _pattern(_table_in_use())
     return pattern.sub(MASK, text) if pattern is not None else text
 
 
@@ -106,7 +119,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler
+        except Exception:  # a malformed record: leave it to the handler  # noqa: BLE001
             return True
         masked = redact(message)
         if masked != message:

@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from . import catalog, config_version, selectors
+from . import catalog, config_version, redact, selectors
 from .adapters.base import Adapter, ProviderConfig
 from .key_controls import ModelMatcher, compile_patterns
 from .provider_settings import effective_settings
@@ -225,6 +225,7 @@ def invalidate_local() -> None:
 
 
 config_version.on_change(invalidate_local)
+redact.use_table(lambda: _state.snapshot)  # what /v1 errors and log lines are masked against
 
 
 def _lock() -> asyncio.Lock:

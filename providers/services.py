@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, validate_slug
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -123,7 +124,8 @@ def _too_long(field: str, value: str | None) -> str | None:
     """Django's own (translated) "at most N characters" message when ``value`` exceeds the
     column, or None: a longer value is refused, never cut (PostgreSQL would fail, SQLite keep it)."""
     try:
-        MaxLengthValidator(Provider._meta.get_field(field).max_length)(value or "")
+        column = Provider._meta.get_field(field)
+        MaxLengthValidator(column.max_length if isinstance(column, Field) else None)(value or "")
     except ValidationError as exc:
         return " ".join(exc.messages)
     return None
@@ -249,9 +251,8 @@ def provider_update(
     new_name = provider.name if name is _UNSET else name
     new_type = provider.provider_type if provider_type is _UNSET else provider_type
     new_url = provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or "")
-    new_settings = provider_full_settings(
-        provider=provider, settings=provider.settings if settings is _UNSET else (settings if settings is not None else {})
-    )
+    kept = provider.settings if settings is _UNSET else (settings if settings is not None else {})
+    new_settings = provider_full_settings(provider=provider, settings=kept)
     new_headers = provider.extra_headers if extra_headers is _UNSET else extra_headers
     if clear_api_key:
         will_have_key = bool(api_key)

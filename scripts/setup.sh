@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv, install the project (and test extras with --test), compile catalogs, migrate.
+# Create .venv, install the project (and test extras with --test, the lint gate's tools
+# with --lint), compile catalogs, migrate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -8,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras=""
 if [ "${1:-}" = "--test" ]; then extras="[test,bench]"; fi
+if [ "${1:-}" = "--lint" ]; then extras="[lint]"; fi
 stamp=".venv/.installed${extras}"
 # pip runs when pyproject.toml changed since the last install, unless what it asks for
 # (with these extras) is installed already: a venv prepared elsewhere (CI, a shared venv)

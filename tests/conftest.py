@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.openai_upstream import FakeUpstream
+from tests.fakes.responses_upstream import FakeResponsesUpstream
 
 # Scans every response, log line and command output of the whole session for the
 # provider and gateway keys the tests used; the session fails on any leak.
@@ -171,3 +172,18 @@ def limits_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], 
     cache.clear()
     yield freeze
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def responses_upstream_server() -> Iterator[FakeResponsesUpstream]:
+    server = FakeResponsesUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def responses_upstream(responses_upstream_server: FakeResponsesUpstream) -> FakeResponsesUpstream:
+    """The fake Responses API upstream, with a clean request log."""
+    responses_upstream_server.requests.clear()
+    responses_upstream_server.disconnects.clear()
+    return responses_upstream_server

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from providers.adapters.base import Adapter, ProviderConfig, UpstreamError
+from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
 from providers.redact import redact
 
 from .. import gateway, limits, requestlog
@@ -137,7 +137,7 @@ def read_body(request: HttpRequest) -> bytes:
         raise GatewayError(413, _("The request body is too large."), code="request_too_large")
     try:
         return request.body
-    except Exception:  # RequestDataTooBig and friends
+    except Exception:  # RequestDataTooBig and friends  # noqa: BLE001
         raise GatewayError(413, _("The request body is too large."), code="request_too_large") from None
 
 
@@ -199,7 +199,7 @@ async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = p
                   body=body, requested=str(requested), key=key, reservation=reservation, record=record)
 
 
-async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
+async def first_frame(agen: Frames) -> bytes:
     """Wait for a stream's first frame, so a failure before it gets a real HTTP status."""
     try:
         return await agen.__anext__()
@@ -207,12 +207,11 @@ async def first_frame(agen: AsyncIterator[bytes]) -> bytes:
         raise GatewayError(502, _("The upstream closed the stream without data."), type="upstream_error",
                            code="upstream_empty_stream") from None
     except BaseException:
-        await agen.aclose()  # type: ignore[attr-defined]
+        await agen.aclose()
         raise
 
 
-async def translated(frames: AsyncIterator[bytes], state: Any,
-                     encode: Callable[[list[Any]], bytes]) -> AsyncIterator[bytes]:
+async def translated(frames: Frames, state: Any, encode: Callable[[list[Any]], bytes]) -> Frames:
     """Chat completion frames (made safe by ``gateway.relay``) through a ``ChunkMachine``, encoded."""
     try:
         async for data in frames:
@@ -223,7 +222,7 @@ async def translated(frames: AsyncIterator[bytes], state: Any,
                 return
         yield encode(state.close())
     finally:
-        await frames.aclose()  # type: ignore[attr-defined]
+        await frames.aclose()
 
 
 def native(routed: Routed, payload: bytes) -> bytes:
@@ -232,8 +231,8 @@ def native(routed: Routed, payload: bytes) -> bytes:
     return rewrite(payload) if rewrite is not None else payload
 
 
-async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
-                       error_frame: Callable[[UpstreamError], bytes]) -> AsyncIterator[bytes]:
+async def relay_native(first: bytes, rest: Frames, routed: Routed,
+                       error_frame: Callable[[UpstreamError], bytes]) -> Frames:
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
     ``error_frame`` (after a blank line, in case the failure cut an event short),
@@ -278,7 +277,7 @@ async def relay_native(first: bytes, rest: AsyncIterator[bytes], routed: Routed,
             record.note_error(200, exc.code or "upstream_error", redact(exc.cause), outcome="upstream_error")
         yield lines.rest() + b"\n\n" + error_frame(exc)
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
 
 
 class _WholeLines:

@@ -90,11 +90,10 @@ def hosted_tools(body: dict[str, Any]) -> list[str]:
     """Types of the request's hosted tools (``web_search``, ``file_search``...): they
     run at OpenAI only, so a chat completions backend is not offered them. The
     view names them in the ``X-Gateway-Dropped-Tools`` header."""
-    tools = body.get("tools")
-    if not isinstance(tools, list):
-        return []
-    return [str(t.get("type")) for t in tools
-            if isinstance(t, dict) and t.get("type") not in ("function", "namespace", "custom")]
+    given = body.get("tools")
+    tools = given if isinstance(given, list) else []
+    own = ("function", "namespace", "custom")
+    return [str(t.get("type")) for t in tools if isinstance(t, dict) and t.get("type") not in own]
 
 
 def _function(tool: Any, param: str) -> dict[str, Any]:

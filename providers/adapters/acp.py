@@ -34,16 +34,18 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from ..redact import mask, secret_values
 from . import acp_translate as tr
-from .base import DONE_FRAME, Adapter, ModelListing, ProviderConfig, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkMaker, ChunkSource, completion_from_chunks, frame, wants_usage
-from .subprocess_util import Child, ChildLimiter, check_program, child_env, mask, secrets_of, spawn
+from .subprocess_util import Child, check_program, child_env, spawn
 
 log = logging.getLogger("gateway.subprocess")
 
 PROTOCOL_VERSION = 1
 CANCEL_GRACE = 1.0  # seconds an agent gets to answer session/cancel before it is killed
 DEFAULT_CONCURRENCY = 4
+QUEUE_WAIT = 10.0  # seconds one more request waits for a free agent slot, then 429
 
 
 class AgentSession:
@@ -149,14 +151,14 @@ class AgentSession:
         log.warning("agent pid=%s closed its output (exit code %s)", self.child.pid, code)
         message = _("The agent exited unexpectedly (exit code %(code)s).") % {"code": code}
         if tail:
-            message = _("The agent exited unexpectedly (exit code %(code)s): %(stderr)s") % {"code": code, "stderr": tail}
+            message = _("The agent exited unexpectedly (exit code %(code)s): %(stderr)s") % {
+                "code": code, "stderr": tail}
         return UpstreamError(message, status=502, code="agent_exited", cause=f"agent exited: {code}")
 
 
 class AcpAdapter(Adapter):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
-        self.limiter = ChildLimiter(int(config.setting("max_concurrency") or DEFAULT_CONCURRENCY))
 
     async def list_models(self) -> ModelListing:
         listing = self.configured_models()
@@ -176,10 +178,10 @@ class AcpAdapter(Adapter):
         if not argv[0]:
             raise UpstreamError(_("This provider has no agent command configured."), status=502,
                                 code="command_not_found", cause="no command")
-        secrets = secrets_of(config)
+        secrets = tuple(secret_values(config))
         workdir = config.setting("cwd")
         tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-acp-")
-        workdir = os.path.abspath(workdir or tempdir)  # ACP wants an absolute path
+        workdir = os.path.abspath(str(workdir or tempdir))  # ACP wants an absolute path  # noqa: ASYNC240
         child: Child | None = None
         session_id: str | None = None
         prompt_id: int | None = None
@@ -267,16 +269,18 @@ class AcpAdapter(Adapter):
             async with asyncio.timeout(CANCEL_GRACE):
                 await settle()
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        async with self.limiter.slot():
-            turn = self._turn(body, include_usage=wants_usage(body))
-            try:
-                async for chunks in turn:
-                    yield b"".join(frame(c) for c in chunks)
-                yield DONE_FRAME
-            finally:
-                await turn.aclose()
+    def concurrency(self) -> tuple[int | None, float]:
+        """``max_concurrency`` agents (default 4); one more waits up to 10 s for a slot."""
+        return int(self.config.setting("max_concurrency") or DEFAULT_CONCURRENCY), QUEUE_WAIT
+
+    async def stream(self, body: dict[str, Any]) -> Frames:
+        turn = self._turn(body, include_usage=wants_usage(body))
+        try:
+            async for chunks in turn:
+                yield b"".join(frame(c) for c in chunks)
+            yield DONE_FRAME
+        finally:
+            await turn.aclose()
 
     async def complete(self, body: dict[str, Any]) -> bytes:
-        async with self.limiter.slot():
-            return await completion_from_chunks(self._turn(body, include_usage=True))
+        return await completion_from_chunks(self._turn(body, include_usage=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .chat_chunks import message_text
+from .content import content_text
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -30,12 +30,13 @@ def finish_reason(stop_reason: Any) -> str:
 
 def _render_turn(message: dict[str, Any]) -> str:
     role = message.get("role")
-    text = message_text(message.get("content"), image="[image]")
+    text = content_text(message.get("content"), sep="", image="[image]")
     if role == "assistant":
         lines = [text] if text else []
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
-            lines.append(f"[tool call {call.get('id', '')}: {function.get('name', '')}({function.get('arguments', '')})]")
+            lines.append(f"[tool call {call.get('id', '')}: "
+                         f"{function.get('name', '')}({function.get('arguments', '')})]")
         return "Assistant: " + "\n".join(lines)
     if role in ("tool", "function"):
         return f"Tool result ({message.get('tool_call_id') or message.get('name') or ''}): {text}"
@@ -60,7 +61,8 @@ def _last_user_blocks(content: Any, *, images: bool) -> list[dict[str, Any]]:
             if images and match:
                 blocks.append({"type": "image", "mimeType": match["mime"], "data": match["data"]})
             else:
-                blocks.append({"type": "text", "text": f"[image: {url if isinstance(url, str) and not match else 'inline'}]"})
+                blocks.append({"type": "text",
+                               "text": f"[image: {url if isinstance(url, str) and not match else 'inline'}]"})
     return blocks
 
 
@@ -69,7 +71,8 @@ def render_prompt(messages: list[Any], *, images: bool = False) -> list[dict[str
     earlier turns as a transcript, then the last user turn as it was sent."""
     messages = [m for m in messages if isinstance(m, dict)]
     system = "\n\n".join(
-        message_text(m.get("content"), image="[image]") for m in messages if m.get("role") in ("system", "developer")
+        content_text(m.get("content"), sep="", image="[image]")
+        for m in messages if m.get("role") in ("system", "developer")
     )
     turns = [m for m in messages if m.get("role") not in ("system", "developer")]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
@@ -166,7 +169,8 @@ def model_selection(session: Any, model: str) -> tuple[str, dict[str, Any]] | No
         if option.get("category") == "model" or option.get("id") == "model":
             values = [o.get("value") for o in option.get("options") or () if isinstance(o, dict)]
             if model in values and option.get("currentValue") != model:
-                return "session/set_config_option", {"sessionId": session_id, "configId": option.get("id"), "value": model}
+                return "session/set_config_option", {"sessionId": session_id, "configId": option.get("id"),
+                                                     "value": model}
             return None
     models = session.get("models")
     if isinstance(models, dict):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +30,7 @@ from .anthropic_translate import (
     to_completion,
     to_messages_request,
 )
-from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .http_common import CachedModels, get_json, open_stream, post_for_body, read_body, request_headers, request_timeout
 from .openai_compat import shape_request
@@ -57,13 +56,17 @@ class AnthropicAdapter(Adapter):
         super().__init__(config)
         self.messages_url = f"{config.base_url}/messages"
         self.models_url = f"{config.base_url}/models"
-        headers = request_headers(config, {"Content-Type": "application/json"})
-        headers["anthropic-version"] = str(config.setting("anthropic_version", "2023-06-01"))
-        if config.api_key:
-            headers["x-api-key"] = config.api_key
-        self.headers = headers
+        self.headers = {**request_headers(config, {"Content-Type": "application/json"}), **self.auth_headers(config)}
         self.timeout = request_timeout(config)
         self.models = CachedModels(self, self.fetch_models_raw, self._model_entries)
+
+    @classmethod
+    def auth_headers(cls, config: ProviderConfig) -> dict[str, str]:
+        """``x-api-key`` (not a bearer token), with the ``anthropic-version`` the wire requires."""
+        headers = {"anthropic-version": str(config.setting("anthropic_version", "2023-06-01"))}
+        if config.api_key:
+            headers["x-api-key"] = config.api_key
+        return headers
 
     def prepare(self, body: dict[str, Any], *, stream: bool) -> bytes:
         try:
@@ -94,7 +97,7 @@ class AnthropicAdapter(Adapter):
         completion = to_completion(message, created=int(time.time()))
         return json.dumps(completion, ensure_ascii=False).encode()
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def stream(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
         resp = await open_stream(self.config, self.messages_url, data, headers=self.headers, timeout=self.timeout)
@@ -102,7 +105,8 @@ class AnthropicAdapter(Adapter):
         try:
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 raise errors.from_json_instead_of_stream(name, await read_body(name, resp))
-            translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body), created=int(time.time()))
+            translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body),
+                                          created=int(time.time()))
             decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
             try:
                 async for raw in resp.iter_any():
@@ -125,7 +129,7 @@ class AnthropicAdapter(Adapter):
                         yield b"".join(out)
             except UpstreamError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             for event in decoder.flush():
                 chunks = self._translate(translator, event)
@@ -187,7 +191,7 @@ class AnthropicAdapter(Adapter):
         return await post_for_body(self.config, f"{self.messages_url}/count_tokens", data, headers=headers,
                                    timeout=self.timeout)
 
-    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> Frames:
         data, headers = self._native(body, beta)
         return relay_stream(self.config, self.messages_url, data, headers=headers, timeout=self.timeout)
 
@@ -215,5 +219,6 @@ class AnthropicAdapter(Adapter):
     def _model_entries(self, raw: Any) -> list[Any] | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
             return None
-        entries = (model_entry(item, self.config.name, self.config.created) for item in raw["data"] if isinstance(item, dict))
+        entries = (model_entry(item, self.config.name, self.config.created)
+                   for item in raw["data"] if isinstance(item, dict))
         return [e for e in entries if e]

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .chat_chunks import ChunkMaker
+from .content import TranslationError, content_text
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -31,13 +32,6 @@ FINISH_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-
-
-class TranslationError(ValueError):
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
 
 
 def finish_reason(stop_reason: str | None) -> str | None:
@@ -53,32 +47,14 @@ def usage_from(usage: dict[str, Any] | None) -> dict[str, Any]:
     cache_write = int(usage.get("cache_creation_input_tokens") or 0)
     prompt = int(usage.get("input_tokens") or 0) + cache_read + cache_write
     completion = int(usage.get("output_tokens") or 0)
-    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                           "total_tokens": prompt + completion}
     if cache_read:
         out["prompt_tokens_details"] = {"cached_tokens": cache_read}
     return out
 
 
 # -- request -------------------------------------------------------------------------
-
-
-def _text_of(content: Any, param: str) -> str:
-    """Plain text of a system/developer/tool message (string or text parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, dict) and part.get("type") in ("text", "input_text") and isinstance(part.get("text"), str):
-                parts.append(part["text"])
-            elif isinstance(part, str):
-                parts.append(part)
-            else:
-                raise TranslationError(_("Only text content is supported in this message."), param)
-        return "\n".join(parts)
-    raise TranslationError(_("Message content must be a string or an array of content parts."), param)
 
 
 def _image_block(part: dict[str, Any], param: str) -> dict[str, Any]:
@@ -229,7 +205,7 @@ def to_messages_request(body: dict[str, Any], *, default_max_tokens: int, stream
             raise TranslationError(_("Each message must be an object."), param)
         role = message.get("role")
         if role in ("system", "developer"):
-            text = _text_of(message.get("content"), param)
+            text = content_text(message.get("content"), param=param)
             if text:
                 system.append(text)
         elif role == "user":
@@ -242,7 +218,7 @@ def to_messages_request(body: dict[str, Any], *, default_max_tokens: int, stream
             turns.append({"role": "user", "content": [{
                 "type": "tool_result",
                 "tool_use_id": message["tool_call_id"],
-                "content": _text_of(message.get("content"), param),
+                "content": content_text(message.get("content"), param=param),
             }]})
         else:
             raise TranslationError(_("The message role “%(role)s” is not supported.") % {"role": role}, param)
@@ -298,7 +274,8 @@ def to_completion(message: dict[str, Any], *, created: int) -> dict[str, Any]:
             tool_calls.append({
                 "id": block.get("id"),
                 "type": "function",
-                "function": {"name": block.get("name"), "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False)},
+                "function": {"name": block.get("name"),
+                             "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False)},
             })
     out_message: dict[str, Any] = {
         "role": "assistant",
@@ -416,12 +393,14 @@ class StreamTranslator:
             if dtype == "thinking_delta" and delta.get("thinking"):
                 if not self.started:
                     self.started = True
-                    return [self.maker.chunk({"role": "assistant", "content": "", "reasoning_content": delta["thinking"]})]
+                    return [self.maker.chunk({"role": "assistant", "content": "",
+                                              "reasoning_content": delta["thinking"]})]
                 return [self.maker.chunk({"reasoning_content": delta["thinking"]})]
             if dtype == "input_json_delta" and self.tools:
-                index = self._tool_index.get(event.get("index", 0))
-                if index is not None and delta.get("partial_json"):
-                    return [self.maker.chunk({"tool_calls": [{"index": index, "function": {"arguments": delta["partial_json"]}}]})]
+                found = self._tool_index.get(event.get("index", 0))
+                if found is not None and delta.get("partial_json"):
+                    call = {"index": found, "function": {"arguments": delta["partial_json"]}}
+                    return [self.maker.chunk({"tool_calls": [call]})]
             # signature_delta and citations carry nothing an OpenAI client can use.
             return []
         if etype == "message_delta":

@@ -9,11 +9,21 @@ adapter, so it can be tested without a network.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any, TypedDict, cast
+
+from ..provider_config import ProviderConfig
+
+__all__ = ["DONE_FRAME", "Adapter", "Frames", "ModelEntry", "ModelListing", "OpenAIError", "OpenAIShapedError",
+           "ProviderConfig", "UpstreamError"]
 
 DONE_FRAME = b"data: [DONE]\n\n"
+
+# What a streaming method returns: an async generator of ready SSE frames. A
+# generator (not any async iterator) because the caller must be able to close it
+# (``aclose()``) when the client goes away, which closes the upstream at once.
+Frames = AsyncGenerator[bytes, None]
 
 
 class OpenAIError(TypedDict):
@@ -40,7 +50,28 @@ class ModelListing:
     raw: Any = None  # what the backend answered, for the staff passthrough endpoint
 
 
-class UpstreamError(Exception):
+class OpenAIShapedError(Exception):
+    """An error answered in the OpenAI shape ``{"error": {message, type, param, code}}``.
+
+    The one place that builds that body: ``UpstreamError`` (a backend's failure)
+    and ``chat.gateway.GatewayError`` (the gateway's own refusals) both are one."""
+
+    status: int
+    message: str
+    type: str
+    code: str | None
+    param: str | None
+    # Members beyond OpenAI's four (a quota refusal's ``quota`` and ``resets_at``); SDKs ignore them.
+    extra: dict[str, Any] = {}
+
+    def body(self) -> dict[str, OpenAIError]:
+        error: OpenAIError = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        if self.extra:
+            error = cast(OpenAIError, {**error, **self.extra})
+        return {"error": error}
+
+
+class UpstreamError(OpenAIShapedError):
     """A failure to be shown to the client as an OpenAI-shaped error.
 
     ``status`` is the HTTP status the gateway answers with before a stream has
@@ -72,29 +103,8 @@ class UpstreamError(Exception):
         self.retryable = retryable
         self.upstream_status = upstream_status  # the backend's own HTTP status, when it answered one
 
-    def body(self) -> dict[str, OpenAIError]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
     def sse_frame(self) -> bytes:
         return b"data: " + json.dumps(self.body(), ensure_ascii=False).encode() + b"\n\n"
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A provider as the hot path sees it: decrypted, with defaults applied. Never logged."""
-
-    id: int
-    name: str
-    provider_type: str
-    base_url: str
-    api_key: str | None = field(repr=False)
-    extra_headers: dict[str, str] = field(repr=False, default_factory=dict)
-    settings: dict[str, Any] = field(repr=False, default_factory=dict)  # extra_query/env values are secrets
-    enabled: bool = True
-    created: int = 0
-
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
 
 
 class Adapter:
@@ -110,7 +120,15 @@ class Adapter:
       one item) ending with ``DONE_FRAME``. It must relay each upstream event as
       soon as it arrives, and close its upstream (connection or child process)
       when the iterator is closed early (client disconnect).
-    - ``list_models()``: a ``ModelListing``.
+    - ``list_models()``: a ``ModelListing``. The base class lists the provider's
+      configured models; a backend with a listing of its own overrides it.
+
+    Declared here with defaults, so callers never probe with ``getattr``:
+
+    - ``auth_headers(config)``: the headers that carry the API key on this wire
+      (the adapter's requests and the connection test use the same ones).
+    - ``fetch_models_raw()``: the backend's own listing as it answered, for the
+      staff endpoint that shows it; ``None`` when the type has none.
 
     All three raise ``UpstreamError`` for failures. Before the first frame the
     gateway answers with the error's status; after it, with a final error event.
@@ -122,16 +140,36 @@ class Adapter:
     async def complete(self, body: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         raise NotImplementedError
+
+    @classmethod
+    def auth_headers(cls, config: ProviderConfig) -> dict[str, str]:
+        """The headers that carry ``config``'s API key ({} without one): a bearer token by default."""
+        return {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+
+    def concurrency(self) -> tuple[int | None, float]:
+        """(cap, wait): at most ``cap`` requests to this provider at once in this
+        process (None: no cap), and how many seconds one more waits for a slot
+        before its 429. The gateway's one limiter (``chat/limits.py``) applies it.
+        By default: the ``max_concurrency`` setting, and no wait."""
+        cap = self.config.setting("max_concurrency")
+        return (int(cap) if cap else None), 0.0
 
     async def list_models(self) -> ModelListing:
         return self.configured_models()
 
+    async def fetch_models_raw(self) -> tuple[int, Any] | None:
+        """(HTTP status, parsed JSON) of the backend's own listing, as it answered;
+        ``None`` for a type that lists its configured models."""
+        listing = await self.list_models()
+        return (200, listing.raw) if listing.source == "upstream" else None
+
     def configured_models(self) -> ModelListing:
         names = self.config.setting("models") or []
         return ModelListing(
-            models=[{"id": n, "object": "model", "created": self.config.created, "owned_by": self.config.name} for n in names],
+            models=[{"id": n, "object": "model", "created": self.config.created,
+                     "owned_by": self.config.name} for n in names],
             source="configured",
             raw=None,
         )
@@ -148,7 +186,7 @@ class Adapter:
     async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
         raise NotImplementedError
 
-    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> Frames:
         """Raw Messages SSE bytes, relayed as they arrive."""
         raise NotImplementedError
 
@@ -158,7 +196,7 @@ class Adapter:
     async def responses_native(self, body: dict[str, Any]) -> bytes:
         raise NotImplementedError
 
-    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def responses_native_stream(self, body: dict[str, Any]) -> Frames:
         raise NotImplementedError
 
     async def embed(self, body: dict[str, Any]) -> bytes:

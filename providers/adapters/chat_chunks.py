@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from .base import DONE_FRAME
+from .base import DONE_FRAME, Frames
 
 # One upstream read's worth of translated chunks, per item.
 ChunkSource = AsyncGenerator[list[dict[str, Any]], None]
@@ -62,28 +62,7 @@ def wants_usage(body: dict[str, Any]) -> bool:
     return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
-def message_text(content: Any, *, image: str = "") -> str:
-    """The text of a chat message's content: a string, or the text parts of a
-    list joined together (an ``image_url`` part as ``image``)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    parts.append(part["text"])
-                elif part.get("type") == "image_url":
-                    parts.append(image)
-        return "".join(parts)
-    return str(content)
-
-
-async def sse_from_chunks(source: ChunkSource) -> AsyncIterator[bytes]:
+async def sse_from_chunks(source: ChunkSource) -> Frames:
     """``Adapter.stream()`` from a chunk source: its chunks as SSE frames, then
     ``DONE_FRAME``. The source is closed at once when the client goes away, so its
     upstream (connection or child process) stops then, not when it is collected."""
@@ -165,7 +144,8 @@ class ChunkCollector:
             "object": "chat.completion",
             "created": self.created or int(time.time()),
             "model": self.model or "",
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason or "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": self.finish_reason or "stop"}],
         }
         if self.usage is not None:
             out["usage"] = self.usage

@@ -21,8 +21,10 @@ every frame, which is why it is off by default.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
+
+from .base import Frames
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
@@ -141,7 +143,7 @@ class Shaping:
         self.normalise = settings.get("normalize_chunks") is True
         self.active = self.reasoning is not None or self.normalise
 
-    def stream(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    def stream(self, frames: Frames) -> Frames:
         if not self.active:
             return frames
         fixes = ([self.reasoning[0]] if self.reasoning else []) + ([normaliser()] if self.normalise else [])
@@ -159,10 +161,10 @@ class Shaping:
         return normalise_completion(payload) if self.normalise else payload
 
 
-async def mapped(agen: AsyncIterator[bytes], fix: Fix) -> AsyncIterator[bytes]:
+async def mapped(agen: Frames, fix: Fix) -> Frames:
     """``agen``'s items through ``fix``; closing this closes ``agen`` (the upstream)."""
     try:
         async for item in agen:
             yield fix(item)
     finally:
-        await agen.aclose()  # type: ignore[attr-defined]
+        await agen.aclose()

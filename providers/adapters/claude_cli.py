@@ -28,7 +28,8 @@ turns the JSON lines it prints into OpenAI chunks as they arrive.
   the client gets a 504 (or a final error event mid-stream). A client disconnect
   kills the child (its whole process group) at once.
 - ``max_concurrency`` (default 4) children run at once per provider; a request
-  beyond that waits up to 10 s for a slot, then gets a 429 with ``Retry-After``.
+  beyond that waits up to 10 s for a slot, then gets a 429 with ``Retry-After``
+  (``concurrency()``, applied by the gateway's one limiter in ``chat/limits.py``).
 - Models: the configured list (default ``sonnet``, ``opus``, ``haiku``).
 """
 from __future__ import annotations
@@ -45,11 +46,13 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .anthropic_translate import StreamError, TranslationError
-from .base import Adapter, UpstreamError
+from ..redact import mask, secret_values
+from .anthropic_translate import StreamError
+from .base import Adapter, Frames, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .claude_cli_translate import CliError, CliTranslator, render_prompt
-from .subprocess_util import Child, check_program, child_env, limiter_for, mask, secrets_of, spawn
+from .content import TranslationError
+from .subprocess_util import Child, check_program, child_env, spawn
 
 log = logging.getLogger("gateway.subprocess")
 
@@ -65,7 +68,7 @@ class ClaudeCliAdapter(Adapter):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.timeout = float(config.setting("timeout") or DEFAULT_TIMEOUT)
-        self.secrets = secrets_of(config)
+        self.secrets = tuple(secret_values(config))
 
     def argv(self, model: str, system: str | None, system_file: str | None) -> list[str]:
         args = list(self.config.setting("args") or [])
@@ -96,27 +99,26 @@ class ClaudeCliAdapter(Adapter):
         check_program(self.config)
         deadline = time.monotonic() + self.timeout
         system_file = None
-        async with limiter_for(self.config, DEFAULT_CONCURRENCY).slot(min(QUEUE_WAIT, self.timeout)):
-            workdir = self.config.setting("cwd")
-            tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-claude-cli-")
-            if system and len(system.encode()) > ARGV_PROMPT_LIMIT:
-                fd, system_file = tempfile.mkstemp(prefix="gateway-system-", suffix=".txt")
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(system)
+        workdir = self.config.setting("cwd")
+        tempdir = None if workdir else tempfile.mkdtemp(prefix="gateway-claude-cli-")
+        if system and len(system.encode()) > ARGV_PROMPT_LIMIT:
+            fd, system_file = tempfile.mkstemp(prefix="gateway-system-", suffix=".txt")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(system)
+        try:
+            child = await spawn(self.argv(model, system, system_file), env=self.env(),
+                                cwd=workdir or tempdir, secrets=self.secrets)
             try:
-                child = await spawn(self.argv(model, system, system_file), env=self.env(),
-                                    cwd=workdir or tempdir, secrets=self.secrets)
-                try:
-                    async for item in self._run(child, model, prompt, deadline, include_usage):
-                        yield item
-                finally:
-                    await child.kill()
+                async for item in self._run(child, model, prompt, deadline, include_usage):
+                    yield item
             finally:
-                if system_file:
-                    with contextlib.suppress(OSError):
-                        os.unlink(system_file)
-                if tempdir:
-                    shutil.rmtree(tempdir, ignore_errors=True)
+                await child.kill()
+        finally:
+            if system_file:
+                with contextlib.suppress(OSError):
+                    os.unlink(system_file)
+            if tempdir:
+                shutil.rmtree(tempdir, ignore_errors=True)
 
     async def _run(self, child: Child, model: str, prompt: str, deadline: float,
                    include_usage: bool) -> AsyncIterator[list[dict[str, Any]]]:
@@ -170,7 +172,11 @@ class ClaudeCliAdapter(Adapter):
         return UpstreamError(message, status=502, type="upstream_error", code="upstream_error",
                              cause=f"claude error {status}", retryable=status is not None)
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def concurrency(self) -> tuple[int | None, float]:
+        """``max_concurrency`` children (default 4); one more waits up to 10 s (within the timeout)."""
+        return int(self.config.setting("max_concurrency") or DEFAULT_CONCURRENCY), min(QUEUE_WAIT, self.timeout)
+
+    def stream(self, body: dict[str, Any]) -> Frames:
         return sse_from_chunks(self.chunks(body, include_usage=wants_usage(body)))
 
     async def complete(self, body: dict[str, Any]) -> bytes:

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .anthropic_translate import StreamTranslator, TranslationError, finish_reason, usage_from
+from .anthropic_translate import StreamTranslator, finish_reason, usage_from
+from .content import TranslationError, content_text
 
 
 class CliError(Exception):
@@ -34,31 +35,9 @@ class CliError(Exception):
         self.upstream_status = upstream_status
 
 
-def _text(content: Any, param: str) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for j, part in enumerate(content):
-            ptype = part.get("type") if isinstance(part, dict) else None
-            if ptype in ("text", "input_text", "output_text"):
-                parts.append(str(part.get("text") or ""))
-            elif ptype == "refusal":
-                parts.append(str(part.get("refusal") or ""))
-            else:
-                raise TranslationError(
-                    _("The content part type “%(type)s” is not supported by this provider.") % {"type": ptype},
-                    f"{param}.content[{j}]",
-                )
-        return "\n".join(p for p in parts if p)
-    raise TranslationError(_("Message content must be a string or an array of content parts."), param)
-
-
 def _turn(message: dict[str, Any], param: str) -> str:
     role = message.get("role")
-    text = _text(message.get("content"), param)
+    text = content_text(message.get("content"), param=param)
     if role == "user":
         return f"User: {text}"
     if role == "assistant":
@@ -82,7 +61,7 @@ def render_prompt(messages: list[Any]) -> tuple[str | None, str]:
         if not isinstance(message, dict):
             raise TranslationError(_("Each message must be an object."), param)
         if message.get("role") in ("system", "developer"):
-            text = _text(message.get("content"), param)
+            text = content_text(message.get("content"), param=param)
             if text:
                 system.append(text)
         else:
@@ -92,7 +71,7 @@ def render_prompt(messages: list[Any]) -> tuple[str | None, str]:
         raise TranslationError(_("At least one user or assistant message with content is required."), "messages")
     last, last_param = turns[-1]
     if last.get("role") == "user":
-        history, current = turns[:-1], _text(last.get("content"), last_param)
+        history, current = turns[:-1], content_text(last.get("content"), param=last_param)
     else:
         history, current = turns, ""
     if not history:
@@ -154,7 +133,8 @@ class CliTranslator:
                 out += self.events.feed({"type": "content_block_delta", "index": 0,
                                          "delta": {"type": "thinking_delta", "thinking": block["thinking"]}})
             elif block.get("type") == "text" and block.get("text"):
-                out += self.events.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+                out += self.events.feed({"type": "content_block_start", "index": 0,
+                                         "content_block": {"type": "text", "text": ""}})
                 out += self.events.feed({"type": "content_block_delta", "index": 0,
                                          "delta": {"type": "text_delta", "text": block["text"]}})
         return out

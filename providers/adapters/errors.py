@@ -110,7 +110,7 @@ async def read_error_body(resp: Response) -> bytes:
         while size < ERROR_BODY_LIMIT and (piece := await resp.readany()):
             parts.append(piece)
             size += len(piece)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- an unreadable error body is an empty one
         return b""
     return b"".join(parts)[:ERROR_BODY_LIMIT]
 
@@ -120,7 +120,8 @@ def redirected(provider: str, status: int, headers: Mapping[str, str]) -> Upstre
     provider's credentials); the operator should point the base URL at the new place."""
     log.warning("provider=%s cause=redirect (HTTP %s)", provider, status)
     return UpstreamError(
-        _("The upstream answered with a redirect (HTTP %(status)s); check the provider's base URL.") % {"status": status},
+        _("The upstream answered with a redirect (HTTP %(status)s); check the provider's base URL.")
+        % {"status": status},
         status=502,
         type="upstream_error",
         code="upstream_redirect",

@@ -55,7 +55,7 @@ async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, header
     try:
         resp = await client.request(config, "POST", url, headers={**ACCEPT_COMPRESSED, **headers}, body=data,
                                   timeout=timeout)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
         raise errors.from_transport(config.name, exc) from None
     try:
         if resp.status >= 400:
@@ -66,7 +66,7 @@ async def post_for_body(config: ProviderConfig, url: str, data: bytes, *, header
     except errors.UpstreamError:
         resp.close()
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
         resp.close()
         raise errors.from_transport(config.name, exc) from None
     except BaseException:  # cancelled: drop the connection, let the cancellation through
@@ -80,7 +80,7 @@ async def read_body(provider: str, resp: Response) -> bytes:
     """A whole (capped) body of an answer already under way; failures as ``UpstreamError``."""
     try:
         return await resp.read()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
         raise errors.from_transport(provider, exc, mid_stream=True) from None
 
 
@@ -92,7 +92,7 @@ async def open_stream(config: ProviderConfig, url: str, data: bytes, *, headers:
     try:
         resp = await client.request(config, "POST", url, headers={**headers, **STREAM_ACCEPT}, body=data,
                                   timeout=timeout)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
         raise errors.from_transport(config.name, exc) from None
     if resp.status < 300:
         return resp
@@ -133,7 +133,7 @@ async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],
                 break
             else:
                 status, payload = 502, b""
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
         raise errors.from_transport(config.name, exc) from None
     try:
         return status, json.loads(payload)

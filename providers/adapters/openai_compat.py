@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from providers.transport.sse import ServerSentEvent, SSEDecoder
 
 from . import errors
-from .base import DONE_FRAME, Adapter, ModelListing, UpstreamError
+from .base import DONE_FRAME, Adapter, Frames, ModelEntry, ModelListing, UpstreamError
 from .chat_chunks import frame, wants_usage
 from .chunk_shaping import Shaping
 from .http_common import (
@@ -62,10 +61,7 @@ class OpenAICompatAdapter(Adapter):
         suffix = query_suffix(config)
         self.chat_url = f"{config.base_url}/chat/completions{suffix}"
         self.models_url = f"{config.base_url}/models{suffix}"
-        headers = request_headers(config, {"Content-Type": "application/json"})
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
-        self.headers = headers
+        self.headers = {**request_headers(config, {"Content-Type": "application/json"}), **self.auth_headers(config)}
         self.timeout = request_timeout(config)
         self.shaping = Shaping(config.settings)
         self.models = CachedModels(
@@ -81,10 +77,10 @@ class OpenAICompatAdapter(Adapter):
         errors.check_json_body(self.config.name, payload)
         return self.shaping.completion(payload) if self.shaping.active else payload
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         return self.shaping.stream(self._relay(body))
 
-    async def _relay(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def _relay(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
         resp = await open_stream(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
@@ -129,7 +125,7 @@ class OpenAICompatAdapter(Adapter):
                         return
             except UpstreamError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             out, done, error = _frames(name, decoder.flush())
             if out:
@@ -210,7 +206,8 @@ def completion_as_stream(payload: bytes, *, include_usage: bool) -> bytes | None
         if not isinstance(choice, dict):
             return None
         index = choice.get("index", position)
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        given = choice.get("message")
+        message = given if isinstance(given, dict) else {}
         delta = {k: v for k, v in message.items() if v is not None}
         if isinstance(delta.get("tool_calls"), list):
             delta["tool_calls"] = [
@@ -256,7 +253,7 @@ def _frames(provider: str, events: list[ServerSentEvent]) -> tuple[bytes, bool, 
     return b"".join(out), False, None
 
 
-def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, Any]] | None:
+def normalise_model_list(raw: Any, owner: str, created: int) -> list[ModelEntry] | None:
     """Accept ``{"data": [...]}``, a bare array, or ``{"models": [...]}``, with entries
     as objects or plain ids; return OpenAI model objects, or None if unusable."""
     if isinstance(raw, dict):
@@ -267,8 +264,9 @@ def normalise_model_list(raw: Any, owner: str, created: int) -> list[dict[str, A
         items = raw
     if not isinstance(items, list):
         return None
-    out: list[dict[str, Any]] = []
+    out: list[ModelEntry] = []
     for item in items:
+        model_id: Any
         if isinstance(item, str):
             model_id = item
         elif isinstance(item, dict):

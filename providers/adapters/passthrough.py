@@ -2,16 +2,14 @@
 passthroughs (issue 17: ``anthropic`` for /v1/messages, ``codex`` for /v1/responses)."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from ..transport.client import Timeouts
 from . import errors
-from .base import ProviderConfig
+from .base import Frames, ProviderConfig
 from .http_common import open_stream
 
 
 async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
-                       timeout: Timeouts) -> AsyncIterator[bytes]:
+                       timeout: Timeouts) -> Frames:
     """The raw bytes of a streamed ``POST`` as they arrive. Closing early drops the
     connection, so the backend stops generating when the client goes away."""
     resp = await open_stream(config, url, data, headers=headers, timeout=timeout)
@@ -20,7 +18,7 @@ async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers
         try:
             async for raw in resp.iter_any():
                 yield raw
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
             raise errors.from_transport(config.name, exc, mid_stream=True) from None
         finished = True
     finally:

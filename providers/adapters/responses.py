@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from providers.transport.sse import SSEDecoder
 
 from . import errors
-from .base import Adapter, ProviderConfig, UpstreamError
+from .base import Adapter, Frames, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkSource, completion_from_chunks, sse_from_chunks, wants_usage
 from .http_common import open_stream, query_suffix, read_body, request_headers, request_timeout
 from .openai_compat import shape_request
@@ -34,9 +33,7 @@ class ResponsesAdapter(Adapter):
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self.url = f"{config.base_url}/responses{query_suffix(config)}"
-        headers = request_headers(config, {"Content-Type": "application/json"})
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers = {**request_headers(config, {"Content-Type": "application/json"}), **self.auth_headers(config)}
         account = config.setting("account_id")
         if account:
             headers["ChatGPT-Account-ID"] = account
@@ -73,7 +70,7 @@ class ResponsesAdapter(Adapter):
             except UpstreamError as exc:
                 log.warning("provider=%s cause=%s", name, exc.cause)
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
                 raise errors.from_transport(name, exc, mid_stream=True) from None
             out = []
             for event in decoder.flush():
@@ -92,7 +89,7 @@ class ResponsesAdapter(Adapter):
             else:
                 resp.close()
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def stream(self, body: dict[str, Any]) -> Frames:
         return sse_from_chunks(self._chunks(body, include_usage=wants_usage(body)))
 
     async def complete(self, body: dict[str, Any]) -> bytes:
@@ -102,7 +99,7 @@ class ResponsesAdapter(Adapter):
 
     native_responses = True
 
-    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def responses_native_stream(self, body: dict[str, Any]) -> Frames:
         request = shape_request(body, self.config.settings)
         request["stream"] = True  # the backend only streams
         data = json.dumps(request, ensure_ascii=False).encode()

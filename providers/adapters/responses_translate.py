@@ -14,7 +14,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .base import UpstreamError
-from .chat_chunks import ChunkMaker, message_text
+from .chat_chunks import ChunkMaker
+from .content import content_text
 
 # --- request ---------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
-            text = message_text(content)
+            text = content_text(content, sep="")
             if text:
                 instructions.append(text)
         elif role == "user":
@@ -88,7 +89,7 @@ def to_input_items(messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
                 {
                     "type": "function_call_output",
                     "call_id": message.get("tool_call_id") or message.get("name") or "",
-                    "output": message_text(content),
+                    "output": content_text(content, sep=""),
                 }
             )
     return "\n\n".join(instructions), items
@@ -315,12 +316,12 @@ class ResponsesStream:
             delta = event.get("delta") or ""
             return [self._emit({"refusal": delta})] if delta else []
         if kind == "response.function_call_arguments.delta":
-            index = self._tool_index(event)
+            found = self._tool_index(event)
             delta = event.get("delta") or ""
-            if index is None or not delta:
+            if found is None or not delta:
                 return []
-            self._args_seen.add(index)
-            return [self._emit({"tool_calls": [{"index": index, "function": {"arguments": delta}}]})]
+            self._args_seen.add(found)
+            return [self._emit({"tool_calls": [{"index": found, "function": {"arguments": delta}}]})]
         if kind == "response.output_item.done":
             return self._item_done(event)
         if kind == "response.completed":
@@ -354,7 +355,8 @@ class ResponsesStream:
         if item.get("type") == "function_call":
             index = self._tool_index({"item_id": item.get("id"), "output_index": event.get("output_index")})
             if index is None:
-                added = self.feed({"type": "response.output_item.added", "item": item, "output_index": event.get("output_index")})
+                added = self.feed({"type": "response.output_item.added", "item": item,
+                                   "output_index": event.get("output_index")})
                 return added
             if index not in self._args_seen and item.get("arguments"):
                 self._args_seen.add(index)

@@ -1,14 +1,8 @@
 """Child processes for the subprocess provider types (``claude_cli``, ``acp``).
 
-A small API shared by those adapters:
+A small API shared by those adapters (how many children run at once is the
+adapters' ``concurrency()``, applied by the gateway's one limiter, ``chat/limits.py``):
 
-- ``limiter_for(config, default=4)``: the ``ChildLimiter`` of a provider (one per
-  provider name in the process, so it survives the adapter being rebuilt); it
-  bounds how many children of that provider run at once (setting
-  ``max_concurrency``). ``async with limiter.slot(wait):`` waits up to ``wait``
-  seconds for a free slot, then raises a 429 ``UpstreamError`` (code
-  ``concurrency_limit``, ``Retry-After: 1``) so the client can back off instead
-  of queueing without bound.
 - ``child_env(config, key_var=...)``: the child's environment. It is built from a
   short allowlist of the gateway's own variables (``PATH``, ``HOME``, locale,
   proxies, ``TMPDIR``...), never the whole environment (which holds the gateway's
@@ -46,14 +40,13 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from .. import program_policy
-from ..redact import mask as redact_mask
-from ..redact import secret_values
+from ..redact import mask
 from .base import ProviderConfig, UpstreamError
 
 log = logging.getLogger("gateway.subprocess")
@@ -88,83 +81,6 @@ def check_program(config: ProviderConfig) -> None:
         key, message = sorted(found.items())[0]
         log.warning("provider=%s cause=setting %s not allowed by the deployment", config.name, key)
         raise _not_allowed(f"{key}: {message}", f"{key} not allowed")
-
-
-def secrets_of(config: ProviderConfig) -> tuple[str, ...]:
-    """Strings to mask in anything read back from a child: its key and its ``env``
-    values (a program may print its environment), as ``providers.redact`` defines them."""
-    return tuple(secret_values(config))
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    return redact_mask(text, secrets)
-
-
-class ChildLimiter:
-    """At most ``limit`` children at once; a request waits ``wait`` seconds for a slot."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(1, int(limit))
-        self.active = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    @contextlib.asynccontextmanager
-    async def slot(self, wait: float = 10.0) -> AsyncIterator[None]:
-        await self._acquire(wait)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _acquire(self, wait: float) -> None:
-        if self.active < self.limit and not self._waiters:
-            self.active += 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            await asyncio.wait_for(asyncio.shield(future), wait)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            if future.done() and not future.cancelled():
-                # The slot was handed over just as we gave up: pass it on.
-                self._release()
-            else:
-                future.cancel()
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(future)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            raise UpstreamError(
-                _("Too many requests are running on this provider at once; retry shortly."),
-                status=429, type="rate_limit_error", code="concurrency_limit", retry_after=1.0,
-                cause="concurrency limit reached",
-            ) from None
-
-    def _release(self) -> None:
-        while self._waiters:
-            future = self._waiters.popleft()
-            if not future.done():
-                future.set_result(None)  # the slot passes to the waiter; ``active`` stays
-                return
-        self.active -= 1
-        # A raised limit (provider edited) lets more waiters in at once.
-        while self._waiters and self.active < self.limit:
-            future = self._waiters.popleft()
-            if not future.done():
-                self.active += 1
-                future.set_result(None)
-
-
-_limiters: dict[str, ChildLimiter] = {}
-
-
-def limiter_for(config: ProviderConfig, default: int = 4) -> ChildLimiter:
-    limit = max(1, int(config.setting("max_concurrency") or default))
-    limiter = _limiters.get(config.name)
-    if limiter is None:
-        limiter = _limiters[config.name] = ChildLimiter(limit)
-    limiter.limit = limit
-    return limiter
 
 
 class Child:
@@ -303,7 +219,7 @@ async def spawn(
             limit=LINE_LIMIT,
         )
     except FileNotFoundError as exc:
-        missing_cwd = bool(cwd) and not os.path.isdir(cwd or "")
+        missing_cwd = bool(cwd) and not os.path.isdir(cwd or "")  # noqa: ASYNC240 -- only after a failed start
         log.warning("command %s could not be started: %s", argv[0], "missing cwd" if missing_cwd else "not found")
         if missing_cwd:
             raise UpstreamError(

@@ -16,6 +16,7 @@ Every write goes through ``providers.services``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -129,11 +130,12 @@ class ProviderOnboardingAdminMixin(_AdminBase):
         info = (self.opts.app_label, self.opts.model_name)
         wrap = self.admin_site.admin_view
         mine = [
-            path("playground/", wrap(self.playground_view), name="%s_%s_playground" % info),
+            path("playground/", wrap(self.playground_view), name="{}_{}_playground".format(*info)),
             path("<path:object_id>/test-connection/", wrap(self.test_connection_view),
-                 name="%s_%s_test_connection" % info),
-            path("<path:object_id>/probe/", wrap(self.probe_view), name="%s_%s_probe" % info),
-            path("<path:object_id>/fetch-models/", wrap(self.fetch_models_view), name="%s_%s_fetch_models" % info),
+                 name="{}_{}_test_connection".format(*info)),
+            path("<path:object_id>/probe/", wrap(self.probe_view), name="{}_{}_probe".format(*info)),
+            path("<path:object_id>/fetch-models/", wrap(self.fetch_models_view),
+                 name="{}_{}_fetch_models".format(*info)),
         ]
         return mine + super().get_urls()
 
@@ -187,25 +189,33 @@ class ProviderOnboardingAdminMixin(_AdminBase):
 
     # -- test connection ------------------------------------------------------
 
+    def _save(self, request: HttpRequest, write: Callable[[], str], *, then: str, expired: str = "") -> HttpResponse:
+        """Make a change staff confirmed (``write`` calls a service and returns what it did, in
+        words), say how it went, and redirect: to ``then`` once made, back here if refused."""
+        try:
+            done = write()
+        except signing.BadSignature:
+            self.message_user(request, expired, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(then)
+
     def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         provider = self._provider(request, object_id, change=request.method == "POST")
         if request.method == "POST":
-            try:
+            def use_the_suggested_url() -> str:
                 new_url = unsign_change(provider, request.POST.get("base_url", ""))
                 if not isinstance(new_url, str):
                     raise signing.BadSignature("not a URL")
                 with audit.acting(door="use-url"):
                     services.provider_update(provider=provider, base_url=new_url)
-            except signing.BadSignature:
-                self.message_user(request, gettext("The proposed change has expired; run the check again."),
-                                  messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            except ValidationError as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            self.message_user(request, gettext("The base URL is now %(url)s.") % {"url": probe.display_url(new_url)},
-                              messages.SUCCESS)
-            return HttpResponseRedirect(request.path)
+                return gettext("The base URL is now %(url)s.") % {"url": probe.display_url(new_url)}
+
+            return self._save(request, use_the_suggested_url, then=request.path,
+                              expired=gettext("The proposed change has expired; run the check again."))
         result = probe.check_connection(provider)
         signed_url = sign_change(provider, result.suggested_base_url) if result.suggested_base_url else ""
         context = self._context(
@@ -222,21 +232,15 @@ class ProviderOnboardingAdminMixin(_AdminBase):
     def probe_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         provider = self._provider(request, object_id, change=request.method == "POST")
         if request.method == "POST":
-            try:
+            def apply_the_findings() -> str:
                 suggestion = unsign_change(provider, request.POST.get("suggestion", ""))
                 if not isinstance(suggestion, dict):
                     raise signing.BadSignature
                 probe.apply_suggestions(provider, suggestion)
-            except signing.BadSignature:
-                self.message_user(request, gettext("The proposed change has expired; run the probe again."),
-                                  messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            except ValidationError as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            self.message_user(request, gettext("The probe's findings were applied to “%(name)s”.") % {"name": provider.name},
-                              messages.SUCCESS)
-            return HttpResponseRedirect(self._url("change", provider.pk))
+                return gettext("The probe's findings were applied to “%(name)s”.") % {"name": provider.name}
+
+            return self._save(request, apply_the_findings, then=self._url("change", provider.pk),
+                              expired=gettext("The proposed change has expired; run the probe again."))
         report = probe.probe_provider(provider)
         suggestion = report.suggestions()
         rows = [
@@ -270,15 +274,13 @@ class ProviderOnboardingAdminMixin(_AdminBase):
                 new_settings["default_model"] = default
             if request.POST.get("save_models") and request.POST.getlist("reported"):
                 new_settings["models"] = [m for m in request.POST.getlist("reported") if m]
-            try:
+
+            def save_the_model_settings() -> str:
                 with audit.acting(door="fetch-models"):
                     services.provider_update(provider=provider, settings=new_settings)
-            except ValidationError as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            self.message_user(request, gettext("The model settings of “%(name)s” were saved.") % {"name": provider.name},
-                              messages.SUCCESS)
-            return HttpResponseRedirect(self._url("change", provider.pk))
+                return gettext("The model settings of “%(name)s” were saved.") % {"name": provider.name}
+
+            return self._save(request, save_the_model_settings, then=self._url("change", provider.pk))
         result, reported = probe.fetch_models(provider)
         allowed = list(current.get("allowed_models") or [])
         default = current.get("default_model") or ""

@@ -43,7 +43,8 @@ ConnectionOutput = inline_serializer(
         "message": serializers.CharField(),
         "suggested_base_url": serializers.CharField(allow_null=True),
         "probe": serializers.JSONField(
-            required=False, help_text=gettext_lazy("With probe=true: the checklist, its items and the suggested change.")
+            required=False,
+            help_text=gettext_lazy("With probe=true: the checklist, its items and the suggested change."),
         ),
     },
 )

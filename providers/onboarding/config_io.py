@@ -65,7 +65,8 @@ def problem_lines(problems: list[Problem]) -> list[str]:
     out = []
     for entry, fld, message in problems:
         if entry and fld:
-            out.append(_("%(entry)s, field “%(field)s”: %(message)s") % {"entry": entry, "field": fld, "message": message})
+            out.append(_("%(entry)s, field “%(field)s”: %(message)s")
+                       % {"entry": entry, "field": fld, "message": message})
         elif entry:
             out.append(_("%(entry)s: %(message)s") % {"entry": entry, "message": message})
         else:
@@ -247,7 +248,8 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         except OSError:
             if optional:
                 return None
-            return _unresolved((label, fld, _("The file %(path)s cannot be read.") % {"path": path}), problems, findings)
+            return _unresolved((label, fld, _("The file %(path)s cannot be read.") % {"path": path}), problems,
+                               findings)
         if not value:
             if optional:
                 return None
@@ -302,7 +304,8 @@ def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | No
         label = entry_label(index, name if isinstance(name, str) else None)
         for old, new in RENAMED_FIELDS.items():
             if old in raw and new in raw:
-                problems.append((label, old, _("Use only “%(new)s”; “%(old)s” is its old name.") % {"new": new, "old": old}))
+                problems.append((label, old,
+                                 _("Use only “%(new)s”; “%(old)s” is its old name.") % {"new": new, "old": old}))
                 raw = {key: value for key, value in raw.items() if key != old}
             elif old in raw:
                 warnings.append(_("%(entry)s: “%(old)s” is now called “%(new)s”, as in the API; rename it in the file.")

@@ -36,7 +36,7 @@ def _bounded(config: ProviderConfig, seconds: float) -> ProviderConfig:
 
 def tiny_body(config: ProviderConfig, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": False}
-    if config.provider_type == "anthropic":
+    if catalog.get_type(config.provider_type).wire == "anthropic_messages":
         body["max_tokens"] = 1  # the Messages API requires one; the smallest costs least
     # codex: a minimal Responses call, without max_output_tokens (the ChatGPT backend refuses it);
     # programs: a prompt is all they take.
@@ -54,8 +54,8 @@ def tiny_request(client: SyncClient, config: ProviderConfig, model: str, seconds
         error = None
     except UpstreamError as exc:
         error = redact_for(exc.message, config)
-    except Exception as exc:  # a finding, never a crash of the admin page
+    except Exception as exc:  # a finding, never a crash of the admin page  # noqa: BLE001
         error = redact_for(f"{type(exc).__name__}: {exc}", config)[:300]
     finally:
         client.run(adapter.aclose())
-    return int(round((time.perf_counter() - started) * 1000)), error
+    return round((time.perf_counter() - started) * 1000), error

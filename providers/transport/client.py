@@ -34,7 +34,7 @@ import os
 import socket
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -46,7 +46,7 @@ from django.conf import settings
 from yarl import URL
 
 from .. import url_policy
-from ..adapters.base import ProviderConfig
+from ..provider_config import ProviderConfig
 from . import errors
 from .decode import STEP, Decoder, decoder_for
 from .headers import allowed_extra_headers
@@ -156,7 +156,7 @@ class PolicyConnector(aiohttp.TCPConnector):
     and literal addresses alike, cached or not (the policy may have changed since).
     Behind a proxy the gateway connects only to the proxy: its address is checked."""
 
-    async def _resolve_host(  # type: ignore[override]
+    async def _resolve_host(
         self, host: str, port: int, traces: Any = None
     ) -> list[ResolveResult]:
         results = await super()._resolve_host(host, port, traces=traces)
@@ -220,7 +220,7 @@ class _LoopSessions:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
 
 
-async def _close_at_loop_shutdown(state: _LoopSessions) -> AsyncIterator[None]:
+async def _close_at_loop_shutdown(state: _LoopSessions) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
@@ -442,7 +442,7 @@ class Response:
             if out:
                 return out
 
-    async def iter_any(self) -> AsyncIterator[bytes]:
+    async def iter_any(self) -> AsyncGenerator[bytes, None]:
         while chunk := await self.readany():
             yield chunk
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
 
-from ..adapters.base import ProviderConfig
+from ..provider_config import ProviderConfig
 from . import client
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ def add_data(**overrides: str) -> dict[str, str]:
         "name": "kept-name", "provider_type": "custom", "base_url": "not a url", "enabled": "on",
         "display_name_en": "Kept display", "display_name_vi": "Tên giữ lại", "display_name_zh_hans": "保留的名字",
         "new_api_key": TYPED_KEY,
-        "new_extra_headers": '{"X-Tenant": "%s", "X-Team": "t-%s"}' % (TYPED_HEADER, TYPED_HEADER),
+        "new_extra_headers": f'{{"X-Tenant": "{TYPED_HEADER}", "X-Team": "t-{TYPED_HEADER}"}}',
         "settings": '{"read_timeout": 45}',
     }
     data.update(overrides)
@@ -31,19 +31,19 @@ def add_data(**overrides: str) -> dict[str, str]:
 
 
 def textarea(page: str, name: str) -> str:
-    m = re.search(r'<textarea name="%s"[^>]*>(.*?)</textarea>' % name, page, re.S)
+    m = re.search(rf'<textarea name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
     assert m, name
     return html.unescape(m.group(1)).strip()
 
 
 def input_value(page: str, name: str) -> str | None:
-    tag = re.search(r'<input[^>]*name="%s"[^>]*>' % name, page).group(0)
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
     m = re.search(r'value="([^"]*)"', tag)
     return html.unescape(m.group(1)) if m else None
 
 
 def retype_notice(page: str, name: str) -> str | None:
-    m = re.search(r'id="id_%s_helptext">\s*<div><strong class="retype-secret">(.*?)</strong>' % name, page, re.S)
+    m = re.search(rf'id="id_{name}_helptext">\s*<div><strong class="retype-secret">(.*?)</strong>', page, re.S)
     return html.unescape(m.group(1)) if m else None
 
 
@@ -104,7 +104,7 @@ def test_invalid_json_names_the_line_and_column(admin_client):
 
 def test_invalid_headers_json_names_the_position_and_shows_nothing_back(admin_client):
     response = admin_client.post(ADD_URL, add_data(
-        base_url="http://127.0.0.1:9/v1", new_api_key="", new_extra_headers='{"X-Tenant": "%s"' % TYPED_HEADER))
+        base_url="http://127.0.0.1:9/v1", new_api_key="", new_extra_headers=f'{{"X-Tenant": "{TYPED_HEADER}"'))
     errors = response.context["adminform"].form.errors
     assert errors["new_extra_headers"][0].startswith("Enter valid JSON: line 1, column 39: ")
     page = response.content.decode()
@@ -114,7 +114,7 @@ def test_invalid_headers_json_names_the_position_and_shows_nothing_back(admin_cl
 def test_unparseable_settings_naming_a_secret_map_are_not_shown_back(admin_client):
     response = admin_client.post(ADD_URL, add_data(
         base_url="http://127.0.0.1:9/v1", new_api_key="", new_extra_headers="",
-        settings='{"env": {"TOKEN": "%s"}' % TYPED_HEADER))
+        settings=f'{{"env": {{"TOKEN": "{TYPED_HEADER}"}}'))
     page = response.content.decode()
     assert "Enter valid JSON: line 1" in page
     assert TYPED_HEADER not in page and textarea(page, "settings") == ""

@@ -27,11 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from tests.fakes.loopback import AppFake, Seen, seen
@@ -215,23 +213,6 @@ class FakeResponsesUpstream(AppFake):
 
     def last(self) -> Seen:
         return self.requests[-1]
-
-
-# -- pytest fixtures (import them into a test module to use them) ----------------
-
-@pytest.fixture(scope="session")
-def responses_upstream_server() -> Iterator[FakeResponsesUpstream]:
-    server = FakeResponsesUpstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def responses_upstream(responses_upstream_server: FakeResponsesUpstream) -> FakeResponsesUpstream:
-    """The fake Responses API upstream, with a clean request log."""
-    responses_upstream_server.requests.clear()
-    responses_upstream_server.disconnects.clear()
-    return responses_upstream_server
 
 
 def shape_of(value: Any) -> Any:

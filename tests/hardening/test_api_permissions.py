@@ -87,7 +87,7 @@ def test_anonymous_and_non_staff_users_get_nothing(operation, role_objects, upst
 
 
 def test_a_session_user_sees_the_same_answers_as_a_token_user(role_objects, upstream):
-    provider, key = role_objects
+    provider, _key = role_objects
     client = Client()
     client.force_login(make_role_user("view-only"))
     assert client.get("/api/providers/").status_code == 200

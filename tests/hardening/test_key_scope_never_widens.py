@@ -86,7 +86,7 @@ def test_admin_and_api_show_no_provider_left(restricted, admin_client):
 
 
 def test_an_all_providers_key_reaches_a_provider_added_later(live_gateway, make_provider, upstream):
-    key, raw = services.gateway_key_create(name="everything", all_providers=True)
+    _key, raw = services.gateway_key_create(name="everything", all_providers=True)
     make_provider(name="later", base_url=upstream.base_url)
     assert chat(live_gateway.url, raw, "later/text").status_code == 200
 

@@ -91,7 +91,7 @@ async def test_the_fast_path_answers_its_own_failures_with_an_openai_shaped_500(
                                                                                 gateway_key):
     from chat import gateway
     from chat.fastpath import Application
-    from tests.scale.test_asgi_fast_path_matches_django import call
+    from tests.asgi_call import call
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")

@@ -2,6 +2,8 @@
 is split, and model ids split at the first slash only."""
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +49,7 @@ def decode(stream: bytes, cuts: list[int]) -> list[tuple[bytes, str | None, str 
     decoder = SSEDecoder()
     events = []
     points = [0, *sorted(set(c % (len(stream) + 1) for c in cuts)), len(stream)]
-    for start, end in zip(points, points[1:]):
+    for start, end in itertools.pairwise(points):
         events.extend(decoder.feed(stream[start:end]))
     events.extend(decoder.flush())
     return [(e.data, e.event, e.id) for e in events]

@@ -67,7 +67,7 @@ def test_rotation_re_encrypts_everything_and_the_old_key_can_then_go(providers):
         assert "3 secret(s) under the current key, 0 still under an old key, 0 unreadable." in output
     for name, provider in providers.items():
         after = _raw(provider.pk)
-        for old_raw, new_raw in zip(before[name], after):
+        for old_raw, new_raw in zip(before[name], after, strict=False):
             assert (old_raw is None) == (new_raw is None)
             if new_raw is not None:
                 assert new_raw != old_raw
@@ -101,7 +101,7 @@ def test_an_interrupted_rotation_loses_nothing_and_a_second_run_finishes(provide
             _run()
         monkeypatch.setattr(command, "encrypt_bytes", real_encrypt)
         # Mid-rotation the gateway still reads every secret (new and old key).
-        for name, (api_key, headers) in SECRETS.items():
+        for name, (api_key, _headers) in SECRETS.items():
             assert Provider.objects.get(name=name).api_key == api_key
         with pytest.raises(CommandError):
             _run("--check")

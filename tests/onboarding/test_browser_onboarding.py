@@ -37,7 +37,7 @@ LOCALES = {"en": "en-US", "vi": "vi-VN", "zh-hans": "zh-CN"}
 PIECES = {
     "en": ["Hello", " from", " the", " quirky", " fake", "."],
     "vi": ["Xin", " chào", " từ", " máy chủ", " cục bộ", "."],
-    "zh-hans": ["你好", "，", "我是", "本地", "模型", "。"],
+    "zh-hans": ["你好", "，", "我是", "本地", "模型", "。"],  # noqa: RUF001 -- the Chinese comma is the text
 }
 THOUGHTS = {"en": "Thinking briefly.", "vi": "Suy nghĩ một chút.", "zh-hans": "简单想一想。"}
 PROMPTS = {

@@ -13,7 +13,6 @@ from aiohttp import web
 from providers import services
 from providers.onboarding import probe
 from tests.fakes.anthropic_upstream import FakeAnthropic
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 from tests.fakes.scripted_acp_agent import __file__ as ACP_AGENT
 from tests.fakes.scripted_cli import command_for
 
@@ -58,7 +57,7 @@ def test_anthropic_whose_request_fails_reports_the_backends_reason(db, no_listin
     assert "fake says 401" in result.message() and SECRET not in result.message()
 
 
-def test_codex_without_models_endpoint_passes_by_a_minimal_responses_call(db, responses_upstream):  # noqa: F811
+def test_codex_without_models_endpoint_passes_by_a_minimal_responses_call(db, responses_upstream):
     provider = services.provider_create(name="codex", provider_type="codex", base_url=responses_upstream.base_url,
                                         api_key="sk-codex-SECRET", settings={"models": ["gpt-5-codex"]})
     result = probe.check_connection(provider)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.contracts.http_api.test_chat_client_disconnect import Server, open_stream, read_until
+from tests.contracts.http_api.helpers import Server, open_stream, read_until
 from tests.requestlog.helpers import MESSAGES, chat, one_row, post
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 from tests.requestlog.helpers import MESSAGES, chat, one_row, post
 
 
 @pytest.fixture
-def providers(make_provider, upstream, anthropic_upstream, responses_upstream):  # noqa: F811
+def providers(make_provider, upstream, anthropic_upstream, responses_upstream):
     make_provider(name="local", base_url=upstream.base_url)
     make_provider(name="claude", provider_type="anthropic", base_url=anthropic_upstream.base_url,
                   api_key="sk-ant-upstream-secret-9876")

@@ -1,7 +1,8 @@
 """The raw ASGI fast path for /v1 (chat/fastpath.py) answers exactly as the Django
 views behind the full middleware stack do: same status, headers and body, for
-successes, streams and every kind of error, in every language. Each request is
-sent to both, in process, against the same real loopback upstream."""
+successes, streams and every kind of error, in every language, and for what the
+security middleware decide (HSTS, the HTTPS redirect, a trusted proxy's header).
+Each request is sent to both, in process, against the same real loopback upstream."""
 from __future__ import annotations
 
 import asyncio
@@ -9,60 +10,23 @@ import json
 from typing import Any
 
 import pytest
+from django.core.handlers.asgi import ASGIHandler
 
 from chat.fastpath import Application
 from gateway.asgi import django_application
-
-HOST = "127.0.0.1:8000"
-
-
-async def call(app: Any, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
-               receive: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
-    raw_headers = [(b"host", HOST.encode())] + [
-        (k.lower().encode("latin1"), v.encode("latin1")) for k, v in (headers or {}).items()
-    ]
-    if body:
-        raw_headers.append((b"content-length", str(len(body)).encode()))
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw_headers,
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-    }
-    delivered = False
-
-    async def body_once() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client never leaves
-        raise AssertionError("unreachable")
-
-    receive = receive or body_once
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    # A task of its own, as under a server: the language activated stays in it.
-    await asyncio.wait_for(asyncio.create_task(app(scope, receive, send)), 20)
-    start = messages[0]
-    assert start["type"] == "http.response.start"
-    out_headers = [(k.decode("latin1").lower(), v.decode("latin1")) for k, v in start["headers"]]
-    content = b"".join(m.get("body", b"") for m in messages[1:])
-    assert not messages[-1].get("more_body")
-    return start["status"], out_headers, content
+from tests.asgi_call import HOST, call
 
 
 class Recorder:
     """Stands in for Django behind the fast path, to prove the fast path answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, django_app: Any = django_application) -> None:
         self.calls = 0
+        self.django_app = django_app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.calls += 1
-        await django_application(scope, receive, send)
+        await self.django_app(scope, receive, send)
 
 
 @pytest.fixture
@@ -178,7 +142,7 @@ async def test_malformed_numbers_match_django(apps, transactional_db, gateway_ke
 
 
 def _doors(apps: tuple[Application, Recorder]) -> tuple[Application, Application]:
-    """The fast path, and the Django door as deployed (gateway/asgi.py in front of Django)."""
+    """The fast path, and the Django door as deployed (chat/fastpath.py in front of Django)."""
     return apps[0], Application(django_application, fast=False)
 
 
@@ -229,3 +193,72 @@ async def test_bodies_too_slow_match_on_both_doors(apps, transactional_db, gatew
     got, expected = await call(fast, *args, receive=stalled), await call(django_door, *args, receive=stalled)
     assert got == expected
     assert got[0] == 408 and ("connection", "close") in got[1]
+
+
+# -- what SecurityMiddleware decides: HSTS, the HTTPS redirect, the proxy's header --
+
+
+@pytest.fixture
+def secure_deployment(settings: Any) -> Any:
+    """Build a fast path and its Django behind it for HTTPS settings. Django's
+    middleware read the settings when the handler is built, so each gets a fresh one."""
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    def build(*, ssl_redirect: bool) -> tuple[Application, Recorder, ASGIHandler]:
+        settings.SECURE_SSL_REDIRECT = ssl_redirect
+        django_app = ASGIHandler()
+        behind = Recorder(django_app)
+        return Application(behind, fast=True), behind, django_app
+
+    return build
+
+
+SECURE_CASES = [
+    # (scheme, X-Forwarded-Proto or None, secure as Django sees it)
+    ("https", None, True),
+    ("http", None, False),
+    ("http", "https", True),
+    ("http", "https, http", True),  # the first value counts
+    ("http", "http", False),
+    ("https", "http", False),  # the trusted proxy's header wins over the scheme
+]
+
+
+@pytest.mark.parametrize(("scheme", "forwarded", "secure"), SECURE_CASES)
+@pytest.mark.parametrize(
+    ("method", "path", "keyed"), [("GET", "/v1/models", True), ("POST", "/v1/chat/completions", False)]
+)
+async def test_hsts_and_the_proxy_header_match_django(secure_deployment, transactional_db, gateway_key, scheme,
+                                                      forwarded, secure, method, path, keyed):
+    fast, behind, django_app = secure_deployment(ssl_redirect=False)
+    headers = {"Authorization": f"Bearer {gateway_key}" if keyed else "Bearer gwk_not-a-key"}
+    if forwarded is not None:
+        headers["X-Forwarded-Proto"] = forwarded
+    body = b"" if method == "GET" else chat_body("local/text")
+    got = await call(fast, method, path, headers, body, scheme=scheme)
+    assert behind.calls == 0, "the fast path handed the request to Django"
+    expected = await call(django_app, method, path, headers, body, scheme=scheme)
+    assert got == expected
+    hsts = dict(got[1]).get("strict-transport-security")
+    assert hsts == ("max-age=3600; includeSubDomains; preload" if secure else None)
+
+
+@pytest.mark.parametrize(("scheme", "forwarded", "secure"), SECURE_CASES)
+async def test_the_https_redirect_matches_django(secure_deployment, transactional_db, gateway_key, scheme, forwarded,
+                                                 secure):
+    fast, behind, django_app = secure_deployment(ssl_redirect=True)
+    headers = {"Authorization": f"Bearer {gateway_key}"}
+    if forwarded is not None:
+        headers["X-Forwarded-Proto"] = forwarded
+    got = await call(fast, "GET", "/v1/models", headers, scheme=scheme)
+    expected = await call(django_app, "GET", "/v1/models", headers, scheme=scheme)
+    assert got == expected
+    if secure:
+        assert behind.calls == 0 and got[0] == 200
+    else:
+        # Redirected to HTTPS: Django's answer, so the fast path leaves it to Django.
+        assert behind.calls == 1 and got[0] == 301
+        assert ("location", f"https://{HOST}/v1/models") in got[1]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.adapters.anthropic_translate import TranslationError
 from providers.adapters.claude_cli_translate import CliError, CliTranslator, render_prompt
+from providers.adapters.content import TranslationError
 
 
 def test_a_lone_user_message_is_the_prompt_as_is():

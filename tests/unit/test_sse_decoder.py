@@ -51,7 +51,7 @@ def test_one_byte_per_read(newline):
 def test_any_split_gives_the_same_events(cuts, newline):
     data = STREAM.replace(b"\n", newline)
     points = sorted({min(c, len(data)) for c in cuts})
-    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert decode(chunks) == EXPECTED
 
 

@@ -2,7 +2,7 @@
 now (each worker also does it hourly by itself; see chat/requestlog_writer.py)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,7 +13,8 @@ from chat import services
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Delete request log rows older than GATEWAY_REQUEST_LOG_DAYS (or --days) now.")
+    # Translated when shown (a lazy text stands in for the str BaseCommand declares).
+    help = cast(str, gettext_lazy("Delete request log rows older than GATEWAY_REQUEST_LOG_DAYS (or --days) now."))
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         self.help = str(self.help)

@@ -56,7 +56,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Username: {username}")
         if generated:
             self.stdout.write(f"  Password: {password}")
-            self.stdout.write("  (generated now; only its hash is kept, so note it down. Change it in the admin or reset it with "
+            self.stdout.write("  (generated now; only its hash is kept, so note it down. "
+                              "Change it in the admin or reset it with "
                               f".venv/bin/python manage.py changepassword {username})")
         else:
             self.stdout.write("  Password: the value of ADMIN_PASSWORD")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -94,7 +94,8 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 class Command(audit.AuditedCommand, BaseCommand):
-    help = gettext_lazy("Create, change, list and revoke gateway API keys for the /v1 API.")
+    # Translated when shown (a lazy text stands in for the str BaseCommand declares).
+    help = cast(str, gettext_lazy("Create, change, list and revoke gateway API keys for the /v1 API."))
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         self.help = str(self.help)  # argparse wants a str: the lazy text in the active language
@@ -262,9 +263,9 @@ class Command(audit.AuditedCommand, BaseCommand):
             for r in rows
         ]
         widths = [max(len(str(h)), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-        self.stdout.write("  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip())
+        self.stdout.write("  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
         for row in table:
-            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
     def revoke(self, name: str) -> None:
         key = selectors.gateway_key_by_name(name)

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -71,7 +71,8 @@ class Command(audit.AuditedCommand, BaseCommand):
                        help="Show the changes; change nothing. Secrets not available here are reported, not "
                             "errors: the exit status is 0 unless the file itself is invalid.")
         p.add_argument("--prune", action="store_true", help="Delete providers that are not in the file.")
-        p.add_argument("--allow-inline-secrets", action="store_true", help="Accept keys written in the file without a warning.")
+        p.add_argument("--allow-inline-secrets", action="store_true",
+                       help="Accept keys written in the file without a warning.")
         p.add_argument("--json", action="store_true")
 
         p = sub.add_parser("export", help="Export providers (no secrets) as YAML or JSON.")
@@ -84,7 +85,7 @@ class Command(audit.AuditedCommand, BaseCommand):
     def console(self, stderr: bool = False) -> Any:
         from rich.console import Console
 
-        out = (self.stderr if stderr else self.stdout)._out
+        out = cast(IO[str], (self.stderr if stderr else self.stdout)._out)
         return Console(file=out, highlight=False, soft_wrap=True)
 
     def emit_json(self, value: Any) -> None:
@@ -111,7 +112,7 @@ class Command(audit.AuditedCommand, BaseCommand):
     # -- list ----------------------------------------------------------------
 
     def do_list(self, options: dict[str, Any]) -> None:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in selectors.provider_list():
             rows.append({
                 "name": p.name,
@@ -147,7 +148,9 @@ class Command(audit.AuditedCommand, BaseCommand):
         if options["api_key_env"]:
             api_key = os.environ.get(options["api_key_env"])
             if not api_key:
-                raise CommandError(_("The environment variable %(name)s is not set.") % {"name": options["api_key_env"]})
+                raise CommandError(
+                    _("The environment variable %(name)s is not set.") % {"name": options["api_key_env"]}
+                )
         elif options["api_key_file"]:
             try:
                 api_key = Path(options["api_key_file"]).read_text(encoding="utf-8").strip()
@@ -211,7 +214,8 @@ class Command(audit.AuditedCommand, BaseCommand):
             raise CommandError(_("%(count)s of %(total)s providers failed the check.") % {
                 "count": sum(1 for _p, r in results if not r.ok), "total": len(results)})
 
-    def check_many(self, providers: list[Provider], options: dict[str, Any]) -> list[tuple[Provider, probe.ConnectionResult]]:
+    def check_many(self, providers: list[Provider],
+                   options: dict[str, Any]) -> list[tuple[Provider, probe.ConnectionResult]]:
         timeout = options.get("timeout")
         if options["json"] or len(providers) < 2:
             return probe.check_many(providers, timeout=timeout)
@@ -317,7 +321,8 @@ class Command(audit.AuditedCommand, BaseCommand):
         console = self.console()
         for warning in result.warnings:
             console.print(escape(_("Warning: %(message)s") % {"message": warning}), style="yellow")
-        styles = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "unchanged": ("=", "dim")}
+        styles = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"),
+                  "unchanged": ("=", "dim")}
         labels = {"create": _("create"), "update": _("update"), "delete": _("delete"), "unchanged": _("unchanged")}
         for change in result.changes:
             mark, style = styles[change.action]
@@ -325,7 +330,9 @@ class Command(audit.AuditedCommand, BaseCommand):
             name = change.name if change.kind == "provider" else _("gateway key %(name)s") % {"name": change.name}
             console.print(escape(f"{mark} {labels[change.action]} {name}{fields}"), style=style)
         counts = result.counts()
-        summary = _("%(create)s to create, %(update)s to update, %(delete)s to delete, %(unchanged)s unchanged.") % counts
+        summary = _(
+            "%(create)s to create, %(update)s to update, %(delete)s to delete, %(unchanged)s unchanged."
+        ) % counts
         if result.findings:
             # Not errors of the file: the secrets live elsewhere (environment, secret files) and
             # this machine lacks them. The dry run checked the rest; the import itself refuses them.

@@ -19,7 +19,7 @@ timestamps do not change. Output names rows, never secrets.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -49,11 +49,12 @@ def _audit(model: Any, pk: Any, names: list[str]) -> None:
 
 
 class Command(audit.AuditedCommand, BaseCommand):
-    help = gettext_lazy(
+    # Translated when shown (a lazy text stands in for the str BaseCommand declares).
+    help = cast(str, gettext_lazy(
         "Re-encrypt every stored secret under GATEWAY_ENCRYPTION_KEY, reading old values with "
         "GATEWAY_ENCRYPTION_OLD_KEYS. Interruptible and safe to run again. With --check, only report "
         "whether any secret still needs an old key."
-    )
+    ))
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         self.help = str(self.help)  # argparse wants a str: the lazy text in the active language
@@ -85,7 +86,7 @@ class Command(audit.AuditedCommand, BaseCommand):
                     if row is None:  # deleted meanwhile
                         continue
                     updates: dict[str, bytes] = {}
-                    for field, raw in zip(fields, row):
+                    for field, raw in zip(fields, row, strict=True):
                         if raw is None:
                             continue
                         label = f"{model._meta.label}#{pk}.{field.name}"
@@ -117,17 +118,21 @@ class Command(audit.AuditedCommand, BaseCommand):
     def _report(self, totals: dict[str, int], check: bool) -> None:
         if check:
             self.stdout.write(
-                _("%(current)s secret(s) under the current key, %(old)s still under an old key, %(unreadable)s unreadable.")
+                _("%(current)s secret(s) under the current key,"
+                  " %(old)s still under an old key, %(unreadable)s unreadable.")
                 % totals
             )
             if totals["old"] or totals["unreadable"]:
-                raise CommandError(_("Keep GATEWAY_ENCRYPTION_OLD_KEYS: some secrets still need an old key or cannot be read."))
+                raise CommandError(_("Keep GATEWAY_ENCRYPTION_OLD_KEYS:"
+                                     " some secrets still need an old key or cannot be read."))
             self.stdout.write(_("No secret needs an old key: GATEWAY_ENCRYPTION_OLD_KEYS can be removed."))
             return
         self.stdout.write(
-            _("%(rotated)s secret(s) re-encrypted, %(current)s already under the current key, %(unreadable)s unreadable.")
+            _("%(rotated)s secret(s) re-encrypted,"
+              " %(current)s already under the current key, %(unreadable)s unreadable.")
             % totals
         )
         if totals["unreadable"]:
-            raise CommandError(_("Some secrets cannot be decrypted with any configured key; they were left as they are."))
+            raise CommandError(_("Some secrets cannot be decrypted with any configured key;"
+                                 " they were left as they are."))
         self.stdout.write(_("Done. Check with --check, then remove the old key from GATEWAY_ENCRYPTION_OLD_KEYS."))

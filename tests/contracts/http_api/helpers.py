@@ -1,15 +1,21 @@
 """What the contract tests of the translating provider types (``anthropic``,
 ``codex``, ``acp``, ``claude_cli``) share: an SDK client for the live gateway,
-one-line requests, and the scripted ACP agent with its log."""
+one-line requests, the scripted ACP agent, and Django's own ASGI handler under
+uvicorn (``Server``). Their fixtures are in ``conftest.py``."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
+
+from tests.conftest import free_port
 
 HI = [{"role": "user", "content": "hi"}]
 SCRIPTED_ACP_AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
@@ -60,20 +66,6 @@ def chat_over_http(gateway: Any, key: str, model: str, *, stream: bool, usage: b
     return resp.headers["content-type"], [json.loads(f[6:]) for f in frames[:-1]]
 
 
-@pytest.fixture
-def agent_log(tmp_path):
-    """What the scripted ACP agent logged (``SCRIPTED_ACP_LOG=agent_log.path``):
-    call it for the entries so far."""
-    path = tmp_path / "agent.jsonl"
-    path.touch()
-
-    def entries():
-        return [json.loads(line) for line in path.read_text().splitlines()]
-
-    entries.path = str(path)
-    return entries
-
-
 def as_requested(value: Any, model: str) -> Any:
     """``value`` (an answer, a chunk or a list of them) with every ``model`` member set
     to ``model``: answers carry the id the client used, not the upstream's name."""
@@ -82,3 +74,53 @@ def as_requested(value: Any, model: str) -> Any:
     if isinstance(value, dict):
         return {k: (model if k == "model" else as_requested(v, model)) for k, v in value.items()}
     return value
+
+
+class Server:
+    """Django's own ASGI handler (not the raw fast path of ``chat.fastpath``) under uvicorn."""
+
+    def __init__(self, http: str) -> None:
+        import uvicorn
+
+        from gateway.asgi import django_application
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                django_application, host="127.0.0.1", port=self.port, http=http, lifespan="off", log_level="warning"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.server.started
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def open_stream(port: int, key: str, model: str) -> socket.socket:
+    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    return sock
+
+
+def read_until(sock: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

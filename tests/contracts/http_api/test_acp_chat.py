@@ -10,7 +10,7 @@ import pytest
 
 from providers.adapters.subprocess_util import pid_alive
 from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
-from tests.contracts.http_api.helpers import agent_log, sdk_client  # noqa: F401
+from tests.contracts.http_api.helpers import sdk_client
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 
 from providers.adapters.subprocess_util import pid_alive
 from tests.contracts.http_api.helpers import SCRIPTED_ACP_AGENT as AGENT
-from tests.contracts.http_api.helpers import agent_log, ask, chunks_before_error, sdk_client, text_of  # noqa: F401
+from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
 
 SECRET = "sk-ant-provider-secret-7777"
 

@@ -11,8 +11,6 @@ import httpx
 import pytest
 
 from tests.contracts.http_api.helpers import sdk_client
-from tests.contracts.http_api.test_chat_django_views import django_url  # noqa: F401
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -31,7 +29,7 @@ def _chat(base: str, key: str, model: str, stream: bool) -> list[dict]:
 
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("door", ["fast", "django"])
-def test_openai_compatible_answers_carry_the_requested_id(live_gateway, django_url, make_provider, upstream,  # noqa: F811
+def test_openai_compatible_answers_carry_the_requested_id(live_gateway, django_url, make_provider, upstream,
                                                           gateway_key, stream, door):
     make_provider(name="local", base_url=upstream.base_url)
     base = live_gateway.url if door == "fast" else django_url
@@ -71,7 +69,7 @@ def test_native_messages_passthrough_carries_the_requested_id(live_gateway, make
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_native_responses_passthrough_carries_the_requested_id(live_gateway, make_provider, responses_upstream,  # noqa: F811
+def test_native_responses_passthrough_carries_the_requested_id(live_gateway, make_provider, responses_upstream,
                                                                gateway_key, stream):
     make_provider(name="codex", provider_type="codex", base_url=responses_upstream.base_url, api_key="sk-codex-x")
     with sdk_client(live_gateway, gateway_key, timeout=20) as client:

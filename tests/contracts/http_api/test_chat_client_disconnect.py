@@ -7,15 +7,12 @@ path, or Django's own ASGI handler (which cancels the view task on
 records the moment its connection is closed."""
 from __future__ import annotations
 
-import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import free_port
+from tests.contracts.http_api.helpers import Server, open_stream, read_until
 
 WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
 
@@ -27,56 +24,6 @@ def wait_for(predicate, timeout: float = WAIT_SECONDS) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
-
-
-def open_stream(port: int, key: str, model: str) -> socket.socket:
-    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    return sock
-
-
-def read_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-class Server:
-    """Django's own ASGI handler (not the raw fast path of ``gateway.asgi``) under uvicorn."""
-
-    def __init__(self, http: str) -> None:
-        import uvicorn
-
-        from gateway.asgi import django_application
-
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                django_application, host="127.0.0.1", port=self.port, http=http, lifespan="off", log_level="warning"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.server.started
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")

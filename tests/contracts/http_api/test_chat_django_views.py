@@ -1,22 +1,12 @@
 """The plain Django views (``chat.views``, served by Django's own ASGI handler)
-and the raw ASGI fast path of ``gateway.asgi`` answer /v1 identically: same
+and the raw ASGI fast path of ``chat.fastpath`` answer /v1 identically: same
 status, body and the headers that matter, for successes and failures alike."""
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.contracts.http_api.test_chat_client_disconnect import Server
-
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def django_url() -> Iterator[str]:
-    with Server("h11") as server:
-        yield f"http://127.0.0.1:{server.port}"
 
 
 def chat(base: str, key: str | None, body: dict, method: str = "POST") -> httpx.Response:

@@ -92,7 +92,7 @@ def test_children_are_bounded_by_default_and_excess_waits_then_gets_429(setup, l
     from providers.adapters import claude_cli
 
     # No max_concurrency setting: the adapter's own default bound applies
-    # (an explicit setting is enforced earlier by the gateway's cap, chat/limits.py).
+    # (through the gateway's one limiter, chat/limits.py).
     monkeypatch.setattr(claude_cli, "DEFAULT_CONCURRENCY", 1)
     monkeypatch.setattr(claude_cli, "QUEUE_WAIT", 0.5)
     setup("busy", "stall", timeout=300)
@@ -104,7 +104,7 @@ def test_children_are_bounded_by_default_and_excess_waits_then_gets_429(setup, l
         with sdk_client(live_gateway, gateway_key, timeout=30) as client:
             with pytest.raises(openai.RateLimitError) as info:
                 client.chat.completions.create(model="busy/sonnet", messages=[{"role": "user", "content": "hi"}])
-        assert info.value.body["code"] == "concurrency_limit"
+        assert info.value.body["code"] == "concurrency_limit_exceeded"
         assert info.value.response.headers["retry-after"] == "1"
         assert len(processes_in(str(setup.work))) == 1  # the second request never started a child
     finally:
@@ -113,7 +113,8 @@ def test_children_are_bounded_by_default_and_excess_waits_then_gets_429(setup, l
 
 
 def test_a_waiting_request_gets_the_slot_when_it_frees(setup, live_gateway, gateway_key, monkeypatch):
-    from providers.adapters import claude_cli, subprocess_util
+    from chat import limits
+    from providers.adapters import claude_cli
 
     monkeypatch.setattr(claude_cli, "DEFAULT_CONCURRENCY", 1)
     monkeypatch.setattr(claude_cli, "QUEUE_WAIT", 60.0)
@@ -132,7 +133,7 @@ def test_a_waiting_request_gets_the_slot_when_it_frees(setup, live_gateway, gate
 
         asker = threading.Thread(target=wait_for_an_answer)
         asker.start()
-        assert _wait_for(lambda: subprocess_util._limiters["queue"]._waiters), "the second request did not queue"
+        assert _wait_for(lambda: limits._limiters["queue"]._waiters), "the second request did not queue"
         assert len(processes_in(str(setup.work))) == 1
         release.set()  # the holder leaves; its child is killed and the slot passes on
         asker.join(60)

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from tests.contracts.http_api.helpers import sdk_client
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 SECRET = "sk-codex-upstream-secret-9876"
 TOOLS = [{"type": "function", "function": {

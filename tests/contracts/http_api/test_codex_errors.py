@@ -9,7 +9,6 @@ import pytest
 
 from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
 from tests.fakes.loopback import free_port
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 SECRET = "sk-codex-upstream-secret-9876"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.http_api.helpers import chat_over_http
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server, shape_of  # noqa: F401
+from tests.fakes.responses_upstream import shape_of
 
 
 @pytest.fixture

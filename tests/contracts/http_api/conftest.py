@@ -1,0 +1,30 @@
+"""Fixtures of the HTTP contract tests."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.contracts.http_api.helpers import Server
+
+
+@pytest.fixture
+def agent_log(tmp_path):
+    """What the scripted ACP agent logged (``SCRIPTED_ACP_LOG=agent_log.path``):
+    call it for the entries so far."""
+    path = tmp_path / "agent.jsonl"
+    path.touch()
+
+    def entries():
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    entries.path = str(path)
+    return entries
+
+
+@pytest.fixture(scope="module")
+def django_url() -> Iterator[str]:
+    """Django's own ASGI handler (no fast path) under uvicorn, for one test module."""
+    with Server("h11") as server:
+        yield f"http://127.0.0.1:{server.port}"
