@@ -26,7 +26,8 @@ def main() -> None:
     django.setup()
     from providers import route_services, services
 
-    services.provider_create(name=args.name, provider_type="custom", base_url=args.base_url, api_key="sk-bench-upstream")
+    services.provider_create(name=args.name, provider_type="custom", base_url=args.base_url,
+                             api_key="sk-bench-upstream")
     for model in filter(None, args.route_models.split(",")):
         route_services.route_create(name=f"r.{model}", targets=route_services.targets_from_names(
             [{"provider": args.name, "model": model}]))

@@ -83,26 +83,26 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     for conc in (64, 256):
         row = _row(data, "paced", "stream", conc)
         check(f"gateway CPU per streamed 20-chunk request <= 1.2 ms (paced, c={conc})",
-              row and row["gateway_cpu_ms_per_request"], 1.2, True)
+              row["gateway_cpu_ms_per_request"] if row else None, 1.2, True)
     # The same targets for a streamed request on the other client wires (issue 17),
     # translated to the chat backend and back.
     surfaces = sorted({r.get("surface", "chat") for r in data["results"]} - {"chat"})
     for surface in surfaces:
         row = _row(data, "zero", "stream", 1, surface)
         check(f"/v1/{surface} zero-delay stream, c=1: added latency p50 <= 1 ms",
-              row and row["added_total_ms"]["p50"], 1.0, True)
+              row["added_total_ms"]["p50"] if row else None, 1.0, True)
         check(f"/v1/{surface} zero-delay stream, c=1: added latency p99 <= 3 ms",
-              row and row["added_total_ms"]["p99"], 3.0, True)
+              row["added_total_ms"]["p99"] if row else None, 3.0, True)
         for conc, floor in ((64, 0.98), (256, 0.95)):
             row = _row(data, "paced", "stream", conc, surface)
             check(f"/v1/{surface} paced stream, c={conc}: throughput >= {floor} of direct",
-                  row and row["ratio"], floor, False)
+                  row["ratio"] if row else None, floor, False)
             check(f"/v1/{surface} paced stream, c={conc}: added TTFT p50 <= 5 ms",
-                  row and row["added_ttft_ms"]["p50"], 5.0, True)
+                  row["added_ttft_ms"]["p50"] if row else None, 5.0, True)
             check(f"/v1/{surface} paced stream, c={conc}: added total p99 <= 15 ms",
-                  row and row["added_total_ms"]["p99"], 15.0, True)
+                  row["added_total_ms"]["p99"] if row else None, 15.0, True)
             check(f"/v1/{surface} gateway CPU per streamed 20-chunk request <= 1.2 ms (paced, c={conc})",
-                  row and row["gateway_cpu_ms_per_request"], 1.2, True)
+                  row["gateway_cpu_ms_per_request"] if row else None, 1.2, True)
     memory = data.get("memory") or {}
     check("memory per held stream <= 40 KiB", memory.get("kib_per_stream"), 40.0, True)
     held = memory.get("max_streams_held")
@@ -130,7 +130,8 @@ def table(data: dict[str, Any]) -> str:
     lines = [head, "-" * len(head)]
     for r in data["results"]:
         lines.append(
-            f"{r.get('surface', 'chat'):9} {r['profile']:7} {r['mode']:9} {r['concurrency']:>4} | {_f(r['direct_rps'], '9.0f')} "
+            f"{r.get('surface', 'chat'):9} {r['profile']:7} {r['mode']:9} {r['concurrency']:>4} | "
+            f"{_f(r['direct_rps'], '9.0f')} "
             f"{_f(r['gateway_rps'], '9.0f')} {_f(r['ratio'], '6.3f')} | {_f(r['added_ttft_ms']['p50'], '9.2f')} "
             f"{_f(r['added_ttft_ms']['p99'], '7.2f')} | {_f(r['added_total_ms']['p50'], '10.2f')} "
             f"{_f(r['added_total_ms']['p99'], '7.2f')} | {_f(r['gateway_cpu_ms_per_request'], '10.3f')} | "

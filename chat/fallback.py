@@ -27,14 +27,13 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from providers import health, routing
-from providers.adapters.base import UpstreamError
+from providers.adapters.base import Frames, UpstreamError
 
 from . import limits
 
@@ -165,7 +164,9 @@ def _ms(started: float) -> float:
 
 
 def _timeout_cause(exc: BaseException) -> str:
-    return "time to first byte exceeded" if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) else type(exc).__name__
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "time to first byte exceeded"
+    return type(exc).__name__
 
 
 def retarget(prepared: Any, target: routing.RouteTargetInfo) -> None:
@@ -229,7 +230,7 @@ class EmptyStream(Exception):
     """The upstream closed a stream without sending any frame."""
 
 
-async def open_stream(prepared: Any) -> tuple[bytes, AsyncIterator[bytes]]:
+async def open_stream(prepared: Any) -> tuple[bytes, Frames]:
     """The first frame of a stream and the rest, falling back across the route's targets
     until one sends a frame; raises the last error (or ``EmptyStream``) when none did."""
     plan = Plan(prepared)

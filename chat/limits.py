@@ -435,7 +435,7 @@ class GuardedAdapter(Adapter):
     async def messages_native(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
         return await self._call(lambda: self.inner.messages_native(body, beta=beta), usage.messages_scan())
 
-    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> AsyncIterator[bytes]:
+    def messages_native_stream(self, body: dict[str, Any], *, beta: str | None = None) -> Frames:
         return self._stream(lambda: self.inner.messages_native_stream(body, beta=beta), usage.messages_scan())
 
     async def count_message_tokens(self, body: dict[str, Any], *, beta: str | None = None) -> bytes:
@@ -444,7 +444,7 @@ class GuardedAdapter(Adapter):
     async def responses_native(self, body: dict[str, Any]) -> bytes:
         return await self._call(lambda: self.inner.responses_native(body), usage.total_scan())
 
-    def responses_native_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    def responses_native_stream(self, body: dict[str, Any]) -> Frames:
         return self._stream(lambda: self.inner.responses_native_stream(body), usage.total_scan())
 
     async def embed(self, body: dict[str, Any]) -> bytes:

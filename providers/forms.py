@@ -314,7 +314,7 @@ class _GatewayKeyScopeForm(_SavedByTheService, forms.ModelForm):
 
     allowed_models = ModelPatternsField(
         label=_("allowed models"), required=False, max_length=key_controls.MAX_PATTERNS * 210,
-        help_text=GatewayKey._meta.get_field("allowed_models").help_text,  # type: ignore[union-attr]
+        help_text=GatewayKey._meta.get_field("allowed_models").help_text,
     )
 
     def clean(self) -> dict[str, Any]:

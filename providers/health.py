@@ -360,7 +360,8 @@ def sync_once() -> None:
             closed = part[BUCKETS + 1]
             # Failures from before the breaker last closed do not count again.
             start = int(float(closed) / width) + 1 if closed else 0
-            buckets = [h for i, h in zip(range(index - BUCKETS + 1, index + 1), part[:BUCKETS], strict=True) if i >= start]
+            indexed = zip(range(index - BUCKETS + 1, index + 1), part[:BUCKETS], strict=True)
+            buckets = [h for i, h in indexed if i >= start]
             failures = sum(int(h.get(b"f", 0)) for h in buckets)
             successes = sum(int(h.get(b"s", 0)) for h in part[:BUCKETS])
             _merge(key, failures, successes, part[BUCKETS], part[BUCKETS + 1], part[BUCKETS + 2], time.time())

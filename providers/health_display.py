@@ -27,7 +27,7 @@ def describe(state: HealthState) -> str:
 
 def error_rate(state: HealthState) -> str:
     if state["error_rate"] is None:
-        return "–"
+        return "-"
     return ngettext("%(percent)s%% of %(count)s request", "%(percent)s%% of %(count)s requests",
                     state["requests"]) % {
         "percent": formats.number_format(state["error_rate"] * 100, 1), "count": state["requests"]}
@@ -35,5 +35,5 @@ def error_rate(state: HealthState) -> str:
 
 def last_error(state: HealthState) -> str:
     if not state["last_error"] or not state["last_error_at"]:
-        return "–"
+        return "-"
     return gettext("%(error)s (%(time)s)") % {"error": state["last_error"][:80], "time": _when(state["last_error_at"])}

@@ -208,7 +208,8 @@ class RouteTarget(models.Model):
         help_text=_("The upstream model id. Empty: the provider's default model."),
     )
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=0, help_text=_("Lower first; the next priority serves only when none of a better one can.")
+        _("priority"), default=0,
+        help_text=_("Lower first; the next priority serves only when none of a better one can."),
     )
     weight = models.PositiveIntegerField(
         _("weight"), default=1, help_text=_("Share of the traffic among healthy targets of the same priority.")

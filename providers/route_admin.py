@@ -92,13 +92,13 @@ class RouteTargetInline(admin.TabularInline):
     def health(self, obj: RouteTarget) -> str:
         state = self._state(obj)
         if state is None:
-            return "–"
+            return "-"
         return f"{health_display.describe(state)} · {health_display.error_rate(state)}"
 
     @admin.display(description=_("last error"))
     def last_error(self, obj: RouteTarget) -> str:
         state = self._state(obj)
-        return health_display.last_error(state) if state is not None else "–"
+        return health_display.last_error(state) if state is not None else "-"
 
 
 @admin.register(Route)

@@ -64,7 +64,9 @@ def _number(value: Any, *, low: float, high: float, integer: bool) -> bool:
     return low <= value <= high
 
 
-def route_validate(*, route: Route | None, data: dict[str, Any], targets: list[TargetSpec] | None) -> dict[str, list[str]]:
+def route_validate(
+    *, route: Route | None, data: dict[str, Any], targets: list[TargetSpec] | None,
+) -> dict[str, list[str]]:
     """Field errors of a route write ({} when valid); ``targets`` None: unchanged."""
     errors: dict[str, list[str]] = {}
 
@@ -148,7 +150,7 @@ def targets_from_names(items: Iterable[dict[str, Any]]) -> list[TargetSpec]:
         spec = TargetSpec(provider=found.get(str(item.get("provider")), str(item.get("provider"))))
         for name in ("model", "priority", "weight"):
             if name in item:
-                spec[name] = item[name]  # type: ignore[literal-required]
+                spec[name] = item[name]
         out.append(spec)
     return out
 

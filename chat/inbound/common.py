@@ -115,7 +115,7 @@ def to_django(answer: Answer) -> HttpResponse:
     for name, value in answer.headers.items():
         response[name] = value
     if answer.error is not None:
-        response.gateway_error = answer.error  # type: ignore[attr-defined]  # for the request log
+        response.gateway_error = answer.error  # type: ignore[union-attr]  # for the request log
     return response  # type: ignore[return-value]
 
 

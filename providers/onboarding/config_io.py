@@ -103,7 +103,7 @@ class Entry:
         return entry_label(self.index, self.name)
 
 
-class Entries(list):  # type: ignore[type-arg]
+class Entries(list):
     """The providers of a file, and its routes (None: the file has no ``routes`` key)."""
 
     routes: list[route_config.RouteEntry] | None = None

@@ -60,7 +60,8 @@ def parse_routes(raw_routes: Any, problems: list[Problem]) -> list[RouteEntry]:
             problems.append((label, "", _("Each route must be an object.")))
             continue
         for key in sorted(set(raw) - ROUTE_KEYS):
-            problems.append((label, key, _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ROUTE_KEYS))}))
+            problems.append((label, key,
+                             _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ROUTE_KEYS))}))
         if not isinstance(name, str) or not name:
             problems.append((label, "name", _("This field is required.")))
             continue
@@ -108,8 +109,11 @@ def import_routes(entries: list[RouteEntry], *, prune: bool) -> list[tuple[str, 
             route_services.route_update(route=route, targets=targets, **entry.fields)
             changes.append(("update", entry.name, changed))
         except ValidationError as exc:
-            problems = [(entry.label, fld, message) for fld, messages in exc.message_dict.items() for message in messages] \
-                if hasattr(exc, "error_dict") else [(entry.label, "", m) for m in exc.messages]
+            if hasattr(exc, "error_dict"):
+                problems = [(entry.label, fld, message)
+                            for fld, messages in exc.message_dict.items() for message in messages]
+            else:
+                problems = [(entry.label, "", m) for m in exc.messages]
             raise ConfigError(problems) from None
     if prune:
         names = {e.name for e in entries}

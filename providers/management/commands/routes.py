@@ -30,7 +30,8 @@ def parse_target(text: str) -> dict[str, Any]:
     for option in options:
         name, sep, value = option.partition("=")
         if name not in ("priority", "weight") or not sep or not value.isdigit():
-            raise CommandError(_("Unknown target option “%(option)s”: use priority=N or weight=N.") % {"option": option})
+            raise CommandError(
+                _("Unknown target option “%(option)s”: use priority=N or weight=N.") % {"option": option})
         spec[name] = int(value)
     return spec
 
@@ -46,7 +47,8 @@ class Command(audit.AuditedCommand, BaseCommand):
         p = sub.add_parser("show", help="Show one route.")
         p.add_argument("name")
         p.add_argument("--json", action="store_true")
-        for action, text in (("add", "Create a route."), ("change", "Change a route (targets given replace them all).")):
+        for action, text in (("add", "Create a route."),
+                             ("change", "Change a route (targets given replace them all).")):
             p = sub.add_parser(action, help=text)
             p.add_argument("name")
             p.add_argument("--target", action="append", default=None, help="PROVIDER/MODEL [priority=N] [weight=N]")
