@@ -13,7 +13,7 @@ from django.core.cache import cache
 from chat import limits
 from providers import services
 from tests.fakes.anthropic_upstream import USAGE_IN, USAGE_OUT
-from tests.fakes.responses_upstream import USAGE, responses_upstream, responses_upstream_server  # noqa: F401
+from tests.fakes.responses_upstream import USAGE
 
 from .conftest import wait_until
 
@@ -39,7 +39,7 @@ def claude(make_provider, anthropic_upstream):
 
 
 @pytest.fixture
-def codex(make_provider, responses_upstream):  # noqa: F811
+def codex(make_provider, responses_upstream):
     def make(**settings):
         make_provider(name="codex", provider_type="codex", base_url=responses_upstream.base_url, api_key="sk-c",
                       settings=settings)

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from providers import services
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 # Generous: the relay looks once a second, the routing table refreshes once a second.
 DEADLINE_READS = 200  # ~20 s of the fakes' 0.1 s trickle
@@ -49,7 +48,7 @@ def test_native_messages_stream_ends_with_an_anthropic_error_event(live_gateway,
 
 
 def test_native_responses_stream_ends_with_an_error_event(live_gateway, revocable, make_provider,
-                                                          responses_upstream):  # noqa: F811
+                                                          responses_upstream):
     key, raw = revocable
     make_provider(name="codex", provider_type="codex", base_url=responses_upstream.base_url, api_key="k")
     events = stream_until_revoked(live_gateway.url, "/v1/responses", {"Authorization": f"Bearer {raw}"},

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 from tests.scale.test_asgi_fast_path_matches_django import Application, EndlessBody, Recorder, _doors, both, call
 
 HI = [{"role": "user", "content": "hi"}]
@@ -40,7 +39,7 @@ async def same(apps, path: str, headers: dict[str, str], body: Any, method: str 
 
 
 @pytest.fixture
-def backends(transactional_db, make_provider, upstream, anthropic_upstream, responses_upstream):  # noqa: F811
+def backends(transactional_db, make_provider, upstream, anthropic_upstream, responses_upstream):
     async def make() -> None:
         await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url, api_key="sk-local-123456")
         await asyncio.to_thread(make_provider, name="claude", provider_type="anthropic",

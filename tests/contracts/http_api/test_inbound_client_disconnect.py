@@ -10,7 +10,6 @@ import socket
 import pytest
 
 from tests.contracts.http_api.test_chat_client_disconnect import django_handler_ports, read_until, wait_for  # noqa: F401
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -37,7 +36,7 @@ CASES = {
 @pytest.mark.parametrize("door", ["fast-path", "django-h11"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_client_disconnect_closes_the_upstream_request(live_gateway, make_provider, upstream, anthropic_upstream,
-                                                       responses_upstream, gateway_key, case, door,  # noqa: F811
+                                                       responses_upstream, gateway_key, case, door,
                                                        request):
     port = live_gateway.port if door == "fast-path" else request.getfixturevalue("django_handler_ports")[door]
     fakes = {"local": upstream, "claude": anthropic_upstream, "codex": responses_upstream}

@@ -8,14 +8,13 @@ import anthropic
 import pytest
 
 from tests.contracts.http_api.helpers import sdk_client
-from tests.fakes.responses_upstream import responses_upstream, responses_upstream_server  # noqa: F401
 from tests.fakes.scripted_cli import command_for
 
 HI = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
-def providers(make_provider, anthropic_upstream, responses_upstream, allow_programs, tmp_path):  # noqa: F811
+def providers(make_provider, anthropic_upstream, responses_upstream, allow_programs, tmp_path):
     make_provider(name="claude", provider_type="anthropic", base_url=anthropic_upstream.base_url, api_key="sk-a-1")
     make_provider(name="codex", provider_type="codex", base_url=responses_upstream.base_url, api_key="sk-c-1")
     work = tmp_path / "work"
