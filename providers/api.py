@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from chat import budgets
 
 from . import catalog, health, key_controls, secret_settings, selectors, services
-from .api_strict import StrictModelSerializer, StrictSerializer
+from .api_strict import NameSlugField, StrictModelSerializer, StrictSerializer
 from .health_api import HealthSerializer, health_json
 from .models import GatewayKey, Provider
 from .permissions import ModelPermissions, Requires
@@ -345,7 +345,7 @@ USAGE_SCHEMA = {"type": "object", "properties": {name: _USE_SCHEMA for name in k
 
 class GatewayKeySerializer(StrictModelSerializer):
     allowed_models = ModelPatternsListField(required=False, help_text=_ALLOWED_MODELS_HELP)
-    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
+    providers: NameSlugField = NameSlugField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )
@@ -443,7 +443,7 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
     a non-empty ``providers`` alone restricts the key to it; null removes an
     expiry or a budget."""
 
-    providers: serializers.SlugRelatedField[Provider] = serializers.SlugRelatedField(
+    providers: NameSlugField = NameSlugField(
         many=True, required=False, slug_field="name", queryset=Provider.objects.all(),
         help_text=gettext_lazy("Names of the providers this key may use when “all_providers” is false."),
     )

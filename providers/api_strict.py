@@ -48,3 +48,14 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     pass
+
+
+class NameSlugField(serializers.SlugRelatedField):
+    """A related object named by its ``slug_field``. A name no row can hold (NUL and
+    other control characters, which PostgreSQL refuses in text) is "does not exist"
+    like any unknown name, instead of reaching the database as a query."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and any(ord(ch) < 32 or ch == "\x7f" for ch in data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.encode("unicode_escape").decode())
+        return super().to_internal_value(data)

@@ -5,7 +5,7 @@ asks for English):
 - a refused provider form keeps what was typed except secrets and says so; a 600-character
   base URL is refused, not cut; fixed and typed again, it saves;
 - choosing a type shows only the inputs and settings keys it takes;
-- the list shows the API key and Updated columns at 1280 px, and neither the list nor the
+- the list shows the API key and health columns at 1280 px, and neither the list nor the
   probe table widens the page at 390 px;
 - the playground shows a streamed tool call and the raw events, and its errors follow the
   admin's language.
@@ -180,11 +180,11 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
         errors = page.eval_on_selector_all(".errorlist li", "ls => ls.map(l => l.textContent)")
         assert page.url == f"{base}/admin/providers/provider/", (page.url, errors)
 
-        # The list at 1280 px: the API key and Updated columns are on screen.
+        # The list at 1280 px: the API key and health columns are on screen.
         # (Every cell within the list's visible box: the table does not scroll sideways.)
         fits = page.evaluate("""() => {
             const box = document.querySelector('#changelist .results').getBoundingClientRect();
-            return Array.from(document.querySelectorAll('#result_list td.field-key_hint, #result_list td.field-updated'))
+            return Array.from(document.querySelectorAll('#result_list td.field-key_hint, #result_list td.field-health_state'))
                 .map(td => td.getBoundingClientRect()).every(r => r.right <= Math.min(box.right, 1280) + 0.5);
         }""")
         assert fits
