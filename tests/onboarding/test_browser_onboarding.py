@@ -47,15 +47,13 @@ PROMPTS = {
 }
 
 
-@pytest.fixture(scope="session")
-def runsh_server(django_db_setup: object) -> Iterator[RunSh]:
+@pytest.fixture
+def static_gateway(transactional_db: object) -> Iterator[RunSh]:
+    """A run.sh process of its own per test: between tests the database is flushed,
+    which resets the configuration version a running gateway compares against (in
+    production it only grows), so a shared process could keep the last test's table."""
     with browser_server() as server:
         yield server
-
-
-@pytest.fixture
-def static_gateway(runsh_server: RunSh, transactional_db: object) -> RunSh:
-    return runsh_server
 
 
 def _in_own_thread(fn: Any) -> Any:
@@ -177,8 +175,9 @@ def _drive(browser: Any, base: str, urls: dict[str, str], language: str, pk: int
         page.check("input[name=allowed][value='qwen3-8b']")
         page.check("input[name=allowed][value='slow-text']")
         page.check("input[name=default_model][value='slow-text']")
-        page.click("#save-models")
-        page.wait_for_selector("ul.messagelist li.success")
+        with page.expect_navigation():  # the form posts, then redirects to the change page
+            page.click("#save-models")
+        page.wait_for_selector("ul.messagelist li.success", state="attached")
 
         # Playground: the provider's default model is preselected; the answer streams in.
         page.goto(base + urls["playground"] + "?provider=quirky")
