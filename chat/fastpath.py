@@ -346,6 +346,21 @@ async def _chat(scope: dict[str, Any], receive: Any, send: Any, policy: _Policy,
         await _answer(receive, send, policy, req, *admitted)
 
 
+async def _relay_frames(send: Any, frames: Any, record: Any) -> None:
+    """Send a started stream's frames, noting the first byte and what went out in the
+    request log (the bytes themselves only when the key records bodies)."""
+    capture = record.capture
+    async for frame in frames:
+        if record.ttft_ms is None:
+            record.note_first_byte()
+        if capture:
+            record.note_sent(frame)
+        else:
+            record.bytes_out += len(frame)
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
 async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap: Any, key: Any, raw: bytes) -> None:
     watch = _Watch(receive)
     frames = None
@@ -374,16 +389,7 @@ async def _answer(receive: Any, send: Any, policy: _Policy, req: _Request, snap:
             return
         await send({"type": "http.response.start", "status": 200,
                     "headers": _headers(policy, req, list(SSE_HEADERS), None)})
-        capture = record.capture
-        async for frame in frames:
-            if record.ttft_ms is None:
-                record.note_first_byte()
-            if capture:
-                record.note_sent(frame)
-            else:
-                record.bytes_out += len(frame)
-            await send({"type": "http.response.body", "body": frame, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
+        await _relay_frames(send, frames, record)
     except asyncio.CancelledError:
         watch.absorb_cancel()
         client_left(req.record)
@@ -453,16 +459,7 @@ def _inbound(serve: Callable[[common.Incoming], Awaitable[common.Answer]]) -> An
             own += [(name.encode("latin1"), value.encode("latin1")) for name, value in answer.headers.items()]
             await send({"type": "http.response.start", "status": answer.status,
                         "headers": _headers(policy, req, own, None)})
-            capture = record.capture
-            async for frame in frames:
-                if record.ttft_ms is None:
-                    record.note_first_byte()
-                if capture:
-                    record.note_sent(frame)
-                else:
-                    record.bytes_out += len(frame)
-                await send({"type": "http.response.body", "body": frame, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+            await _relay_frames(send, frames, record)
         except common.ClientGone:
             return  # the client went away before it finished sending
         except asyncio.CancelledError:
