@@ -155,6 +155,9 @@ def table(data: dict[str, Any]) -> str:
         for t in data["targets"]:
             mark = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
             lines.append(f"  [{mark:>12}] {t['target']}: {_f(t['measured'], '') if t['measured'] is not None else '-'}")
+    rl = data.get("request_log")
+    if rl:
+        lines.append(f"request log: {'on' if rl['on'] else 'off'}, {rl['rows_written']} rows written")
     m = data.get("machine") or {}
     if m:
         lines.append("")

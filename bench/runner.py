@@ -11,6 +11,7 @@ the figures are medians of rounds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -58,6 +59,7 @@ class BenchConfig:
     workers: int = 1
     refresh_seconds: float | None = None  # GATEWAY_CONFIG_REFRESH_SECONDS of the gateway (None: its default)
     route: bool = False  # the client names a route (r.<model>) in front of the benchmark provider
+    request_log: bool = True  # GATEWAY_REQUEST_LOG of the gateway (off: to measure what recording costs)
 
     @classmethod
     def preset_named(cls, name: str) -> BenchConfig:
@@ -189,6 +191,7 @@ class Processes:
             GATEWAY_VAR_DIR=str(self.tmp),
             GATEWAY_SQLITE_PATH=str(self.tmp / "bench.sqlite3"),
             GATEWAY_ASGI_FAST_PATH="1" if self.config.fast_path else "0",
+            GATEWAY_REQUEST_LOG="true" if self.config.request_log else "false",
             LOG_LEVEL="WARNING",
             PYTHONDONTWRITEBYTECODE="1",
         )
@@ -258,6 +261,20 @@ class Processes:
         self.procs.remove(self.gateway)
         self.start_gateway()
 
+    def request_log_rows(self) -> int | None:
+        """Rows the gateway's request log wrote (read after it stopped, so its last
+        flush is in): the proof that recording was on while it was measured."""
+        import sqlite3
+
+        path = self.tmp / "bench.sqlite3"
+        if not path.exists():
+            return None
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            try:
+                return int(db.execute("SELECT COUNT(*) FROM chat_requestlog").fetchone()[0])
+            except sqlite3.Error:
+                return None
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:
@@ -270,6 +287,7 @@ class Processes:
                 proc.wait()
         if self.pinned:
             os.sched_setaffinity(0, self.original_affinity)
+        self.log_rows = self.request_log_rows()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -486,6 +504,7 @@ class Bench:
         data["machine"]["pinned"] = self.procs.pinned
         data["machine"]["gateway_cores"] = sorted(self.procs.gateway_cores or [])
         data["machine"]["client_cores"] = sorted(self.procs.other_cores or [])
+        data["request_log"] = {"on": self.config.request_log, "rows_written": getattr(self.procs, "log_rows", None)}
         data["schema"] = 1
         data["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
         data["duration_s"] = round(time.time() - started, 1)

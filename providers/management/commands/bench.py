@@ -45,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--route", action="store_true",
                             help=_("Send every request to a route in front of the benchmark provider (the route "
                                    "variant), and measure the time resolving a route adds."))
+        parser.add_argument("--no-request-log", action="store_true",
+                            help=_("Run the gateway with its request log off (GATEWAY_REQUEST_LOG=false), to "
+                                   "measure what recording costs."))
         parser.add_argument("--no-plot", action="store_true", help=_("Skip the PNG plot."))
         parser.add_argument("--refresh-seconds", type=float,
                             help=_("GATEWAY_CONFIG_REFRESH_SECONDS of the gateway under test "
@@ -96,10 +99,11 @@ class Command(BaseCommand):
         config.fast_path = not options["django_path"]
         config.refresh_seconds = options["refresh_seconds"]
         config.route = options["route"]
+        config.request_log = not options["no_request_log"]
 
         self.stdout.write(
             f"bench preset={name} rounds={config.rounds} duration={config.duration}s "
-            f"concurrency={config.concurrency} fast_path={config.fast_path}"
+            f"concurrency={config.concurrency} fast_path={config.fast_path} request_log={config.request_log}"
         )
         if config.route:
             from bench.route_resolve import measure
