@@ -9,6 +9,7 @@ column means *unknown* (the upstream did not report it), never zero.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -89,4 +90,8 @@ class RequestLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.surface} {self.requested_model or '-'} {self.status}"
+        # In the admin's time zone and the reader's format, as the list shows it (seconds kept:
+        # several requests share a minute).
+        when = timezone.localtime(self.started_at) if self.started_at else None
+        shown = f"{formats.date_format(when, 'SHORT_DATE_FORMAT')} {formats.time_format(when, 'H:i:s')}" if when else "-"
+        return f"{shown} {self.surface} {self.requested_model or '-'} {self.status}"

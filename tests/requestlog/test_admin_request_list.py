@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -112,3 +112,14 @@ def test_a_bad_filter_in_the_export_link_goes_back_to_the_list(viewer):
 def test_the_list_has_an_export_link_with_the_current_filters(viewer, sample):
     html = viewer.get(reverse(LIST), {"provider": "remote"}).content.decode()
     assert reverse("admin:chat_requestlog_export") + "?provider=remote" in html
+
+
+@pytest.mark.parametrize(("language", "date"), [("en", "11/28/2026"), ("vi", "28-11-2026"), ("zh-hans", "2026年11月28日")])
+def test_the_detail_heading_has_the_readers_date_format(viewer, language, date):
+    row = make_row()
+    RequestLog = type(row)
+    RequestLog.objects.filter(pk=row.pk).update(started_at=datetime(2026, 11, 28, 9, 5, 7, tzinfo=UTC))
+    page = viewer.get(reverse("admin:chat_requestlog_change", args=[row.pk]), headers={"accept-language": language})
+    assert page.status_code == 200
+    heading = page.content.decode().split("<h2>", 1)[1].split("</h2>", 1)[0]
+    assert date in heading and "09:05:07" in heading, heading
