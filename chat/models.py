@@ -93,5 +93,7 @@ class RequestLog(models.Model):
         # In the admin's time zone and the reader's format, as the list shows it (seconds kept:
         # several requests share a minute).
         when = timezone.localtime(self.started_at) if self.started_at else None
-        shown = f"{formats.date_format(when, 'SHORT_DATE_FORMAT')} {formats.time_format(when, 'H:i:s')}" if when else "-"
+        shown = "-"
+        if when is not None:
+            shown = f"{formats.date_format(when, 'SHORT_DATE_FORMAT')} {formats.time_format(when, 'H:i:s')}"
         return f"{shown} {self.surface} {self.requested_model or '-'} {self.status}"

@@ -12,7 +12,7 @@ MALFORMED = "The upstream sent a malformed stream event."
 
 _decoder = json.JSONDecoder()  # one decoder for every chunk (json.loads also sniffs the encoding)
 _decode = _decoder.decode
-_scan = _decoder.scan_once
+_scan = _decoder.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__ (the C scanner)
 
 
 class ChunkMachine:
