@@ -20,6 +20,15 @@ route has ``fallback_on_client_errors``.
 Every attempt is recorded on the prepared request (``Prepared.attempts``) and in
 the target's health; a request naming ``<provider>/<model>`` directly is one
 attempt without fallback, and feeds the same health records.
+
+One loop for every /v1 surface: the request of each attempt is built by ``call``
+(``complete``) or ``start`` (``open_stream``) for the target the prepared request
+points at then. Chat completions send ``prepared.body`` to ``adapter.complete`` /
+``adapter.stream`` (the default); the inbound surfaces (chat/inbound/) send a
+backend that speaks their wire its native request and any other one the chat
+completions translation, so two attempts of one request may speak different wires.
+After the loop, ``prepared`` points at the target that answered (its ``adapter``
+says which wire the answer is in).
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,13 +221,27 @@ async def _within(awaitable: Any, timeout: float | None) -> Any:
     return await asyncio.wait_for(awaitable, timeout)
 
 
-async def complete(prepared: Any) -> bytes:
-    """A non-streamed answer, falling back across the route's targets."""
+# What builds one attempt for the target ``prepared`` points at (see the module docstring).
+Call = Callable[[Any], Awaitable[bytes]]
+Start = Callable[[Any], Frames]
+
+
+def chat_call(prepared: Any) -> Awaitable[bytes]:
+    return prepared.adapter.complete(prepared.body)
+
+
+def chat_start(prepared: Any) -> Frames:
+    return prepared.adapter.stream(prepared.body)
+
+
+async def complete(prepared: Any, call: Call = chat_call) -> bytes:
+    """A non-streamed answer, falling back across the route's targets; ``call``
+    makes each attempt's request (chat completions by default)."""
     plan = Plan(prepared)
     while True:
         started = time.perf_counter()
         try:
-            payload = await _within(prepared.adapter.complete(prepared.body), plan.timeout(stream=False))
+            payload = await _within(call(prepared), plan.timeout(stream=False))
         except (TimeoutError, UpstreamError) as exc:
             if plan.failed(exc, started):
                 continue
@@ -230,13 +254,14 @@ class EmptyStream(Exception):
     """The upstream closed a stream without sending any frame."""
 
 
-async def open_stream(prepared: Any) -> tuple[bytes, Frames]:
+async def open_stream(prepared: Any, start: Start = chat_start) -> tuple[bytes, Frames]:
     """The first frame of a stream and the rest, falling back across the route's targets
-    until one sends a frame; raises the last error (or ``EmptyStream``) when none did."""
+    until one sends a frame; raises the last error (or ``EmptyStream``) when none did.
+    ``start`` opens each attempt's stream (chat completions by default)."""
     plan = Plan(prepared)
     while True:
         started = time.perf_counter()
-        agen = prepared.adapter.stream(prepared.body)
+        agen = start(prepared)
         try:
             first = await _within(agen.__anext__(), plan.timeout(stream=True))
         except StopAsyncIteration:

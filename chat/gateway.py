@@ -148,13 +148,6 @@ def key_allows(key: routing.KeyInfo, sent: Any, resolved: str) -> bool:
     return key.allows_model(resolved) or (isinstance(sent, str) and key.allows_model(sent))
 
 
-def resolve(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[ProviderConfig, Adapter, str]:
-    """The provider, adapter and upstream model a request goes to; for a route, the
-    target ``fallback.choose`` picks (the inbound surfaces use this, without fallback)."""
-    _route, config, upstream = resolve_target(snap, key, model)
-    return config, snap.adapter(config), upstream
-
-
 def resolve_target(snap: routing.Snapshot, key: routing.KeyInfo, model: Any) -> tuple[
         routing.RouteInfo | None, ProviderConfig, str]:
     """(the route or None, the provider, the upstream model) that ``model`` names: a
@@ -308,8 +301,20 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
     if record is not None:
         record.note_request_body(raw)
     body = parse_body(raw)
+    tokens = limits.reservation_tokens(body) if limits.counts_tokens(key) else 0
+    return await prepare(snap, key, body, request_bytes=len(raw), tokens=tokens, usage_option=True)
+
+
+async def prepare(snap: routing.Snapshot, key: routing.KeyInfo, body: dict[str, Any], *, request_bytes: int,
+                  tokens: int, usage_option: bool = False) -> Prepared:
+    """Route a parsed request (its ``model``: a route name or ``<provider>/<model>``)
+    and admit it under the key's limits: ready for ``chat.fallback``, for chat
+    completions and the inbound surfaces alike. ``body["model"]`` becomes the upstream
+    model; ``tokens`` is what to reserve against the key's token limits;
+    ``usage_option``: a chat completions stream asks its upstream for usage (for the log)."""
+    record = requestlog.CURRENT.get()
     requested = body.get("model")
-    stream = bool(body.get("stream"))
+    stream = body.get("stream") is True
     if record is not None:
         record.stream = stream
         if isinstance(requested, str):
@@ -321,14 +326,14 @@ async def prepare_chat(snap: routing.Snapshot, key: routing.KeyInfo, raw: bytes)
         record.note_route(config, requested, upstream)
         # Tokens of a stream are known only if the upstream reports them: ask, and
         # take the answer out of the client's stream (chat/stream_usage.py).
-        hide_usage = stream and supports_usage_option(config) and ask_for_usage(body)
+        hide_usage = usage_option and stream and supports_usage_option(config) and ask_for_usage(body)
     # Rate limits per key (tokens reserved now, settled when the answer ends), then
     # the provider's concurrency cap and retries (chat/limits.py).
-    reservation = await limits.admit(key, limits.reservation_tokens(body) if limits.counts_tokens(key) else 0)
-    adapter = limits.guard(snap.adapter(config), key, len(raw), reservation, record)
+    reservation = await limits.admit(key, tokens)
+    adapter = limits.guard(snap.adapter(config), key, request_bytes, reservation, record)
     prepared = Prepared(config=config, adapter=adapter, body=body, stream=stream, key=key,
                         requested=requested, record=record, hide_usage=hide_usage, snap=snap, route=route,
-                        target=f"{config.name}/{upstream}", request_bytes=len(raw), reservation=reservation)
+                        target=f"{config.name}/{upstream}", request_bytes=request_bytes, reservation=reservation)
     if route is not None:
         if record is not None:
             record.route = route.name
@@ -414,17 +419,23 @@ async def relay(
         await rest.aclose()
 
 
-async def start_stream(prepared: Prepared) -> Frames:
-    """Open the upstream stream and wait for its first frame (trying the route's targets
-    in turn), so that errors before the stream starts are answered with a proper HTTP status."""
+async def open_stream(prepared: Prepared, start: fallback.Start = fallback.chat_start) -> tuple[bytes, Frames]:
+    """The upstream stream's first frame and the rest (trying the route's targets in
+    turn, each opened by ``start``), so that errors before the stream starts are
+    answered with a proper HTTP status."""
     try:
-        first, agen = await fallback.open_stream(prepared)
+        return await fallback.open_stream(prepared, start)
     except fallback.EmptyStream:
         raise GatewayError(
             502, _("The upstream closed the stream without data."), type="upstream_error", code="upstream_empty_stream"
         ) from None
     except UpstreamError as exc:
         raise GatewayError.from_upstream(exc) from None
+
+
+async def start_stream(prepared: Prepared) -> Frames:
+    """A chat completions stream that started (``open_stream``), relayed (``relay``)."""
+    first, agen = await open_stream(prepared)
     return relay(first, agen, prepared.config.name, prepared.key, model_rewriter(prepared.requested),
                  prepared.record, prepared.hide_usage)
 

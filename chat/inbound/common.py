@@ -22,12 +22,11 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from providers.adapters.base import Adapter, Frames, ProviderConfig, UpstreamError
+from providers.adapters.base import Frames, UpstreamError
 from providers.redact import redact
 
 from .. import gateway, limits, requestlog
 from ..gateway import GatewayError
-from ..requestlog import RequestRecord
 from ..requestlog_doors import logged
 from ..stream_usage import MARK, UsageWatch
 from ..views import SSE_HEADERS
@@ -152,22 +151,6 @@ def parse_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-@dataclass
-class Routed:
-    """A request after the key checks, resolution and rate limits. ``adapter`` is
-    the provider's own adapter (native passthroughs call it); ``guarded`` adds the
-    concurrency cap, retries and token accounting for chat completions calls."""
-
-    config: ProviderConfig
-    adapter: Adapter
-    guarded: Adapter
-    body: dict[str, Any]
-    requested: str
-    key: Any
-    reservation: limits.Reservation | None = None
-    record: RequestRecord | None = None  # the request log's (chat/requestlog.py)
-
-
 def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
     """What an inbound request is expected to use, reserved at admission: its size at
     about four bytes a token, plus the answer's cap as the surface names it."""
@@ -177,38 +160,24 @@ def reserved_tokens(raw: bytes, body: dict[str, Any]) -> int:
     return limits.estimate_tokens(len(raw)) + int(cap)
 
 
-async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> Routed:
-    # The key first, from the headers; the body only after it.
+async def route(incoming: Incoming, parse: Callable[[bytes], dict[str, Any]] = parse_object) -> gateway.Prepared:
+    """The key (from the headers), then the body, routed and admitted as chat completions
+    are (``gateway.prepare``): ``chat.fallback`` takes it from target to target."""
     snap, key = await gateway.authenticate(incoming.authorization)
     raw = await incoming.read()
     record = requestlog.CURRENT.get()
     if record is not None:
         record.note_request_body(raw)
     body = parse(raw)
-    requested = body.get("model")
-    if record is not None:
-        record.stream = body.get("stream") is True
-        if isinstance(requested, str):
-            record.requested_model = requested
-    config, adapter, upstream = gateway.resolve(snap, key, requested)
-    if record is not None:
-        record.note_route(config, requested, upstream)
-    reservation = await limits.admit(key, reserved_tokens(raw, body) if limits.counts_tokens(key) else 0)
-    body["model"] = upstream
-    return Routed(config=config, adapter=adapter, guarded=limits.guard(adapter, key, len(raw), reservation, record),
-                  body=body, requested=str(requested), key=key, reservation=reservation, record=record)
+    tokens = reserved_tokens(raw, body) if limits.counts_tokens(key) else 0
+    return await gateway.prepare(snap, key, body, request_bytes=len(raw), tokens=tokens)
 
 
-async def first_frame(agen: Frames) -> bytes:
-    """Wait for a stream's first frame, so a failure before it gets a real HTTP status."""
-    try:
-        return await agen.__anext__()
-    except StopAsyncIteration:
-        raise GatewayError(502, _("The upstream closed the stream without data."), type="upstream_error",
-                           code="upstream_empty_stream") from None
-    except BaseException:
-        await agen.aclose()
-        raise
+def relay_chat(first: bytes, rest: Frames, prepared: gateway.Prepared) -> Frames:
+    """A started chat completions stream made safe for a translation (``gateway.relay``:
+    a failure or a revoked key becomes a final error frame, usage is noted; the
+    model id is left to the translation, which writes the one the client used)."""
+    return gateway.relay(first, rest, prepared.config.name, prepared.key, None, prepared.record)
 
 
 async def translated(frames: Frames, state: Any, encode: Callable[[list[Any]], bytes]) -> Frames:
@@ -225,24 +194,24 @@ async def translated(frames: Frames, state: Any, encode: Callable[[list[Any]], b
         await frames.aclose()
 
 
-def native(routed: Routed, payload: bytes) -> bytes:
+def native(prepared: gateway.Prepared, payload: bytes) -> bytes:
     """A backend's own non-streamed answer, with the model id the client used."""
-    rewrite = gateway.model_rewriter(routed.requested)
+    rewrite = gateway.model_rewriter(prepared.requested)
     return rewrite(payload) if rewrite is not None else payload
 
 
-async def relay_native(first: bytes, rest: Frames, routed: Routed,
+async def relay_native(first: bytes, rest: Frames, prepared: gateway.Prepared,
                        error_frame: Callable[[UpstreamError], bytes]) -> Frames:
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
     ``error_frame`` (after a blank line, in case the failure cut an event short),
     and so does the revocation of the key while it is open (as ``gateway.relay``)."""
-    provider = routed.config.name
-    rewrite = gateway.model_rewriter(routed.requested)
+    provider = prepared.config.name
+    rewrite = gateway.model_rewriter(prepared.requested)
     lines = _WholeLines()
     loop = asyncio.get_running_loop()
     next_check = loop.time() + gateway.KEY_CHECK_SECONDS
-    record = routed.record
+    record = prepared.record
     watch = UsageWatch(record, False) if record is not None else None
     def pass_on(chunk: bytes) -> bytes:
         if rewrite is None and watch is None:
@@ -258,8 +227,8 @@ async def relay_native(first: bytes, rest: Frames, routed: Routed,
         async for chunk in rest:
             if loop.time() >= next_check:
                 next_check = loop.time() + gateway.KEY_CHECK_SECONDS
-                if not await gateway.key_still_active(routed.key):
-                    log.warning("key=%s provider=%s native stream ended: key revoked", routed.key.name, provider)
+                if not await gateway.key_still_active(prepared.key):
+                    log.warning("key=%s provider=%s native stream ended: key revoked", prepared.key.name, provider)
                     if record is not None:
                         record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
                     yield lines.rest() + b"\n\n" + error_frame(gateway.key_revoked_error())

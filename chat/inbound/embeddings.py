@@ -1,11 +1,14 @@
 """``POST /v1/embeddings``: passed through to providers whose adapter serves
 embeddings (the OpenAI-compatible types), after the same key checks, model
 resolution, rate limits, concurrency cap and retries as chat completions; tokens
-are counted against the key's per-minute budget from the answer's ``usage``. Other types get a clear 400."""
+are counted against the key's per-minute budget from the answer's ``usage``. A
+route's targets are tried in turn before the answer (``chat.fallback``, as for
+chat completions); every one must offer embeddings. Other types get a clear 400."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from .. import fallback, gateway
 from ..gateway import GatewayError
 from . import common
 
@@ -20,20 +23,26 @@ def _embeddings_body(raw: bytes) -> dict:
     return body
 
 
-@common.openai_surface
-async def serve_embeddings(incoming: common.Incoming) -> common.Answer:
-    routed = await common.route(incoming, _embeddings_body)
-    if not routed.adapter.embeddings:
+async def _embed(attempt: gateway.Prepared) -> bytes:
+    """One attempt (``chat.fallback``: a route's targets in turn), under the provider's
+    concurrency cap and retries; the answer's usage settles the key's token
+    reservation (chat/limits.py GuardedAdapter)."""
+    adapter = attempt.adapter
+    if not adapter.embeddings:
+        # The gateway's refusal, not a backend's failure: no other target is tried.
         raise GatewayError(
             400,
             _("The provider “%(name)s” (type %(type)s) does not offer embeddings.")
-            % {"name": routed.config.name, "type": routed.config.provider_type},
+            % {"name": attempt.config.name, "type": attempt.config.provider_type},
             param="model", code="embeddings_unsupported",
         )
-    # Under the provider's concurrency cap and retries; the answer's usage settles
-    # the key's token reservation (chat/limits.py GuardedAdapter).
-    payload = await routed.guarded.embed(routed.body)
-    return common.Answer(200, common.native(routed, payload))
+    return await adapter.embed(attempt.body)
+
+
+@common.openai_surface
+async def serve_embeddings(incoming: common.Incoming) -> common.Answer:
+    prepared = await common.route(incoming, _embeddings_body)
+    return common.Answer(200, common.native(prepared, await fallback.complete(prepared, _embed)))
 
 
 embeddings = common.django_view(serve_embeddings, "embeddings")

@@ -2,7 +2,10 @@
 API for any provider. An adapter that speaks it natively (``native_messages``)
 gets the request untranslated; every other one is called through chat
 completions, translated both ways (``messages_translate``, ``messages_stream``).
-Errors are in Anthropic's shape."""
+A route's targets are tried in turn before the first byte (``chat.fallback``, as
+for chat completions), each in its own wire: a failing ``custom`` target may hand
+the request to an ``anthropic`` one, which gets it untranslated. Errors are in
+Anthropic's shape."""
 from __future__ import annotations
 
 import json
@@ -11,9 +14,9 @@ from functools import wraps
 
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import UpstreamError
+from providers.adapters.base import Frames, UpstreamError
 
-from .. import gateway, limits
+from .. import fallback, gateway, limits
 from ..gateway import GatewayError
 from . import common
 from .messages_stream import MessagesStream, encode, error_event
@@ -70,24 +73,34 @@ def _error_frame(exc: UpstreamError) -> bytes:
     return encode([error_event(error_type(anthropic_status(exc.status, exc.upstream_status)), exc.message)])
 
 
-async def _answer(incoming: common.Incoming, routed: common.Routed) -> common.Answer:
-    # The guarded adapter: the provider's concurrency cap, retries and token
-    # accounting apply to the native passthrough as to chat completions.
-    body, adapter, beta = routed.body, routed.guarded, incoming.beta
-    if adapter.native_messages:
-        if body.get("stream"):
-            agen = adapter.messages_native_stream(body, beta=beta)
-            first = await common.first_frame(agen)
-            return common.Answer.sse(common.relay_native(first, agen, routed, _error_frame))
-        return common.Answer(200, common.native(routed, await adapter.messages_native(body, beta=beta)))
-    chat = to_chat_request(body)
-    prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
+async def _answer(incoming: common.Incoming, prepared: gateway.Prepared) -> common.Answer:
+    """Each attempt (``chat.fallback``: a route's targets in turn) sends a backend that
+    speaks Messages the request untouched, any other one its chat completions
+    translation; the answer is read in the wire of the target that gave it. The
+    guarded adapter applies the provider's concurrency cap, retries and token
+    accounting to the native passthrough as to chat completions."""
+    beta = incoming.beta
     if prepared.stream:
-        state = MessagesStream(routed.requested, error_type=_stream_error_type)
-        return common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
-    completion = json.loads(await routed.guarded.complete(chat))
-    return common.Answer.json(to_message(completion, routed.requested))
+        def start(attempt: gateway.Prepared) -> Frames:
+            if attempt.adapter.native_messages:
+                return attempt.adapter.messages_native_stream(attempt.body, beta=beta)
+            return attempt.adapter.stream(to_chat_request(attempt.body))
+
+        first, rest = await gateway.open_stream(prepared, start)
+        if prepared.adapter.native_messages:
+            return common.Answer.sse(common.relay_native(first, rest, prepared, _error_frame))
+        state = MessagesStream(prepared.requested or "", error_type=_stream_error_type)
+        return common.Answer.sse(common.translated(common.relay_chat(first, rest, prepared), state, encode))
+
+    async def call(attempt: gateway.Prepared) -> bytes:
+        if attempt.adapter.native_messages:
+            return await attempt.adapter.messages_native(attempt.body, beta=beta)
+        return await attempt.adapter.complete(to_chat_request(attempt.body))
+
+    payload = await fallback.complete(prepared, call)
+    if prepared.adapter.native_messages:
+        return common.Answer(200, common.native(prepared, payload))
+    return common.Answer.json(to_message(json.loads(payload), prepared.requested or ""))
 
 
 def anthropic_surface(
@@ -120,13 +133,13 @@ async def serve_messages(incoming: common.Incoming) -> common.Answer:
 async def serve_count_tokens(incoming: common.Incoming) -> common.Answer:
     """Exact from a provider that counts (``native_messages``); otherwise an estimate,
     marked so in the body (``"estimated": true``) and the ``X-Gateway-Token-Count`` header."""
-    routed = await common.route(incoming, gateway.parse_body)
-    if routed.adapter.native_messages:
+    prepared = await common.route(incoming, gateway.parse_body)
+    if prepared.adapter.native_messages:
         # Under the provider's cap and retries; counting generates no tokens.
-        payload = await routed.guarded.count_message_tokens(routed.body, beta=incoming.beta)
+        payload = await prepared.adapter.count_message_tokens(prepared.body, beta=incoming.beta)
         return common.Answer(200, payload, headers={"X-Gateway-Token-Count": "exact"})
-    await limits.settle(routed.reservation, 0)  # an estimate uses no tokens either
-    return common.Answer.json({"input_tokens": estimate_input_tokens(routed.body), "estimated": True},
+    await limits.settle(prepared.reservation, 0)  # an estimate uses no tokens either
+    return common.Answer.json({"input_tokens": estimate_input_tokens(prepared.body), "estimated": True},
                               headers={"X-Gateway-Token-Count": "estimate"})
 
 

@@ -2,16 +2,17 @@
 An adapter that speaks it natively (``native_responses``, the ``codex`` type)
 gets the request untranslated; every other one is called through chat
 completions, translated both ways (``responses_translate``, ``responses_stream``).
-Errors are OpenAI-shaped."""
+A route's targets are tried in turn before the first byte (``chat.fallback``, as
+for chat completions), each in its own wire. Errors are OpenAI-shaped."""
 from __future__ import annotations
 
 import json
 
 from django.utils.translation import gettext as _
 
-from providers.adapters.base import UpstreamError
+from providers.adapters.base import Frames, UpstreamError
 
-from .. import gateway
+from .. import fallback, gateway
 from ..gateway import GatewayError
 from . import common
 from .responses_stream import ResponsesStream, encode
@@ -23,24 +24,36 @@ def _error_frame(exc: UpstreamError) -> bytes:
     return b"event: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
 
 
-async def _answer(routed: common.Routed) -> common.Answer:
-    body, adapter = routed.body, routed.guarded  # the provider's cap, retries and accounting
-    if adapter.native_responses:
-        if body.get("stream"):
-            agen = adapter.responses_native_stream(body)
-            first = await common.first_frame(agen)
-            return common.Answer.sse(common.relay_native(first, agen, routed, _error_frame))
-        return common.Answer(200, common.native(routed, await adapter.responses_native(body)))
-    chat = to_chat_request(body)
-    prepared = gateway.Prepared(config=routed.config, adapter=routed.guarded, body=chat,
-                                stream=bool(chat.get("stream")), key=routed.key, record=routed.record)
+def _start(attempt: gateway.Prepared) -> Frames:
+    if attempt.adapter.native_responses:
+        return attempt.adapter.responses_native_stream(attempt.body)
+    return attempt.adapter.stream(to_chat_request(attempt.body))
+
+
+async def _call(attempt: gateway.Prepared) -> bytes:
+    if attempt.adapter.native_responses:
+        return await attempt.adapter.responses_native(attempt.body)
+    return await attempt.adapter.complete(to_chat_request(attempt.body))
+
+
+async def _answer(prepared: gateway.Prepared) -> common.Answer:
+    """Each attempt (``chat.fallback``: a route's targets in turn) sends a backend that
+    speaks Responses the request untouched, any other one its chat completions
+    translation (``_start``, ``_call``); the answer is read in the wire of the target
+    that gave it. The guarded adapter applies the provider's cap, retries and accounting."""
+    requested = prepared.requested or ""
     if prepared.stream:
-        state = ResponsesStream(body, routed.requested)
-        answer = common.Answer.sse(common.translated(await gateway.start_stream(prepared), state, encode))
+        first, rest = await gateway.open_stream(prepared, _start)
+        if prepared.adapter.native_responses:
+            return common.Answer.sse(common.relay_native(first, rest, prepared, _error_frame))
+        state = ResponsesStream(prepared.body, requested)
+        answer = common.Answer.sse(common.translated(common.relay_chat(first, rest, prepared), state, encode))
     else:
-        completion = json.loads(await routed.guarded.complete(chat))
-        answer = common.Answer.json(to_response(completion, body, routed.requested))
-    dropped = hosted_tools(body)
+        payload = await fallback.complete(prepared, _call)
+        if prepared.adapter.native_responses:
+            return common.Answer(200, common.native(prepared, payload))
+        answer = common.Answer.json(to_response(json.loads(payload), prepared.body, requested))
+    dropped = hosted_tools(prepared.body)
     if dropped:
         answer.headers["X-Gateway-Dropped-Tools"] = ", ".join(dropped)
     return answer
