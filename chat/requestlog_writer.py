@@ -43,12 +43,6 @@ from .requestlog import QUEUE, RequestRecord
 log = logging.getLogger("gateway.requestlog")
 
 PRUNE_EVERY_SECONDS = 3600.0
-# Turning records into rows and binding them holds the GIL: a whole flush at once (14 µs a
-# row, 14 ms for a second of 1,000 requests) stalled the event loop for up to the
-# interpreter's 5 ms switch interval at a time. Batches of ``GATEWAY_REQUEST_LOG_BATCH``
-# rows with a sleep between them hand the GIL back to the event loop after each batch
-# (measured in docs/request-log.md, "Cost").
-PAUSE_SECONDS = 0.001
 _JOIN_SECONDS = 10.0
 
 _lock = threading.Lock()
@@ -160,12 +154,10 @@ def _connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, (InterfaceError, OperationalError))
 
 
-def flush(*, timeout: float = -1, pause: float = 0.0) -> int:
+def flush(*, timeout: float = -1) -> int:
     """Write everything queued now; returns the number of rows written. Safe from any
     thread (also the test runner's, which writes the queue itself); on a database
-    error the failed batch is kept for the next flush and nothing is raised.
-
-    ``pause``: seconds to sleep between batches (the writer thread's: see ``PAUSE_SECONDS``)."""
+    error the failed batch is kept for the next flush and nothing is raised."""
     global _pending
     if not _lock.acquire(timeout=timeout):
         return 0
@@ -173,8 +165,6 @@ def flush(*, timeout: float = -1, pause: float = 0.0) -> int:
     try:
         while True:
             if not _pending:
-                if written and pause:
-                    time.sleep(pause)
                 _pending = _rows(_take(settings.GATEWAY_REQUEST_LOG_BATCH))
                 if not _pending:
                     break
@@ -236,7 +226,7 @@ def _run() -> None:
     _health.next_prune = time.monotonic() + random.uniform(interval, 60.0)
     while not _writer.stop.wait(interval):
         try:
-            flush(pause=PAUSE_SECONDS)
+            flush()
             report_drops()
             prune_if_due()
         except Exception:

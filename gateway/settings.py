@@ -375,9 +375,8 @@ GATEWAY_REQUEST_LOG_FLUSH_SECONDS = env_float("GATEWAY_REQUEST_LOG_FLUSH_SECONDS
 # Rows one worker holds while the database is slow or down; beyond it rows are dropped
 # (counted, and logged once per flush interval).
 GATEWAY_REQUEST_LOG_QUEUE = env_int("GATEWAY_REQUEST_LOG_QUEUE", 10000)
-# Rows per INSERT; the writer thread pauses 1 ms between batches, so that the event
-# loop is never held back by more than one batch's work (chat/requestlog_writer.py).
-GATEWAY_REQUEST_LOG_BATCH = env_int("GATEWAY_REQUEST_LOG_BATCH", 100)
+# Rows per INSERT.
+GATEWAY_REQUEST_LOG_BATCH = env_int("GATEWAY_REQUEST_LOG_BATCH", 500)
 # For keys with "record bodies": the most bytes kept of each request and answer body.
 GATEWAY_REQUEST_LOG_BODY_BYTES = env_int("GATEWAY_REQUEST_LOG_BODY_BYTES", 32 * 1024)
 # The background writer; off in the test runner's own process, where tests write the
