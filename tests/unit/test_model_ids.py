@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.gateway import GatewayError, resolve, split_model
+from chat.gateway import GatewayError, resolve_target, split_model
 from providers.adapters.base import ProviderConfig
 from providers.routing import KeyInfo, Snapshot
 
@@ -57,9 +57,10 @@ LOCAL_ONLY = KeyInfo(id=2, name="local-only", provider_ids=frozenset({1}), rate_
     ],
 )
 def test_resolves_provider_and_upstream_model(model, provider, upstream):
-    config_, adapter, upstream_model = resolve(SNAP, ANY_KEY, model)
+    route, config_, upstream_model = resolve_target(SNAP, ANY_KEY, model)
+    assert route is None
     assert (config_.name, upstream_model) == (provider, upstream)
-    assert adapter.config is config_
+    assert SNAP.adapter(config_).config is config_
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,7 @@ def test_resolves_provider_and_upstream_model(model, provider, upstream):
 )
 def test_unreachable_models_are_404_model_not_found(key, model):
     with pytest.raises(GatewayError) as info:
-        resolve(SNAP, key, model)
+        resolve_target(SNAP, key, model)
     assert info.value.status == 404
     assert info.value.code == "model_not_found"
     assert info.value.body()["error"]["param"] == "model"
@@ -84,6 +85,6 @@ def test_unreachable_models_are_404_model_not_found(key, model):
 @pytest.mark.parametrize("model", [None, "", "  ", 7, ["local/x"]])
 def test_missing_or_non_string_model_is_400(model):
     with pytest.raises(GatewayError) as info:
-        resolve(SNAP, ANY_KEY, model)
+        resolve_target(SNAP, ANY_KEY, model)
     assert info.value.status == 400
     assert info.value.param == "model"
