@@ -26,12 +26,19 @@ def test_over_runs_and_killed_workers_gauges_go(tmp_path, settings):
     over = tmp_path / f"run-{dead}-12345"  # a process group that no longer exists
     over.mkdir()
     (over / "counter_1.db").write_bytes(b"")
-    reused = tmp_path / f"run-{os.getpgid(0)}-1"  # this group's id, but an earlier start
-    reused.mkdir()
-    foreign = tmp_path / "not-a-run"
-    foreign.mkdir()
+    # A live group's id, but an earlier start: the id was used again. (A group of its own:
+    # the test runner's group leader may have exited, e.g. under a backgrounded shell.)
+    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        reused = tmp_path / f"run-{leader.pid}-1"
+        reused.mkdir()
+        foreign = tmp_path / "not-a-run"
+        foreign.mkdir()
 
-    metrics._tidy(tmp_path, run)
+        metrics._tidy(tmp_path, run)
+    finally:
+        leader.kill()
+        leader.wait()
 
     assert sorted(p.name for p in run.iterdir()) == sorted([f"counter_{dead}.db", f"gauge_livesum_{os.getpid()}.db"])
     assert not over.exists() and not reused.exists()
