@@ -1,18 +1,34 @@
 """The part the inbound stream state machines share: decoding the adapter's chat
 completion SSE frames and dispatching each chunk. Subclasses say what a chunk
-choice, the end and a failure become in their wire's events. Pure: no I/O."""
+choice, the end and a failure become in their wire's events. Pure: no I/O.
+
+JSON both ways is orjson's: a translated stream decodes every chunk and encodes every
+event, and the standard library's Python-level encoder was most of a translation's
+cost (measured: docs/benchmark.md, "Issues 13 and 17"). Events are compact JSON, as
+the Messages and Responses APIs themselves write them. Chunks that are not strict
+JSON (``NaN``, a lone surrogate escape) are malformed events."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import orjson
+
 from providers.transport.sse import SSEDecoder
 
 MALFORMED = "The upstream sent a malformed stream event."
 
-_decoder = json.JSONDecoder()  # one decoder for every chunk (json.loads also sniffs the encoding)
-_decode = _decoder.decode
-_scan = _decoder.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__ (the C scanner)
+_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON of an event. orjson refuses integers beyond 64 bits, which a
+    client's request may hold (an echoed ``max_output_tokens``): those go through the
+    standard library, which writes the same JSON."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return _fallback(value).encode()
 
 
 class ChunkMachine:
@@ -47,16 +63,10 @@ class ChunkMachine:
 
     def _event(self, data: bytes) -> list[Any]:
         try:
-            if data.startswith(b"{"):  # a chunk: the C scanner at once (``decode`` wraps it in two calls)
-                text = data.decode()
-                chunk, end = _scan(text, 0)
-                if end != len(text) and not text[end:].isspace():
-                    raise ValueError("extra data")
-            elif data.strip() == b"[DONE]":
+            if not data.startswith(b"{") and data.strip() == b"[DONE]":
                 return self._finish()
-            else:
-                chunk = _decode(data.decode())
-        except (ValueError, StopIteration):  # UnicodeDecodeError included; StopIteration: the scanner's "no value"
+            chunk = orjson.loads(data)
+        except ValueError:  # orjson.JSONDecodeError
             return self._failed({"type": "server_error", "message": MALFORMED})
         if not isinstance(chunk, dict):
             return []

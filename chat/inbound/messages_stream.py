@@ -11,39 +11,17 @@ an ``error`` event. Pure: no I/O.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from .chunk_machine import ChunkMachine
+from .chunk_machine import ChunkMachine, dumps
 from .messages_translate import message_usage, new_message_id, stop_reason
 
 Event = tuple[str, dict[str, Any]]
 
 
-# One encoder for every event (``json.dumps`` with arguments builds one per call).
-_json = json.JSONEncoder(ensure_ascii=False).encode
-_string = json.encoder.encode_basestring  # what that encoder writes for a str (ensure_ascii=False)
-
-
-def _frame(name: str, data: dict[str, Any]) -> str:
-    if name == "content_block_delta":
-        # Most events of a stream: written as the encoder would, without walking two
-        # dicts (``_delta`` builds them in this key order; a test compares the bytes).
-        delta = data["delta"]
-        kind = delta["type"]
-        field = _DELTA_FIELDS.get(kind)
-        if field is not None and len(delta) == 2 and len(data) == 3:
-            return (f'event: content_block_delta\ndata: {{"type": "content_block_delta", "index": {data["index"]}, '
-                    f'"delta": {{"type": "{kind}", "{field}": {_string(delta[field])}}}}}\n\n')
-    return f"event: {name}\ndata: {_json(data)}\n\n"
-
-
-_DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
-
-
 def encode(events: list[Event]) -> bytes:
-    return "".join([_frame(name, data) for name, data in events]).encode()
+    return b"".join([b"event: %s\ndata: %s\n\n" % (name.encode(), dumps(data)) for name, data in events])
 
 
 def error_event(etype: str, message: str) -> Event:

@@ -15,13 +15,14 @@ from providers.adapters.base import Frames, UpstreamError
 from .. import fallback, gateway
 from ..gateway import GatewayError
 from . import common
+from .chunk_machine import dumps
 from .responses_stream import ResponsesStream, encode
 from .responses_translate import ResponsesInputError, hosted_tools, refuse_stored_state, to_chat_request, to_response
 
 
 def _error_frame(exc: UpstreamError) -> bytes:
     error = {"type": "error", "code": exc.code or exc.type, "message": exc.message, "param": exc.param}
-    return b"event: error\ndata: " + json.dumps(error, ensure_ascii=False).encode() + b"\n\n"
+    return b"event: error\ndata: " + dumps(error) + b"\n\n"
 
 
 def _start(attempt: gateway.Prepared) -> Frames:

@@ -8,41 +8,17 @@ Pure: no I/O.
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from .chunk_machine import ChunkMachine
+from .chunk_machine import ChunkMachine, dumps
 from .responses_translate import call_item, message_item, new_id, reasoning_item, response_object, response_usage
 
 Event = dict[str, Any]
 
 
-# One encoder for every event (``json.dumps`` with arguments builds one per call).
-_json = json.JSONEncoder(ensure_ascii=False).encode
-_string = json.encoder.encode_basestring  # what that encoder writes for a str (ensure_ascii=False)
-
-# The delta events (most of a stream), with the index member ``_delta`` adds after ``delta``.
-_DELTAS = {"response.output_text.delta": "content_index", "response.reasoning_summary_text.delta": "summary_index",
-           "response.function_call_arguments.delta": None}
-
-
-def _frame(e: Event) -> str:
-    kind = e["type"]
-    if kind in _DELTAS:
-        # Written as the encoder would, without walking the dict (``_delta`` builds it
-        # in this key order; a test compares the bytes).
-        extra = _DELTAS[kind]
-        if len(e) == (6 if extra else 5):
-            tail = f', "{extra}": {e[extra]}' if extra else ""
-            return (f'event: {kind}\ndata: {{"type": "{kind}", "sequence_number": {e["sequence_number"]}, '
-                    f'"item_id": {_string(e["item_id"])}, "output_index": {e["output_index"]}, '
-                    f'"delta": {_string(e["delta"])}{tail}}}\n\n')
-    return f"event: {kind}\ndata: {_json(e)}\n\n"
-
-
 def encode(events: list[Event]) -> bytes:
-    return "".join([_frame(e) for e in events]).encode()
+    return b"".join([b"event: %s\ndata: %s\n\n" % (e["type"].encode(), dumps(e)) for e in events])
 
 
 class ResponsesStream(ChunkMachine):

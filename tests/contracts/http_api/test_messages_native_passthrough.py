@@ -3,6 +3,8 @@ untranslated (the fake Anthropic upstream checks it like the real API), relays
 its answers and stream as they are, and counts tokens exactly."""
 from __future__ import annotations
 
+import json
+
 import anthropic
 import pytest
 
@@ -66,4 +68,5 @@ def test_upstream_dropping_mid_stream_ends_with_an_error_event(live_gateway, gat
     assert resp.status_code == 200
     assert resp.text.startswith("event: message_start")
     last = resp.text.strip().split("\n\n")[-1]
-    assert last.startswith("event: error\ndata: ") and '"type": "error"' in last
+    assert last.startswith("event: error\ndata: ")
+    assert json.loads(last.split("data: ", 1)[1])["type"] == "error"
