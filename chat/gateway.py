@@ -346,6 +346,7 @@ async def prepare(snap: routing.Snapshot, key: routing.KeyInfo, body: dict[str, 
 # revoked in any process ends the streams it has open in every process within
 # GATEWAY_CONFIG_REFRESH_SECONDS plus this (plus one version check), as long as
 # the upstream sends; one that sends nothing ends at its next frame or read_timeout.
+# A key that expires ends its open streams within this after its expiry time.
 KEY_CHECK_SECONDS = 1.0
 
 _active_ids: tuple[routing.Snapshot | None, frozenset[int]] = (None, frozenset())
@@ -372,12 +373,38 @@ async def key_still_active(key: routing.KeyInfo) -> bool:
     return _key_active(await routing.get_fresh_snapshot(), key.id)
 
 
+def key_expired_error() -> UpstreamError:
+    return UpstreamError(
+        _("The gateway API key expired while this stream was open."), status=401,
+        type="invalid_request_error", code="key_expired",
+    )
+
+
+async def open_stream_refusal(key: routing.KeyInfo) -> UpstreamError | None:
+    """Why an open stream of ``key`` must end now: the key expired or was revoked
+    (looked up at most every ``KEY_CHECK_SECONDS`` by the relays); None: it goes on."""
+    if key.expired(time.time()):
+        return key_expired_error()
+    if not await key_still_active(key):
+        return key_revoked_error()
+    return None
+
+
+def end_stream_for_key(key: routing.KeyInfo, provider: str, refusal: UpstreamError,
+                       record: RequestRecord | None) -> None:
+    """Log and record a stream ended by ``open_stream_refusal``."""
+    why = "expired" if refusal.code == "key_expired" else "revoked"
+    log.warning("key=%s provider=%s stream ended: key %s", key.name, provider, why)
+    if record is not None:
+        record.note_error(200, refusal.code, f"the gateway key was {why} during the stream")
+
+
 async def relay(
     first: bytes, rest: Frames, provider: str, key: routing.KeyInfo | None = None,
     rewrite: Callable[[bytes], bytes] | None = None, record: RequestRecord | None = None, hide_usage: bool = False,
 ) -> Frames:
     """Yield a started stream; a failure after the first byte becomes a final error
-    event, and so does the revocation of ``key`` while the stream is open.
+    event, and so do the revocation and the expiry of ``key`` while the stream is open.
     ``rewrite`` (``model_rewriter``) sets the model id of every frame; ``record``
     gets the usage the stream reports (``hide_usage``: see chat/stream_usage.py)."""
     loop = asyncio.get_running_loop()
@@ -396,11 +423,10 @@ async def relay(
                 frame = rewrite(frame)
             if key is not None and loop.time() >= next_check:
                 next_check = loop.time() + KEY_CHECK_SECONDS
-                if not await key_still_active(key):
-                    log.warning("key=%s provider=%s stream ended: key revoked", key.name, provider)
-                    if record is not None:
-                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
-                    yield key_revoked_error().sse_frame()
+                refusal = await open_stream_refusal(key)
+                if refusal is not None:
+                    end_stream_for_key(key, provider, refusal, record)
+                    yield refusal.sse_frame()
                     return
             yield frame
     except UpstreamError as exc:

@@ -205,7 +205,7 @@ async def relay_native(first: bytes, rest: Frames, prepared: gateway.Prepared,
     """A backend's own stream relayed as is, but for the model id the client used
     (``gateway.model_rewriter``); a failure after it started ends it with
     ``error_frame`` (after a blank line, in case the failure cut an event short),
-    and so does the revocation of the key while it is open (as ``gateway.relay``)."""
+    and so do the revocation and the expiry of the key while it is open (as ``gateway.relay``)."""
     provider = prepared.config.name
     rewrite = gateway.model_rewriter(prepared.requested)
     lines = _WholeLines()
@@ -227,11 +227,10 @@ async def relay_native(first: bytes, rest: Frames, prepared: gateway.Prepared,
         async for chunk in rest:
             if loop.time() >= next_check:
                 next_check = loop.time() + gateway.KEY_CHECK_SECONDS
-                if not await gateway.key_still_active(prepared.key):
-                    log.warning("key=%s provider=%s native stream ended: key revoked", prepared.key.name, provider)
-                    if record is not None:
-                        record.note_error(200, "key_revoked", "the gateway key was revoked during the stream")
-                    yield lines.rest() + b"\n\n" + error_frame(gateway.key_revoked_error())
+                refusal = await gateway.open_stream_refusal(prepared.key)
+                if refusal is not None:
+                    gateway.end_stream_for_key(prepared.key, provider, refusal, record)
+                    yield lines.rest() + b"\n\n" + error_frame(refusal)
                     return
             if data := pass_on(chunk):
                 yield data
