@@ -63,7 +63,9 @@ def test_two_workers_are_summed(tmp_path):
             deadline = time.monotonic() + 20 * metrics.FLUSH_SECONDS
             while time.monotonic() < deadline:
                 text = httpx.get(f"{gw['url']}/metrics", headers=headers).text
-                if value(text, "gateway_requests_total", provider="up", model="ok", status="200") >= sent_ok:
+                # The failed burst came last: wait for its counts too, not only the successes'.
+                if (value(text, "gateway_requests_total", provider="up", model="ok", status="200") >= sent_ok
+                        and sum(_upstream_errors(text).values()) >= sent_failed):
                     break
                 time.sleep(0.2)
             scrapes = [httpx.get(f"{gw['url']}/metrics", headers=headers) for _ in range(6)]
