@@ -18,13 +18,14 @@ from providers.transport.sse import SSEDecoder
 
 MALFORMED = "The upstream sent a malformed stream event."
 
-_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# ASCII: whatever orjson refused must still become bytes (a lone surrogate cannot be UTF-8).
+_fallback = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON of an event. orjson refuses integers beyond 64 bits, which a
-    client's request may hold (an echoed ``max_output_tokens``): those go through the
-    standard library, which writes the same JSON."""
+    """Compact JSON of an event. orjson refuses integers beyond 64 bits and lone
+    surrogates, which a client's request may hold (echoed in a Responses event):
+    those go through the standard library, which writes the same values."""
     try:
         return orjson.dumps(value)
     except TypeError:

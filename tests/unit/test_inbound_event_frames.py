@@ -50,6 +50,7 @@ def test_events_are_compact_json_and_huge_integers_still_encode() -> None:
     assert dumps({"type": "ping"}) == b'{"type":"ping"}'
     # orjson stops at 64 bits; a client's request echoed in a Responses event may go beyond.
     assert json.loads(dumps({"max_output_tokens": 2**70})) == {"max_output_tokens": 2**70}
+    assert json.loads(dumps({"instructions": "a\ud800b"})) == {"instructions": "a\ud800b"}  # a lone surrogate
     assert dumps({"t": "é\u2028"}) == '{"t":"é\u2028"}'.encode()
 
 
