@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -70,3 +71,17 @@ def npm_program(name: str) -> str:
     if shutil.which("node") is None:
         missing("Node.js is not installed; npm program tests skipped")
     return str(path)
+
+
+def pg_url_for(url: str, name: str) -> str:
+    """``url`` (a PostgreSQL DATABASE_URL) naming the database ``name`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def pg_admin(url: str, sql: str) -> None:
+    """Run ``sql`` (CREATE/DROP DATABASE) on the server of ``url``, outside a transaction."""
+    import psycopg
+
+    with psycopg.connect(pg_url_for(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)

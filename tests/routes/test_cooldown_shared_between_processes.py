@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -47,18 +46,6 @@ print(json.dumps({{"key": raw, "token": Token.objects.create(user=user).key}}))
 """
 
 
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def follow(call: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
     deadline = time.monotonic() + FOLLOW_SECONDS
     while True:
@@ -74,15 +61,15 @@ def pair(tmp_path: Path, upstream: Any) -> Iterator[tuple[Worker, Worker, dict[s
     redis_url = outside.redis_url()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "DJANGO_", "REDIS_", "DATABASE_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="gateway.settings", DATABASE_URL=_with_db(pg, DB_NAME), REDIS_URL=redis_url,
+        DJANGO_SETTINGS_MODULE="gateway.settings", DATABASE_URL=outside.pg_url_for(pg, DB_NAME), REDIS_URL=redis_url,
         GATEWAY_CACHE_PREFIX=f"gw-routes-{uuid.uuid4().hex[:8]}", SECRET_KEY=secrets.token_urlsafe(48),
         GATEWAY_ENCRYPTION_KEY=secrets.token_urlsafe(48), GATEWAY_CONFIG_REFRESH_SECONDS="0.5",
         GATEWAY_HEALTH_SYNC_SECONDS="0.2", GATEWAY_HEALTH_FAILURE_THRESHOLD="2",
         GATEWAY_HEALTH_COOLDOWN_SECONDS="60", GATEWAY_VAR_DIR=str(tmp_path), GATEWAY_TESTING="false",
         DEBUG="false", SECURE_SSL_REDIRECT="false", ALLOWED_HOSTS="127.0.0.1,localhost", PYTHONPATH=str(ROOT),
     )
-    _admin(pg, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(pg, f'CREATE DATABASE "{DB_NAME}"')
+    outside.pg_admin(pg, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    outside.pg_admin(pg, f'CREATE DATABASE "{DB_NAME}"')
     workers: list[Worker] = []
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -95,7 +82,7 @@ def pair(tmp_path: Path, upstream: Any) -> Iterator[tuple[Worker, Worker, dict[s
     finally:
         for worker in workers:
             worker.stop()
-        _admin(pg, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        outside.pg_admin(pg, f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 def chat(worker: Worker, key: str, model: str) -> httpx.Response:

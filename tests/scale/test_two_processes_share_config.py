@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -35,18 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DB_NAME = "gw_scale_test_{mode}_" + uuid.uuid4().hex[:8]
 FOLLOW_SECONDS = 15.0  # a bound on the wait, not a speed claim
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 @dataclass
@@ -102,11 +89,11 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     if mode == "redis":
         env["REDIS_URL"] = outside.redis_url()
         env["GATEWAY_CACHE_PREFIX"] = f"gw-scale-{uuid.uuid4().hex[:8]}"  # this run's own keys in a shared Redis
-    _admin(pg, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-    _admin(pg, f'CREATE DATABASE "{db_name}"')
+    outside.pg_admin(pg, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    outside.pg_admin(pg, f'CREATE DATABASE "{db_name}"')
     env.update(
         DJANGO_SETTINGS_MODULE="gateway.settings",
-        DATABASE_URL=_with_db(pg, db_name),
+        DATABASE_URL=outside.pg_url_for(pg, db_name),
         SECRET_KEY=secrets.token_urlsafe(48),
         GATEWAY_ENCRYPTION_KEY=secrets.token_urlsafe(48),  # the same key in every process
         GATEWAY_CONFIG_REFRESH_SECONDS="0.5",
@@ -139,7 +126,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
                 gw.proc.wait(10)
             except subprocess.TimeoutExpired:
                 gw.proc.kill()
-        _admin(pg, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        outside.pg_admin(pg, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def follow(call: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]) -> httpx.Response:
