@@ -167,6 +167,7 @@ class Processes:
         self.upstream_port = free_port()
         self.gateway_port = free_port()
         self.gateway_pid = 0
+        self.log_rows: int | None = None  # rows the request log wrote, counted at stop()
         self.gateway: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
         self.key = ""
@@ -504,7 +505,7 @@ class Bench:
         data["machine"]["pinned"] = self.procs.pinned
         data["machine"]["gateway_cores"] = sorted(self.procs.gateway_cores or [])
         data["machine"]["client_cores"] = sorted(self.procs.other_cores or [])
-        data["request_log"] = {"on": self.config.request_log, "rows_written": getattr(self.procs, "log_rows", None)}
+        data["request_log"] = {"on": self.config.request_log, "rows_written": self.procs.log_rows}
         data["schema"] = 1
         data["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
         data["duration_s"] = round(time.time() - started, 1)

@@ -19,6 +19,8 @@ def test_bench_smoke_writes_a_complete_report(tmp_path: Path) -> None:
     assert data["config"]["preset"] == "smoke"
     assert {"cpu_model", "cpu_count", "python", "packages"} <= set(data["machine"])
     assert data["machine"]["packages"]["Django"]
+    # The gateway under test recorded its requests (the log is on unless --no-request-log).
+    assert data["request_log"]["on"] is True and data["request_log"]["rows_written"] > 0
 
     combos = {(r["surface"], r["profile"], r["mode"], r["concurrency"]) for r in data["results"]}
     assert combos == {("chat", p, m, c) for p in ("zero", "paced") for m in ("stream", "nonstream") for c in (1, 4)} | {
