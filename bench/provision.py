@@ -24,7 +24,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from providers import route_services, services
+    from providers import services
+    from providers.routes import services as route_services
 
     services.provider_create(name=args.name, provider_type="custom", base_url=args.base_url,
                              api_key="sk-bench-upstream")

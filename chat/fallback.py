@@ -1,7 +1,7 @@
 """Routes on the /v1 hot path: choosing a target and falling back before the first byte.
 
 Choice (``choose``): among the targets of the best priority that this key may use
-and whose health allows a request (``providers.health.available``), one is drawn at
+and whose health allows a request (``providers.health.breaker.available``), one is drawn at
 random in proportion to its weight; equal weights therefore share evenly (no
 least-in-flight rule: with several gateway processes a local in-flight count
 would be a guess, and weights stay exact). The next priority is used only when no
@@ -42,8 +42,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from providers import health, routing
+from providers import routing
 from providers.adapters.base import Frames, UpstreamError
+from providers.health import breaker
 
 from . import limits
 
@@ -78,13 +79,13 @@ def choose(snap: routing.Snapshot, key: routing.KeyInfo, route: routing.RouteInf
     now = time.time()
     for group in route.groups:
         candidates = [t for t in group
-                      if t.key not in tried and usable(snap, key, t, route) and health.available(t.key, now)]
+                      if t.key not in tried and usable(snap, key, t, route) and breaker.available(t.key, now)]
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
             return random.choices(candidates, weights=[t.weight for t in candidates])[0]
     rest = [t for t in route.targets if t.key not in tried and usable(snap, key, t, route)]
-    return min(rest, key=lambda t: health.recovers_at(t.key)) if rest else None
+    return min(rest, key=lambda t: breaker.recovers_at(t.key)) if rest else None
 
 
 def route_visible(snap: routing.Snapshot, key: routing.KeyInfo, route: routing.RouteInfo) -> bool:
@@ -139,7 +140,7 @@ class Plan:
         prepared.attempts.append(Attempt(prepared.target, outcome, status, cause[:200], _ms(started)))
         if counts:
             retry_after = exc.retry_after if isinstance(exc, UpstreamError) and exc.status == 429 else None
-            health.record_failure(prepared.target, cause, retry_after=retry_after)
+            breaker.record_failure(prepared.target, cause, retry_after=retry_after)
         route = self.route
         if route is None:
             return False
@@ -159,7 +160,7 @@ class Plan:
         prepared = self.prepared
         prepared.attempts.append(Attempt(prepared.target, "ok", 200, "", _ms(started)))
         prepared.answered_by = prepared.target
-        health.record_success(prepared.target)
+        breaker.record_success(prepared.target)
         self.note_attempts()
 
     def note_attempts(self) -> None:
@@ -201,8 +202,8 @@ def retarget(prepared: Any, target: routing.RouteTargetInfo) -> None:
 
 def claim_trial(prepared: Any) -> None:
     """The first target of a route's request may be a half-open one: take its trial."""
-    if prepared.route is not None and health.recovers_at(prepared.target):
-        health.claim(prepared.target, prepared.route.deadline)
+    if prepared.route is not None and breaker.recovers_at(prepared.target):
+        breaker.claim(prepared.target, prepared.route.deadline)
 
 
 def _deadline_error() -> UpstreamError:

@@ -409,7 +409,7 @@ if GATEWAY_REQUEST_LOG_DAYS < 0 or GATEWAY_REQUEST_LOG_BODY_BYTES < 0 or GATEWAY
         "GATEWAY_REQUEST_LOG_FLUSH_SECONDS must be positive"
     )
 
-# Routes and provider health (issue 14; chat/fallback.py, providers/health.py). A route's own
+# Routes and provider health (issue 14; chat/fallback.py, providers/health/breaker.py). A route's own
 # fields override the first three. Fallback happens only before the first byte reaches the client.
 GATEWAY_ROUTE_MAX_ATTEMPTS = env_int("GATEWAY_ROUTE_MAX_ATTEMPTS", 3)
 # All attempts of one request together, until the first byte (a non-streamed answer: the whole answer).

@@ -23,11 +23,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from chat import budgets
 from chat.admin_usage import RecentUsageColumns
 
-from . import health, health_display, route_admin, secret_settings, services  # noqa: F401 (route_admin registers)
+from . import secret_settings, services
 from .audit import AuditedAdmin
 from .forms import GatewayKeyAddForm, GatewayKeyChangeForm, ProviderAdminForm, provider_type_guide
+from .health import breaker
+from .health import display as health_display
 from .models import GatewayKey, Provider
 from .onboarding.admin_views import ProviderOnboardingAdminMixin
+from .routes import admin as route_admin  # noqa: F401 (registers the route admin)
 
 admin.site.site_header = _("LLM gateway administration")
 admin.site.site_title = _("LLM gateway")
@@ -117,7 +120,7 @@ class ProviderAdmin(AuditedAdmin, RecentUsageColumns, ProviderOnboardingAdminMix
     @admin.display(description=_("health"))
     def health_state(self, obj: Provider) -> str:
         """The state, then the error rate and the last error when there are any."""
-        state = health.provider_state(obj.name)
+        state = breaker.provider_state(obj.name)
         lines = [health_display.describe(state)]
         lines += [text for text in (health_display.error_rate(state), health_display.last_error(state)) if text != "-"]
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))

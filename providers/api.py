@@ -24,9 +24,10 @@ from rest_framework.views import APIView
 
 from chat import budgets
 
-from . import catalog, health, key_controls, secret_settings, selectors, services
+from . import catalog, key_controls, secret_settings, selectors, services
 from .api_strict import NameSlugField, StrictModelSerializer, StrictSerializer
-from .health_api import HealthSerializer, health_json
+from .health import breaker
+from .health.api import HealthSerializer, health_json
 from .models import GatewayKey, Provider
 from .permissions import ModelPermissions, Requires
 
@@ -181,7 +182,7 @@ class ProviderSerializer(StrictSerializer):
 
     @extend_schema_field(HealthSerializer)
     def get_health(self, obj: Provider) -> dict[str, Any]:
-        return health_json(health.provider_state(obj.name))
+        return health_json(breaker.provider_state(obj.name))
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_extra_header_names(self, obj: Provider) -> list[str]:

@@ -5,8 +5,9 @@ live in their own modules and are listed in the marked section below.
 """
 from django.urls import path
 
-from . import api, api_models, route_api
+from . import api, api_models
 from .onboarding import api_views
+from .routes import api as route_api
 
 urlpatterns = [
     path("providers/", api.ProviderListCreateView.as_view(), name="api-provider-list"),

@@ -19,5 +19,5 @@ class ProvidersConfig(AppConfig):
                        skip=("display_name", "api_key_hint"))
         audit.register(GatewayKey, secret=("key_hash",), skip=("prefix", "last_used_at"),
                        labels={"key_hash": gettext_noop("secret key")})
-        audit.register(Route)  # its targets: one "targets" change on the route (route_services)
+        audit.register(Route)  # its targets: one "targets" change on the route (routes/services.py)
         checks.register(audit.check_admins, checks.Tags.admin)

@@ -255,9 +255,9 @@ async def _reload() -> Snapshot:
     if snap.routes:
         # Routes choose by health: learn the other processes' cooldowns before this
         # one has sent anything (a no-op without Redis, or when already running).
-        from . import health
+        from .health import breaker
 
-        health.start_sync()
+        breaker.start_sync()
     return snap
 
 
@@ -353,9 +353,9 @@ async def _flush_last_used() -> None:
 
 
 def reset_for_tests() -> None:
-    from . import health
+    from .health import breaker
 
-    health.reset_for_tests()
+    breaker.reset_for_tests()
     _state.snapshot = None
     config_version.reset_for_tests()
     _state.dirty = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .models import GatewayKey, Provider, Route
 
@@ -59,3 +60,21 @@ def route_list() -> QuerySet[Route]:
 def routing_routes() -> QuerySet[Route]:
     """The routes the routing table serves: the enabled ones."""
     return route_list().filter(enabled=True)
+
+
+def name_clash(name: str, *, kind: str, instance: Provider | Route | None = None) -> str | None:
+    """Why ``name`` cannot name a ``kind`` ("provider" or "route"; ``instance``: the one
+    being changed), or None. Across the two kinds names are compared without case:
+    ``Chat`` and ``chat`` would be two model ids a person reads as one."""
+    own, other = (Provider, Route) if kind == "provider" else (Route, Provider)
+    same = own.objects.filter(name=name)
+    if instance is not None and instance.pk:
+        same = same.exclude(pk=instance.pk)
+    if same.exists():
+        return (_("A provider with this name already exists.") if kind == "provider"
+                else _("A route with this name already exists."))
+    if other.objects.filter(name__iexact=name).exists():
+        return (_("A route with this name exists; provider and route names share the model ids.")
+                if kind == "provider" else
+                _("A provider with this name exists; provider and route names share the model ids."))
+    return None

@@ -14,7 +14,7 @@ from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import catalog, config_version, key_controls, secret_settings, url_policy
+from . import catalog, config_version, key_controls, secret_settings, selectors, url_policy
 from .gateway_keys import GATEWAY_KEY_PREFIX, KeyMaterial, hash_gateway_key, new_key_material
 from .models import GatewayKey, Provider
 from .provider_settings import validate_settings
@@ -54,9 +54,7 @@ def provider_validate(
             add("name", _("Use only letters, digits, hyphens and underscores (no slash or spaces)."))
         if len(name) > 64:
             add("name", _("At most 64 characters."))
-        from .route_services import name_clash  # the one check of the shared model-id namespace
-
-        clash = name_clash(name, kind="provider", instance=instance)
+        clash = selectors.name_clash(name, kind="provider", instance=instance)
         if clash:
             add("name", clash)
 

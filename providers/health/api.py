@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from . import health
+from . import breaker
 
 
 def _iso(ts: float | None) -> str | None:
@@ -15,7 +15,7 @@ def _iso(ts: float | None) -> str | None:
 
 
 class HealthSerializer(serializers.Serializer):
-    """A provider's or a target's passive health (``providers.health``)."""
+    """A provider's or a target's passive health (``providers.health.breaker``)."""
 
     state = serializers.ChoiceField(
         choices=["healthy", "failing", "cooling_down", "half_open"],
@@ -31,6 +31,6 @@ class HealthSerializer(serializers.Serializer):
     requests = serializers.IntegerField(help_text=gettext_lazy("Requests counted in the health window."))
 
 
-def health_json(state: health.HealthState) -> dict[str, Any]:
+def health_json(state: breaker.HealthState) -> dict[str, Any]:
     return {**state, "cooling_down_until": _iso(state["cooling_down_until"]),
             "failing_since": _iso(state["failing_since"]), "last_error_at": _iso(state["last_error_at"])}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
-from .health import HealthState
+from .breaker import HealthState
 
 
 def _when(ts: float) -> str:

@@ -49,6 +49,12 @@ from django.utils.translation import gettext as _
 from .. import audit, secret_settings, selectors, services
 from ..models import Provider
 from . import key_config, route_config
+from .config_problems import DRY_RUN_PLACEHOLDER, Problem, check_entry
+
+# ConfigError and problem_lines are part of this module's interface
+# (the command and the views catch and word them).
+from .config_problems import ConfigError as ConfigError
+from .config_problems import problem_lines as problem_lines
 
 ENTRY_FIELDS = {"name", "display_name", "type", "base_url", "api_key", "extra_headers", "settings", "models", "enabled"}
 FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
@@ -56,35 +62,6 @@ FIELD_NAMES = {"provider_type": "type"}  # service field -> file field
 RENAMED_FIELDS = {"headers": "extra_headers"}
 _UNSET: Any = object()
 SECRET_MAPS = secret_settings.SECRET_MAPS  # settings maps whose values are secrets (references allowed)
-# Stands in for an unresolved secret during a dry run, so the entry is validated as if it were set.
-DRY_RUN_PLACEHOLDER = "unresolved-secret-dry-run"
-Problem = tuple[str, str, str]  # (entry, field, message)
-
-
-def problem_lines(problems: list[Problem]) -> list[str]:
-    out = []
-    for entry, fld, message in problems:
-        if entry and fld:
-            out.append(_("%(entry)s, field “%(field)s”: %(message)s")
-                       % {"entry": entry, "field": fld, "message": message})
-        elif entry:
-            out.append(_("%(entry)s: %(message)s") % {"entry": entry, "message": message})
-        else:
-            out.append(message)
-    return out
-
-
-class ConfigError(Exception):
-    """The file cannot be imported. ``problems`` are (entry, field, message) triples."""
-
-    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        return problem_lines(self.problems)
-
-
 @dataclass
 class Entry:
     index: int
@@ -257,22 +234,6 @@ def _secret(ref: Any, *, label: str, fld: str, allow_inline: bool, base_dir: Pat
         return value
     problems.append((label, fld, _("A secret must be {env: NAME}, {file: PATH} or a string.")))
     return _UNSET
-
-
-def check_entry(raw: dict[str, Any], name: Any, label: str, valid: set[str], seen: set[str],
-                problems: list[Problem]) -> bool:
-    """An entry's unknown fields and a missing or repeated name, as problems; False
-    when it has no name (nothing else of it can be checked)."""
-    for key in sorted(set(raw) - valid, key=str):
-        problems.append((label, str(key),
-                         _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(valid))}))
-    if not isinstance(name, str) or not name:
-        problems.append((label, "name", _("This field is required.")))
-        return False
-    if name in seen:
-        problems.append((label, "name", _("The name appears more than once in the file.")))
-    seen.add(name)
-    return True
 
 
 def parse_document(data: Any, *, allow_inline: bool = False, base_dir: Path | None = None,

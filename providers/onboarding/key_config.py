@@ -34,11 +34,11 @@ from django.utils.translation import gettext as _
 from .. import key_controls, selectors, services
 from ..gateway_keys import hash_gateway_key
 from ..models import GatewayKey, Provider
+from .config_problems import DRY_RUN_PLACEHOLDER, ConfigError, Problem, check_entry
 
 KEY_ENTRY_FIELDS = {"name", "key", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
                     *key_controls.CONTROL_FIELDS}
 _UNSET: Any = object()
-Problem = tuple[str, str, str]
 # (reference, label, field) -> the resolved secret, None (none given) or _UNSET (a problem was recorded)
 Resolve = Callable[[Any, str, str], Any]
 
@@ -69,7 +69,6 @@ def _whole(value: Any) -> bool:
 
 def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyEntry]:
     """The ``gateway_keys`` list, shape-checked; values are checked by the services on import."""
-    from .config_io import check_entry
 
     if items is None:
         return []
@@ -125,7 +124,6 @@ def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyE
 
 
 def _raise_for(entry: KeyEntry, exc: ValidationError) -> None:
-    from .config_io import ConfigError
 
     if hasattr(exc, "error_dict"):
         raise ConfigError([(entry.label, fld, m) for fld, msgs in exc.message_dict.items() for m in msgs])
@@ -143,7 +141,6 @@ def _changed(key: GatewayKey, entry: KeyEntry, all_providers: bool, providers: l
 
 def import_keys(entries: list[KeyEntry], add_change: Callable[[str, str, list[str]], None]) -> None:
     """Upsert ``entries``; call inside the import's transaction, after the providers."""
-    from .config_io import DRY_RUN_PLACEHOLDER, ConfigError
 
     existing = {k.name: k for k in GatewayKey.objects.select_for_update().prefetch_related("providers")}
     providers_by_name = {p.name: p for p in selectors.provider_list()}

@@ -13,7 +13,7 @@
           - {provider: hosted, model: gpt-4o-mini, priority: 1}
 
 Routes are imported after the providers, in the same transaction, through
-``route_services``; a route's targets are replaced by the file's. A file without a
+``providers.routes.services``; a route's targets are replaced by the file's. A file without a
 ``routes`` key leaves the routes alone (even with ``--prune``); with one, ``--prune``
 also removes the routes it does not name. Routes hold no secret: export writes them as stored.
 """
@@ -25,10 +25,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from .. import route_services, selectors
+from .. import selectors
 from ..models import Route
+from ..routes import services as route_services
+from .config_problems import ConfigError, Problem
 
-Problem = tuple[str, str, str]
 ROUTE_KEYS = set(route_services.ROUTE_FIELDS) | {"targets"}
 TARGET_KEYS = {"provider", "model", "priority", "weight"}
 
@@ -86,7 +87,6 @@ def parse_routes(raw_routes: Any, problems: list[Problem]) -> list[RouteEntry]:
 def import_routes(entries: list[RouteEntry], *, prune: bool) -> list[tuple[str, str, list[str]]]:
     """Upsert the routes (inside the caller's transaction); returns (action, name, fields) per route.
     Raises ``ValidationError`` wrapped with the entry's label as ``(label, field, message)`` problems."""
-    from .config_io import ConfigError
 
     changes: list[tuple[str, str, list[str]]] = []
     existing = {r.name: r for r in selectors.route_list().select_for_update(of=("self",))}

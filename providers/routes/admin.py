@@ -19,9 +19,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import health, health_display, route_services
-from .audit import AuditedAdmin
-from .models import Route, RouteTarget
+from ..audit import AuditedAdmin
+from ..health import breaker
+from ..health import display as health_display
+from ..models import Route, RouteTarget
+from . import services as route_services
 
 
 class RouteAdminForm(forms.ModelForm):
@@ -55,7 +57,7 @@ class RouteTargetFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(form.errors for form in self.forms):
             return
-        errors = route_services._targets_errors(self.specs())
+        errors = route_services.targets_errors(self.specs())
         if errors:
             raise ValidationError(errors["targets"])
 
@@ -82,11 +84,11 @@ class RouteTargetInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return RouteAdmin.route_permission(request, "change")
 
-    def _state(self, obj: RouteTarget) -> health.HealthState | None:
+    def _state(self, obj: RouteTarget) -> breaker.HealthState | None:
         if obj is None or not obj.pk:
             return None
         model = obj.model or (obj.provider.settings or {}).get("default_model") or ""
-        return health.target_state(health.target_key(obj.provider.name, model))
+        return breaker.target_state(breaker.target_key(obj.provider.name, model))
 
     @admin.display(description=_("health"))
     def health(self, obj: RouteTarget) -> str:
@@ -119,12 +121,12 @@ class RouteAdmin(AuditedAdmin, admin.ModelAdmin):
 
     @staticmethod
     def route_permission(request: HttpRequest, action: str) -> bool:
-        from .permissions import can
+        from ..permissions import can
 
         return can(request.user, Route, action)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Route]:
-        health.refresh_for_display()
+        breaker.refresh_for_display()
         return super().get_queryset(request).prefetch_related("targets__provider")
 
     def save_model(self, request: HttpRequest, obj: Route, form: Any, change: bool) -> None:
@@ -165,7 +167,7 @@ class RouteAdmin(AuditedAdmin, admin.ModelAdmin):
         targets = list(obj.targets.all())
         for t in targets:
             model = t.model or (t.provider.settings or {}).get("default_model") or ""
-            if not health.available(health.target_key(t.provider.name, model)):
+            if not breaker.available(breaker.target_key(t.provider.name, model)):
                 cooling += 1
         if not cooling:
             return gettext("All targets available")

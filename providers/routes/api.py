@@ -1,8 +1,8 @@
 """``/api/routes/``: routes (model aliases) with their targets, for staff.
 
-Serializers parse and shape JSON; writes go through ``providers.route_services``,
+Serializers parse and shape JSON; writes go through ``providers.routes.services``,
 like the admin, config import and ``manage.py routes``. Each target shows its
-health (``providers.health``), which is also what ``/api/providers/`` shows per provider.
+health (``providers.health.breaker``), which is also what ``/api/providers/`` shows per provider.
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
 
-from . import health, route_services
-from .api import ERROR_RESPONSES, INVALID_PAGE_RESPONSE, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, service_errors
-from .api_strict import StrictSerializer
-from .health_api import HealthSerializer, health_json
-from .models import Route
-from .permissions import ModelPermissions
+from ..api import ERROR_RESPONSES, INVALID_PAGE_RESPONSE, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, service_errors
+from ..api_strict import StrictSerializer
+from ..health import breaker
+from ..health.api import HealthSerializer, health_json
+from ..models import Route
+from ..permissions import ModelPermissions
+from . import services as route_services
 
 
 class RouteTargetSerializer(StrictSerializer):
@@ -36,7 +37,7 @@ class RouteTargetSerializer(StrictSerializer):
     @extend_schema_field(HealthSerializer)
     def get_health(self, obj: Any) -> dict[str, Any]:
         model = obj.model or (obj.provider.settings or {}).get("default_model") or ""
-        return health_json(health.target_state(health.target_key(obj.provider.name, model)))
+        return health_json(breaker.target_state(breaker.target_key(obj.provider.name, model)))
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {"provider": instance.provider.name, "model": instance.model, "priority": instance.priority,
@@ -63,7 +64,7 @@ class RouteSerializer(StrictSerializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, instance: Route) -> dict[str, Any]:
-        health.refresh_for_display()
+        breaker.refresh_for_display()
         data = super().to_representation(instance)
         data["targets"] = [RouteTargetSerializer().to_representation(t) for t in instance.targets.all()]
         return data

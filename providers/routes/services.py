@@ -1,9 +1,10 @@
 """Writes and reads of routes (model aliases with fallback targets). The REST API, the
 admin, config import and ``manage.py routes`` all go through these functions.
 
-The model-id namespace is checked here, in both directions, by ``name_clash``: a
-route may not be named like a provider, nor a provider like a route, so a model id
-without a slash always means one thing.
+The model-id namespace is checked in both directions by ``selectors.name_clash``
+(for routes here, for providers in ``providers.services``): a route may not be
+named like a provider, nor a provider like a route, so a model id without a slash
+always means one thing.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import audit, config_version, selectors
-from .models import Provider, Route, RouteTarget
+from .. import audit, config_version, selectors
+from ..models import Provider, Route, RouteTarget
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_TARGETS = 32
@@ -36,24 +37,6 @@ class TargetSpec(TypedDict, total=False):
     model: str
     priority: int
     weight: int
-
-
-def name_clash(name: str, *, kind: str, instance: Provider | Route | None = None) -> str | None:
-    """Why ``name`` cannot name a ``kind`` ("provider" or "route"; ``instance``: the one
-    being changed), or None. Across the two kinds names are compared without case:
-    ``Chat`` and ``chat`` would be two model ids a person reads as one."""
-    own, other = (Provider, Route) if kind == "provider" else (Route, Provider)
-    same = own.objects.filter(name=name)
-    if instance is not None and instance.pk:
-        same = same.exclude(pk=instance.pk)
-    if same.exists():
-        return (_("A provider with this name already exists.") if kind == "provider"
-                else _("A route with this name already exists."))
-    if other.objects.filter(name__iexact=name).exists():
-        return (_("A route with this name exists; provider and route names share the model ids.")
-                if kind == "provider" else
-                _("A provider with this name exists; provider and route names share the model ids."))
-    return None
 
 
 def _number(value: Any, *, low: float, high: float, integer: bool) -> bool:
@@ -82,7 +65,7 @@ def route_validate(
         add("name", _("Use only letters, digits, dots, hyphens and underscores, starting with a letter or digit "
                       "(no slash: a route name is a whole model id)."))
     else:
-        clash = name_clash(name, kind="route", instance=route)
+        clash = selectors.name_clash(name, kind="route", instance=route)
         if clash:
             add("name", clash)
     description = data.get("description", "")
@@ -96,11 +79,11 @@ def route_validate(
         if value is not None and (not _number(value, low=0.001, high=MAX_SECONDS, integer=False) or value <= 0):
             add(field, _("A number of seconds above 0 and at most %(max)s, or empty.") % {"max": int(MAX_SECONDS)})
     if targets is not None:
-        errors.update(_targets_errors(targets))
+        errors.update(targets_errors(targets))
     return errors
 
 
-def _targets_errors(targets: list[TargetSpec]) -> dict[str, list[str]]:
+def targets_errors(targets: list[TargetSpec]) -> dict[str, list[str]]:
     messages: list[str] = []
     if not isinstance(targets, list) or not targets:
         return {"targets": [_("A route needs at least one target.")]}

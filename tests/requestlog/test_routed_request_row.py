@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import route_services
+from providers.routes import services as route_services
 from tests.requestlog.helpers import chat, one_row
 from tests.requestlog.test_rows_for_every_outcome import django_door  # noqa: F401 (a fixture)
 

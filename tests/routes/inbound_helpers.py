@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from providers import route_services
+from providers.routes import services as route_services
 
 KINDS = ["messages", "messages-stream", "responses", "responses-stream", "embeddings"]
 PATHS = {"messages": "/v1/messages", "responses": "/v1/responses", "embeddings": "/v1/embeddings"}

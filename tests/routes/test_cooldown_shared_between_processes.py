@@ -34,7 +34,8 @@ SETUP = """
 import json
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
-from providers import route_services, services
+from providers import services
+from providers.routes import services as route_services
 for name in ("flaky", "good", "other"):
     services.provider_create(name=name, provider_type="custom", base_url={base_url!r})
 for route, first in (("chat-default", "flaky"), ("second", "other")):

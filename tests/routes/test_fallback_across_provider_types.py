@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import route_services
+from providers.routes import services as route_services
 from tests.contracts.http_api.helpers import HI, chat_over_http, sdk_client
 
 

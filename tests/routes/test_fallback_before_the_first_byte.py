@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from chat import gateway
-from providers import health, route_services, routing, services
+from providers import routing, services
+from providers.health import breaker as health
+from providers.routes import services as route_services
 from tests.conftest import free_port
 
 HI = [{"role": "user", "content": "hi"}]

@@ -1,4 +1,4 @@
-"""A target's passive health (providers/health.py): failures in the sliding window
+"""A target's passive health (providers/health/breaker.py): failures in the sliding window
 open its breaker at the threshold; the cooldown ends in a half-open state where a
 single trial request is let through; its success closes the breaker, its failure
 opens it again. A 429 with Retry-After cools the target down for that long."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import health
+from providers.health import breaker as health
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from chat import limits
-from providers import health
+from providers.health import breaker as health
 from tests.requestlog.helpers import one_row
 
 from .inbound_helpers import events, good_answer, route

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers import health
+from providers.health import breaker as health
 from tests.conftest import free_port
 from tests.requestlog.helpers import one_row
 

@@ -39,7 +39,8 @@ SETUP = """
 import json
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
-from providers import route_services, services
+from providers import services
+from providers.routes import services as route_services
 ports = {ports!r}
 for name, port in ports.items():
     services.provider_create(name="replica-" + name, provider_type="custom", base_url=f"http://127.0.0.1:{{port}}/v1")

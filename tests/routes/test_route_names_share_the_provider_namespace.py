@@ -1,11 +1,12 @@
 """Route names and provider names are one namespace of model ids, checked in both
-directions by the same function (``route_services.name_clash``), from every door."""
+directions by the same function (``selectors.name_clash``), from every door."""
 from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from providers import route_services, services
+from providers import services
+from providers.routes import services as route_services
 
 
 @pytest.fixture

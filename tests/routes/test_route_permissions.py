@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from providers import route_services, services
+from providers import services
 from providers.models import Route, RouteTarget
+from providers.routes import services as route_services
 
 ALL = ("view_route", "add_route", "change_route", "delete_route")
 # Each role lacks one route permission (or all of them, or holds only the provider ones).

@@ -7,7 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from providers import health, route_services
+from providers.health import breaker as health
+from providers.routes import services as route_services
 
 
 @pytest.fixture

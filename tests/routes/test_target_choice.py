@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 
 from chat import fallback
-from providers import health
 from providers.adapters.base import ProviderConfig
+from providers.health import breaker as health
 from providers.routing import KeyInfo, RouteInfo, RouteTargetInfo, Snapshot
 
 EVERY = KeyInfo(id=1, name="k", provider_ids=None, rate_limit_rpm=None, rate_limit_tpm=None)

@@ -2,7 +2,7 @@
 
 Targets are given as ``--target "PROVIDER/MODEL [priority=N] [weight=N]"`` (repeatable;
 ``PROVIDER`` alone: its default model). Every write goes through
-``providers.route_services``, like the admin, the REST API and config import;
+``providers.routes.services``, like the admin, the REST API and config import;
 ``--json`` prints one JSON document for scripts. ``list`` shows each target's health.
 """
 from __future__ import annotations
@@ -16,8 +16,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from providers import audit, health, health_display, route_services, selectors
+from providers import audit, selectors
+from providers.health import breaker
+from providers.health import display as health_display
 from providers.models import Route
+from providers.routes import services as route_services
 
 
 def parse_target(text: str) -> dict[str, Any]:
@@ -90,13 +93,13 @@ class Command(audit.AuditedCommand, BaseCommand):
         data = route_services.route_as_dict(route)
         for target, row in zip(route.targets.all(), data["targets"], strict=True):
             model = target.model or (target.provider.settings or {}).get("default_model") or ""
-            state = health.target_state(health.target_key(target.provider.name, model))
+            state = breaker.target_state(breaker.target_key(target.provider.name, model))
             row["health"] = state["state"]
             row["health_text"] = health_display.describe(state)
         return data
 
     def do_list(self, options: dict[str, Any]) -> None:
-        health.refresh_for_display()
+        breaker.refresh_for_display()
         routes = list(selectors.route_list())
         if options["json"]:
             self.stdout.write(json.dumps([self.describe(r) for r in routes], indent=2, ensure_ascii=False))
@@ -107,7 +110,7 @@ class Command(audit.AuditedCommand, BaseCommand):
             self.show(route, options)
 
     def do_show(self, options: dict[str, Any]) -> None:
-        health.refresh_for_display()
+        breaker.refresh_for_display()
         self.show(self.get_route(options["name"]), options)
 
     def fields(self, options: dict[str, Any]) -> dict[str, Any]:
