@@ -1,10 +1,13 @@
 """The request log's tests: the queue starts empty, and the test runner's own
-process writes it itself (GATEWAY_REQUEST_LOG_WRITER is off under pytest)."""
+process writes it itself (GATEWAY_REQUEST_LOG_WRITER is off under pytest). The tests
+that send requests through both doors ask for ``door``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+
+from tests.contracts.http_api.helpers import Server
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +21,17 @@ def _empty_request_log_queue() -> Iterator[None]:
     requestlog.LISTENERS[:] = listeners
     requestlog.configure()  # the settings fixture has restored the settings by now
     requestlog_writer.reset_for_tests()
+
+
+@pytest.fixture(scope="module")
+def django_door() -> Iterator[str]:
+    """Django's own ASGI handler (no fast path) under uvicorn, for one test module."""
+    with Server("h11") as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture(params=["fast", "django"])
+def door(request, live_gateway, make_provider, upstream) -> str:
+    """The raw ASGI fast path, or Django's own handler, with a provider ``local`` on the fake upstream."""
+    make_provider(name="local", base_url=upstream.base_url)
+    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_door")

@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from providers import services
 from tests.requestlog.helpers import chat, one_row, rows
-from tests.requestlog.test_rows_for_every_outcome import django_door, door  # noqa: F401  (both doors)
 
 
-def test_an_expired_key_is_recorded(door):  # noqa: F811
+def test_an_expired_key_is_recorded(door):
     key, raw = services.gateway_key_create(name="old", expires_at=timezone.now() + timedelta(days=1))
     services.gateway_key_update(key=key, all_providers=True, providers=[],
                                 expires_at=timezone.now() - timedelta(minutes=1))
@@ -23,7 +22,7 @@ def test_an_expired_key_is_recorded(door):  # noqa: F811
     assert row.error_cause == "the gateway key expired"
 
 
-def test_a_model_outside_the_allowlist_is_recorded(door):  # noqa: F811
+def test_a_model_outside_the_allowlist_is_recorded(door):
     _key, raw = services.gateway_key_create(name="narrow", allowed_models=["local/text"])
     assert chat(door, raw, "local/tools").status_code == 404
     row = one_row()
@@ -31,7 +30,7 @@ def test_a_model_outside_the_allowlist_is_recorded(door):  # noqa: F811
                                                                        "narrow")
 
 
-def test_a_spent_budget_is_recorded_as_a_limit(door, limits_clock):  # noqa: F811
+def test_a_spent_budget_is_recorded_as_a_limit(door, limits_clock):
     limits_clock(1_800_000_030.0)
     _key, raw = services.gateway_key_create(name="budgeted", requests_per_day=1)
     assert chat(door, raw, "local/text").status_code == 200

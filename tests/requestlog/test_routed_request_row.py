@@ -7,7 +7,6 @@ import pytest
 
 from providers.routes import services as route_services
 from tests.requestlog.helpers import chat, one_row
-from tests.requestlog.test_rows_for_every_outcome import django_door  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(params=["fast", "django"])

@@ -6,25 +6,12 @@ PostgreSQL with DATABASE_URL set (the same assertions)."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.contracts.http_api.helpers import Server, open_stream, read_until
+from tests.contracts.http_api.helpers import open_stream, read_until
 from tests.requestlog.helpers import MESSAGES, chat, one_row, post
-
-
-@pytest.fixture(scope="module")
-def django_door() -> Iterator[str]:
-    with Server("h11") as server:
-        yield f"http://127.0.0.1:{server.port}"
-
-
-@pytest.fixture(params=["fast", "django"])
-def door(request, live_gateway, make_provider, upstream) -> str:
-    make_provider(name="local", base_url=upstream.base_url)
-    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_door")
 
 
 def test_a_success_is_recorded_with_key_provider_and_models(door, gateway_key):
