@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import free_port
 
 HI = [{"role": "user", "content": "hi"}]
+WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
 SCRIPTED_ACP_AGENT = str(Path(__file__).resolve().parents[2] / "fakes" / "scripted_acp_agent.py")
 
 
@@ -124,3 +126,13 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
             break
         data += chunk
     return data
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = WAIT_SECONDS) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` runs out; whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()

@@ -7,29 +7,9 @@ path, or Django's own ASGI handler (which cancels the view task on
 records the moment its connection is closed."""
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 
-from tests.contracts.http_api.helpers import Server, open_stream, read_until
-
-WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
-
-
-def wait_for(predicate, timeout: float = WAIT_SECONDS) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
-@pytest.fixture(scope="module")
-def django_handler_ports() -> Iterator[dict[str, int]]:
-    with Server("h11") as h11, Server("httptools") as httptools:
-        yield {"django-h11": h11.port, "django-httptools": httptools.port}
+from tests.contracts.http_api.helpers import open_stream, read_until, wait_for
 
 
 @pytest.mark.parametrize("path", ["fast-path", "django-h11", "django-httptools"])

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from tests.contracts.http_api.test_chat_client_disconnect import django_handler_ports, read_until, wait_for  # noqa: F401
+from tests.contracts.http_api.helpers import read_until, wait_for
 
 HI = [{"role": "user", "content": "hi"}]
 
