@@ -13,39 +13,8 @@ import pytest
 from django.core.handlers.asgi import ASGIHandler
 
 from chat.fastpath import Application
-from gateway.asgi import django_application
 from tests.asgi_call import HOST, call
-
-
-class Recorder:
-    """Stands in for Django behind the fast path, to prove the fast path answered."""
-
-    def __init__(self, django_app: Any = django_application) -> None:
-        self.calls = 0
-        self.django_app = django_app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.calls += 1
-        await self.django_app(scope, receive, send)
-
-
-@pytest.fixture
-def apps() -> tuple[Application, Recorder]:
-    behind = Recorder()
-    return Application(behind, fast=True), behind
-
-
-def chat_body(model: str, stream: bool = False) -> bytes:
-    return json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}).encode()
-
-
-async def both(apps: tuple[Application, Recorder], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-    fast, behind = apps
-    before = behind.calls
-    got = await call(fast, *args, **kwargs)
-    assert behind.calls == before, "the fast path handed the request to Django"
-    expected = await call(django_application, *args, **kwargs)
-    return got, expected
+from tests.scale.doors import EndlessBody, Recorder, both, chat_body, doors
 
 
 @pytest.mark.parametrize(
@@ -141,28 +110,10 @@ async def test_malformed_numbers_match_django(apps, transactional_db, gateway_ke
     assert got[0] == 400
 
 
-def _doors(apps: tuple[Application, Recorder]) -> tuple[Application, Application]:
-    """The fast path, and the Django door as deployed (chat/fastpath.py in front of Django)."""
-    return apps[0], Application(django_application, fast=False)
-
-
-class EndlessBody:
-    """A client sending a body that never ends: only a server that checks the key
-    before reading the body can answer it."""
-
-    def __init__(self) -> None:
-        self.chunks = 0
-
-    async def __call__(self) -> dict[str, Any]:
-        self.chunks += 1
-        await asyncio.sleep(0)
-        return {"type": "http.request", "body": b" " * 65536, "more_body": True}
-
-
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/anything"])
 async def test_a_bad_key_is_answered_before_the_body_is_read_on_both_doors(apps, transactional_db, path):
     headers = {"Authorization": "Bearer gwk_not-a-key", "Content-Length": str(10 * 1024 * 1024)}
-    fast, django_door = _doors(apps)
+    fast, django_door = doors(apps)
     expected = await call(django_door, "POST", path, headers, receive=EndlessBody())
     assert expected[0] == 401
     assert json.loads(expected[2])["error"]["code"] == "invalid_api_key"
@@ -174,7 +125,7 @@ async def test_a_bad_key_is_answered_before_the_body_is_read_on_both_doors(apps,
 
 async def test_bodies_over_the_in_flight_cap_match_on_both_doors(apps, transactional_db, gateway_key, settings):
     settings.GATEWAY_MAX_INFLIGHT_BODY_BYTES = 64
-    fast, django_door = _doors(apps)
+    fast, django_door = doors(apps)
     args = ("POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}"}, chat_body("local/text"))
     got, expected = await call(fast, *args), await call(django_door, *args)
     assert got == expected
@@ -188,7 +139,7 @@ async def test_bodies_too_slow_match_on_both_doors(apps, transactional_db, gatew
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
 
-    fast, django_door = _doors(apps)
+    fast, django_door = doors(apps)
     args = ("POST", "/v1/chat/completions", {"Authorization": f"Bearer {gateway_key}", "Content-Length": "100"})
     got, expected = await call(fast, *args, receive=stalled), await call(django_door, *args, receive=stalled)
     assert got == expected

@@ -13,17 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.scale.test_asgi_fast_path_matches_django import Application, EndlessBody, Recorder, _doors, both, call
+from tests.asgi_call import call
+from tests.scale.doors import EndlessBody, both, doors
 
 HI = [{"role": "user", "content": "hi"}]
 _MADE_UP = re.compile(rb'"((?:msg|resp|toolu|call|fc|rs)_)[0-9a-f]{24}"|"(created_at)": \d+')
-
-
-@pytest.fixture
-def apps() -> tuple[Application, Recorder]:
-    """The fast path, with a recorder standing in for Django behind it."""
-    behind = Recorder()
-    return Application(behind, fast=True), behind
 
 
 def masked(answer: tuple[int, list[tuple[str, str]], bytes]) -> tuple[Any, ...]:
@@ -124,7 +118,7 @@ async def test_wrong_method_matches_django(apps, transactional_db, gateway_key, 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/responses", "/v1/embeddings"])
 async def test_body_limits_match_django(apps, transactional_db, gateway_key, settings, path):
     settings.GATEWAY_MAX_INFLIGHT_BODY_BYTES = 16
-    fast, django_door = _doors(apps)
+    fast, django_door = doors(apps)
     args = ("POST", path, anthropic(gateway_key), json.dumps({"model": "local/text", "input": "x" * 64}).encode())
     got, expected = await call(fast, *args), await call(django_door, *args)
     assert got == expected
@@ -134,7 +128,7 @@ async def test_body_limits_match_django(apps, transactional_db, gateway_key, set
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/responses", "/v1/embeddings"])
 async def test_a_bad_key_is_answered_before_the_body_is_read(apps, transactional_db, path):
     headers = {"x-api-key": "gwk_not-a-key", "Content-Length": str(10 * 1024 * 1024)}
-    fast, django_door = _doors(apps)
+    fast, django_door = doors(apps)
     expected = await call(django_door, "POST", path, headers, receive=EndlessBody())
     body = EndlessBody()
     assert await call(fast, "POST", path, headers, receive=body) == expected

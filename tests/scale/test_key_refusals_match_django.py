@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from providers import services
-from tests.scale.test_asgi_fast_path_matches_django import apps, both, chat_body  # noqa: F401  (the two doors)
+from tests.scale.doors import both, chat_body
 
 FROZEN_NOW = float(calendar.timegm((2026, 11, 30, 23, 59, 30)))
 
@@ -27,7 +27,7 @@ def _key(**controls) -> str:
 
 
 @pytest.mark.parametrize("language", ["en", "vi", "zh-CN"])
-async def test_expired_key_refusal_matches_django(apps, transactional_db, language):  # noqa: F811
+async def test_expired_key_refusal_matches_django(apps, transactional_db, language):
     def make() -> str:
         key, raw = services.gateway_key_create(name="old", expires_at=timezone.now() + timedelta(days=1))
         services.gateway_key_update(key=key, all_providers=True, providers=[],
@@ -42,8 +42,7 @@ async def test_expired_key_refusal_matches_django(apps, transactional_db, langua
         assert got[0] == 401 and b'"key_expired"' in got[2]
 
 
-async def test_allowlist_refusal_and_model_list_match_django(apps, transactional_db, make_provider,  # noqa: F811
-                                                             upstream):
+async def test_allowlist_refusal_and_model_list_match_django(apps, transactional_db, make_provider, upstream):
     await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url)
     raw = await asyncio.to_thread(_key, allowed_models=["local/text"])
     headers = {"Authorization": f"Bearer {raw}"}
@@ -53,7 +52,7 @@ async def test_allowlist_refusal_and_model_list_match_django(apps, transactional
     assert got == expected and b'"local/text"' in got[2] and b'"local/tools"' not in got[2]
 
 
-async def test_quota_refusal_matches_django(apps, transactional_db, make_provider, upstream):  # noqa: F811
+async def test_quota_refusal_matches_django(apps, transactional_db, make_provider, upstream):
     await asyncio.to_thread(make_provider, name="local", base_url=upstream.base_url)
     raw = await asyncio.to_thread(_key, requests_per_month=1)
     headers = {"Authorization": f"Bearer {raw}", "Accept-Language": "vi"}
