@@ -1,7 +1,8 @@
 """Real gateway workers for the tests that only a separate process can show
 (memory held, several workers sharing Redis, a revocation seen by another
 process): ``uvicorn gateway.asgi:application`` subprocesses, as in production,
-on one SQLite database of their own (migrated once per ``Deployment``)."""
+on one SQLite database of their own (migrated once per ``Deployment``); ``follow``
+waits, within a bound, until another process shows a change."""
 from __future__ import annotations
 
 import os
@@ -9,14 +10,18 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+FOLLOW_SECONDS = 15.0  # a bound on the wait, not a speed claim
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,4 +104,14 @@ def start_worker(env: dict[str, str], tmp: Path, name: str = "") -> Worker:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"the gateway worker {name} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+def follow(call: Callable[[], T], done: Callable[[T], bool]) -> T:
+    """Poll ``call`` until ``done`` holds or the bound runs out; return the last answer."""
+    deadline = time.monotonic() + FOLLOW_SECONDS
+    while True:
+        answer = call()
+        if done(answer) or time.monotonic() > deadline:
+            return answer
         time.sleep(0.1)

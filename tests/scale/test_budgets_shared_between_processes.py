@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.scale.test_two_processes_share_config import cluster, follow  # noqa: F401  (the two-process fixture)
+from tests.hardening.workers import follow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -25,7 +25,7 @@ def _away_from_midnight() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(midnight))
 
 
-def _key_on_both(cluster, upstream, provider: str, **budget: int) -> tuple[int, str, str]:  # noqa: F811
+def _key_on_both(cluster, upstream, provider: str, **budget: int) -> tuple[int, str, str]:
     """A provider on the loopback upstream and a key with ``budget``, known to both processes;
     returns the key's id, its secret and when the day's window resets."""
     created = cluster.api("POST", "providers/", json={"name": provider, "provider_type": "custom",
@@ -47,7 +47,7 @@ def _assert_quota(response, quota: str, resets_at: str) -> None:
 
 
 @pytest.mark.parametrize("cluster", ["redis"], indirect=True)
-def test_request_budget_counts_requests_of_both_processes(cluster, upstream):  # noqa: F811
+def test_request_budget_counts_requests_of_both_processes(cluster, upstream):
     key_id, key, resets_at = _key_on_both(cluster, upstream, "budgeted", requests_per_day=3)
 
     assert cluster.a.chat(key, "budgeted/text").status_code == 200
@@ -61,7 +61,7 @@ def test_request_budget_counts_requests_of_both_processes(cluster, upstream):  #
 
 
 @pytest.mark.parametrize("cluster", ["redis"], indirect=True)
-def test_token_budget_counts_reported_usage_of_both_processes(cluster, upstream):  # noqa: F811
+def test_token_budget_counts_reported_usage_of_both_processes(cluster, upstream):
     key_id, key, resets_at = _key_on_both(cluster, upstream, "metered", tokens_per_day=20)
 
     # The fake upstream reports 8 tokens per answer: 8, 16, then 24 (admitted under 20, settled to 24).
