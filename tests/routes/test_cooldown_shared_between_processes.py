@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,12 @@ import httpx
 import pytest
 
 from tests import outside
-from tests.hardening.workers import Worker, start_worker
+from tests.hardening.workers import Worker, follow, start_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
 DB_NAME = "test_14routes_shared_health"
-FOLLOW_SECONDS = 15.0
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
@@ -45,15 +44,6 @@ _key, raw = services.gateway_key_create(name="client")
 user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)
 print(json.dumps({{"key": raw, "token": Token.objects.create(user=user).key}}))
 """
-
-
-def follow(call: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
-    deadline = time.monotonic() + FOLLOW_SECONDS
-    while True:
-        value = call()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @pytest.fixture
