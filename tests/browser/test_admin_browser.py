@@ -5,32 +5,14 @@ itself, on a fresh var directory; the browser logs in with the login it printed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.outside import chromium_path
-from tests.runsh import RunSh
+from tests.browser.chromium import chromium
 
 pytestmark = pytest.mark.browser
 
 UPSTREAM_KEY = "sk-browser-typed-secret-6130"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-
-
-@pytest.fixture
-def server() -> Iterator[RunSh]:
-    """``./scripts/run.sh`` on a fresh machine: its own var directory and database."""
-    chromium_path()  # skip (or fail under GATEWAY_REQUIRE_ALL) before the slow start
-    running = RunSh().start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
 
 CASES = [
     # (language, label of the custom type, title of the add page, provider name)
@@ -41,60 +23,56 @@ CASES = [
 
 def drive_admin(base: str, username: str, password: str) -> list[str]:
     """The browser part. Playwright's sync API runs an event loop in this thread, so no ORM here."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(f"{base}/admin/login/?next=/admin/")
-            expect(page.locator("#language-switcher")).to_be_visible()
-            page.fill("#id_username", username)
-            page.fill("#id_password", password)
-            page.click("input[type=submit]")
-            page.wait_for_url(f"{base}/admin/")
-            # The admin stylesheet is served, so this is the real, styled admin: the header is
-            # a coloured flex bar, not an unstyled block on a transparent background.
-            header = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#header'));"
-                                   " return {display: s.display, background: s.backgroundColor}; })()")
-            assert header["display"] == "flex"
-            assert header["background"] not in {"rgba(0, 0, 0, 0)", "transparent"}, header
+    with chromium() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{base}/admin/login/?next=/admin/")
+        expect(page.locator("#language-switcher")).to_be_visible()
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{base}/admin/")
+        # The admin stylesheet is served, so this is the real, styled admin: the header is
+        # a coloured flex bar, not an unstyled block on a transparent background.
+        header = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#header'));"
+                               " return {display: s.display, background: s.backgroundColor}; })()")
+        assert header["display"] == "flex"
+        assert header["background"] not in {"rgba(0, 0, 0, 0)", "transparent"}, header
 
-            for language, label, add_title, name in CASES:
-                # Switch language with the switcher in the header (Django's set_language).
-                with page.expect_navigation():
-                    page.select_option("#language-select", language)
-                expect(page.locator("html")).to_have_attribute("lang", language)
+        for language, label, add_title, name in CASES:
+            # Switch language with the switcher in the header (Django's set_language).
+            with page.expect_navigation():
+                page.select_option("#language-select", language)
+            expect(page.locator("html")).to_have_attribute("lang", language)
 
-                page.goto(f"{base}/admin/providers/provider/add/")
-                expect(page.locator("h1")).to_have_text(add_title)
-                expect(page.locator('#id_provider_type option[value="custom"]')).to_have_text(label)
-                page.select_option("#id_provider_type", label=label)
-                page.fill("#id_name", name)
-                page.fill("#id_base_url", "http://127.0.0.1:11434/v1")
-                page.fill("#id_new_api_key", UPSTREAM_KEY)
-                page.fill("#id_display_name_vi", "Ollama cục bộ")
-                page.fill("#id_display_name_zh_hans", "本地 Ollama")
-                page.click('input[name="_save"]')
-                page.wait_for_url(f"{base}/admin/providers/provider/")
+            page.goto(f"{base}/admin/providers/provider/add/")
+            expect(page.locator("h1")).to_have_text(add_title)
+            expect(page.locator('#id_provider_type option[value="custom"]')).to_have_text(label)
+            page.select_option("#id_provider_type", label=label)
+            page.fill("#id_name", name)
+            page.fill("#id_base_url", "http://127.0.0.1:11434/v1")
+            page.fill("#id_new_api_key", UPSTREAM_KEY)
+            page.fill("#id_display_name_vi", "Ollama cục bộ")
+            page.fill("#id_display_name_zh_hans", "本地 Ollama")
+            page.click('input[name="_save"]')
+            page.wait_for_url(f"{base}/admin/providers/provider/")
 
-                row = page.locator("#result_list tbody tr", has_text=name)
-                expect(row).to_have_count(1)
-                expect(row).to_contain_text(label)
-                expect(row).to_contain_text("http://127.0.0.1:11434/v1")
-                assert UPSTREAM_KEY not in page.content()
+            row = page.locator("#result_list tbody tr", has_text=name)
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text(label)
+            expect(row).to_contain_text("http://127.0.0.1:11434/v1")
+            assert UPSTREAM_KEY not in page.content()
 
-                # The change page keeps the key secret too.
-                row.locator("th a").click()
-                expect(page.locator("#id_new_api_key")).to_have_attribute("type", "password")
-                expect(page.locator("#id_new_api_key")).to_have_value("")
-                assert UPSTREAM_KEY not in page.content()
-                page.goto(f"{base}/admin/providers/provider/")
+            # The change page keeps the key secret too.
+            row.locator("th a").click()
+            expect(page.locator("#id_new_api_key")).to_have_attribute("type", "password")
+            expect(page.locator("#id_new_api_key")).to_have_value("")
+            assert UPSTREAM_KEY not in page.content()
+            page.goto(f"{base}/admin/providers/provider/")
 
-            return page.locator("#result_list tbody th a").all_inner_texts()
-        finally:
-            browser.close()
+        return page.locator("#result_list tbody th a").all_inner_texts()
 
 
 STORED = """

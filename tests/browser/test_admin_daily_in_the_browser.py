@@ -14,10 +14,7 @@ With GATEWAY_SCREENSHOTS=1 the README's screenshots in docs/ are written from he
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,29 +24,16 @@ from django.utils.translation import gettext, ngettext
 
 from providers import services
 from providers.models import Provider
+from tests.browser.chromium import PNG, in_own_thread, login, screenshot
 from tests.fakes.quirky_upstream import QuirkyUpstream
-from tests.outside import chromium_path
-from tests.runsh import RunSh, browser_server
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-WRITE_SCREENSHOTS = os.environ.get("GATEWAY_SCREENSHOTS") == "1"
 PASSWORD = "pw-daily-browser-4471"
 TYPED_KEY = "sk-daily-typed-key-5Hq2"
 TYPED_HEADER = "daily-header-value-8Rt3"
 LONG_URL = "http://127.0.0.1:9/v1/" + "a" * 578
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 TOOLS = [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]
-
-
-@pytest.fixture
-def gateway(transactional_db: object) -> Iterator[RunSh]:
-    """A run.sh per test: the server caches content-type ids, which the flush after each
-    transactional test renumbers (the admin's log entries would then point nowhere)."""
-    with browser_server() as server:
-        yield server
 
 
 @pytest.fixture
@@ -57,12 +41,6 @@ def quirky() -> Iterator[QuirkyUpstream]:
     server = QuirkyUpstream().start()
     yield server
     server.stop()
-
-
-def _in_own_thread(fn: Any) -> Any:
-    """Playwright's sync API runs an event loop in its thread, where the ORM refuses to run."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result()
 
 
 def _texts(language: str) -> dict[str, str]:
@@ -88,17 +66,7 @@ def test_daily_admin_work_in_the_browser(gateway, quirky, language):
     texts = _texts(language)
     base = gateway.url
 
-    def drive() -> dict[str, Any]:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-            try:
-                return _drive(browser, base, language, texts)
-            finally:
-                browser.close()
-
-    seen = _in_own_thread(drive)
+    seen = in_own_thread(lambda browser: _drive(browser, base, language, texts))
 
     saved = Provider.objects.get(name="typed-again")
     assert saved.api_key == TYPED_KEY and saved.extra_headers == {"X-Tenant": TYPED_HEADER}
@@ -106,25 +74,6 @@ def test_daily_admin_work_in_the_browser(gateway, quirky, language):
     assert seen["refused_headers"] == '{"X-Tenant": ""}'
     # The playground sent the typed tools (the probe's own requests come later).
     assert [r["model"] for r in quirky.requests if r.get("tools") == TOOLS] == ["slow-text"]
-
-
-def _login(page: Any, base: str, language: str) -> None:
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.fill("#id_username", "daily")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-    # The admin's chosen language (the header's switcher), while the browser asks for English.
-    with page.expect_navigation():
-        page.select_option("#language-select", language)
-    assert page.get_attribute("html", "lang") == language
-
-
-def _shot(page: Any, name: str) -> None:
-    shot = page.screenshot(full_page=True)
-    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
-    if WRITE_SCREENSHOTS:
-        (DOCS / name).write_bytes(shot)
 
 
 def _page_width(page: Any) -> int:
@@ -139,7 +88,9 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
     page.set_default_timeout(20_000)
     seen: dict[str, Any] = {}
     try:
-        _login(page, base, language)
+        # The admin's chosen language (the header's switcher), while the browser asks for English.
+        login(page, base, "daily", PASSWORD, language=language)
+        assert page.get_attribute("html", "lang") == language
 
         # The form shows what the chosen type takes.
         page.goto(f"{base}/admin/providers/provider/add/")
@@ -170,7 +121,7 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
         assert page.input_value("#id_new_api_key") == ""
         assert page.text_content(".field-new_api_key strong.retype-secret").strip() == texts["retype_key"]
         assert TYPED_KEY not in page.content() and TYPED_HEADER not in page.content()
-        _shot(page, f"provider-form-{language}.png")
+        assert screenshot(page, f"provider-form-{language}.png")[:8] == PNG
         # Fixed and typed again, it saves.
         page.fill("#id_base_url", "http://127.0.0.1:9/v1")
         page.fill("#id_new_api_key", TYPED_KEY)
@@ -190,7 +141,7 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
         assert fits
         assert page.evaluate("document.querySelector('#result_list').scrollWidth "
                              "<= document.querySelector('#changelist .results').clientWidth")
-        _shot(page, f"provider-list-{language}.png")
+        assert screenshot(page, f"provider-list-{language}.png")[:8] == PNG
 
         # The playground: a streamed tool call is shown with its arguments, and the raw events.
         page.goto(f"{base}/admin/providers/provider/playground/?provider=quirky")
@@ -206,7 +157,7 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
         page.click("#pg-raw summary")
         raw = page.text_content("#pg-raw-events")
         assert '"tool_calls"' in raw and raw.rstrip().endswith("data: [DONE]")
-        _shot(page, f"playground-tools-{language}.png")
+        assert screenshot(page, f"playground-tools-{language}.png")[:8] == PNG
         # An error comes in the admin's language, not the browser's.
         page.fill("#pg-model-custom", "nowhere/none")
         page.click("#pg-send")
@@ -221,7 +172,7 @@ def _drive(browser: Any, base: str, language: str, texts: dict[str, str]) -> dic
         page.goto(f"{base}/admin/providers/provider/{pk}/probe/")
         page.wait_for_selector("#probe-checklist")
         assert _page_width(page) <= 390, _page_width(page)
-        _shot(page, f"probe-narrow-{language}.png")
+        assert screenshot(page, f"probe-narrow-{language}.png")[:8] == PNG
     finally:
         context.close()
     return seen

@@ -9,10 +9,7 @@ With GATEWAY_SCREENSHOTS=1 it writes docs/request-list-<language>.png and
 docs/request-detail-<language>.png (1280 px)."""
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,27 +20,17 @@ from django.utils.translation import gettext
 
 from providers import services
 from tests.audit.helpers import staff
-from tests.browser.test_admin_daily_in_the_browser import CHROMIUM_ARGS, _in_own_thread
-from tests.outside import chromium_path
-from tests.runsh import RunSh, browser_server
+from tests.browser.chromium import PNG, in_own_thread, login, screenshot
 from tests.usage.rows import row, write
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-WRITE_SCREENSHOTS = os.environ.get("GATEWAY_SCREENSHOTS") == "1"
 USERNAME = "ops-requests"
 PASSWORD = "pw-requests-browser-4417"
 # Twelve rows, fewer than a page: 7 by openai (2 failed upstream, 3 streamed), 5 by
 # vllm-a100 (1 refused by a limit, 2 streamed); 2 ask for "qwen2.5-72b".
 ROWS = 12
 OPENAI, FAILED, STREAMED, QWEN_72B = 7, 2, 5, 2
-
-
-@pytest.fixture
-def gateway(transactional_db: object) -> Iterator[RunSh]:
-    with browser_server() as server:
-        yield server
 
 
 def _traffic() -> None:
@@ -93,17 +80,7 @@ def test_request_list_in_the_browser(gateway, django_user_model, language):
     texts = _texts(language)
     base = gateway.url
 
-    def drive() -> dict[str, Any]:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-            try:
-                return _drive(browser, base, language)
-            finally:
-                browser.close()
-
-    seen = _in_own_thread(drive)
+    seen = in_own_thread(lambda browser: _drive(browser, base, language))
     assert seen["status"] == 200 and seen["rows"] == ROWS, seen
     assert all(c in seen["header"] for c in texts["columns"]), (seen["header"], texts["columns"])
     assert seen["filtered"] == {"provider": OPENAI, "status_class": FAILED, "stream": STREAMED,
@@ -124,22 +101,13 @@ def _count(page: Any) -> int:
 def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.fill("#id_username", USERNAME)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-    with page.expect_navigation():
-        page.select_option("#language-select", language)
+    login(page, base, USERNAME, PASSWORD, language=language)
     listing = f"{base}/admin/chat/requestlog/"
     response = page.goto(listing)
     seen: dict[str, Any] = {"status": response.status if response else 0, "rows": _count(page),
                             "header": page.text_content("#result_list thead"),
                             "list_width": page.evaluate("document.documentElement.scrollWidth")}
-    shot = page.screenshot(full_page=True)
-    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
-    if WRITE_SCREENSHOTS:
-        (DOCS / f"request-list-{language}.png").write_bytes(shot)
+    assert screenshot(page, f"request-list-{language}.png")[:8] == PNG
 
     # Each filter clicked in the sidebar, as a person would, from the unfiltered list.
     filtered: dict[str, int] = {}
@@ -172,8 +140,6 @@ def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
     seen["detail_text"] = page.text_content("#content")
     seen["detail_width"] = page.evaluate("document.documentElement.scrollWidth")
     seen["detail_forms"] = page.locator("#content form input[type=submit]").count()
-    shot = page.screenshot(full_page=True)
-    if WRITE_SCREENSHOTS:
-        (DOCS / f"request-detail-{language}.png").write_bytes(shot)
+    screenshot(page, f"request-detail-{language}.png")
     context.close()
     return seen

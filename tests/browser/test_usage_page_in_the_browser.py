@@ -8,11 +8,8 @@ With GATEWAY_SCREENSHOTS=1 it writes docs/usage-<language>.png (1280 px) and
 docs/usage-narrow-<language>.png (390 px)."""
 from __future__ import annotations
 
-import os
 import random
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +19,11 @@ from django.utils.translation import gettext
 
 from providers import services
 from tests.audit.helpers import staff
-from tests.browser.test_admin_daily_in_the_browser import CHROMIUM_ARGS, _in_own_thread
-from tests.outside import chromium_path
-from tests.runsh import RunSh, browser_server
+from tests.browser.chromium import PNG, in_own_thread, login, screenshot
 from tests.usage.rows import row, write
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-WRITE_SCREENSHOTS = os.environ.get("GATEWAY_SCREENSHOTS") == "1"
 PASSWORD = "pw-usage-browser-7713"
 TRAFFIC = [  # provider, model, key, requests per hour, base latency (ms)
     ("openai", "openai/gpt-4o-mini", "team-search", 14, 600),
@@ -38,12 +31,6 @@ TRAFFIC = [  # provider, model, key, requests per hour, base latency (ms)
     ("vllm-a100", "vllm-a100/qwen2.5-7b", "ci-bots", 6, 250),
     ("anthropic", "anthropic/claude-sonnet-4", "team-agents", 4, 1400),
 ]
-
-
-@pytest.fixture
-def gateway(transactional_db: object) -> Iterator[RunSh]:
-    with browser_server() as server:
-        yield server
 
 
 def _traffic() -> None:
@@ -82,17 +69,7 @@ def test_usage_page_in_the_browser(gateway, django_user_model, language):
         title = gettext("Usage")
     base = gateway.url
 
-    def drive() -> dict[str, Any]:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-            try:
-                return _drive(browser, base, language)
-            finally:
-                browser.close()
-
-    seen = _in_own_thread(drive)
+    seen = in_own_thread(lambda browser: _drive(browser, base, language))
     assert seen["title"].startswith(title)
     for width in (1280, 390):
         at = seen[width]
@@ -109,13 +86,7 @@ def test_usage_page_in_the_browser(gateway, django_user_model, language):
 def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.fill("#id_username", "ops-usage")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-    with page.expect_navigation():
-        page.select_option("#language-select", language)
+    login(page, base, "ops-usage", PASSWORD, language=language)
     with page.expect_navigation():
         page.click("#usage-link a.section")  # from the admin home
     seen: dict[str, Any] = {"title": page.title()}
@@ -135,11 +106,8 @@ def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
                 scripts_in_content: document.querySelectorAll('#content script').length,
             };
         }""")
-        shot = page.screenshot(full_page=True)
-        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
-        if WRITE_SCREENSHOTS:
-            name = f"usage-{language}.png" if width == 1280 else f"usage-narrow-{language}.png"
-            (DOCS / name).write_bytes(shot)
+        name = f"usage-{language}.png" if width == 1280 else f"usage-narrow-{language}.png"
+        assert screenshot(page, name)[:8] == PNG
     # The provider list's last-24 h columns, within the list's box at 1280 px.
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{base}/admin/providers/provider/")
@@ -149,8 +117,6 @@ def _drive(browser: Any, base: str, language: str) -> dict[str, Any]:
         cells: [...document.querySelectorAll('#result_list td.field-last_24h .usage-24h-requests')]
                .map(span => span.textContent),
     })""")
-    shot = page.screenshot(full_page=True)
-    if WRITE_SCREENSHOTS:
-        (DOCS / f"provider-list-usage-{language}.png").write_bytes(shot)
+    screenshot(page, f"provider-list-usage-{language}.png")
     context.close()
     return seen
