@@ -5,11 +5,8 @@ playground, watching the text arrive in pieces; in en, vi and zh-hans. The
 playground screenshots in docs/ come from this test."""
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,18 +17,12 @@ from django.utils.translation import gettext, ngettext
 
 from providers import services
 from providers.models import Provider
-from tests.outside import chromium_path
+from tests.browser.chromium import PNG, in_own_thread, screenshot
 from tests.runsh import RunSh, browser_server
 
 pytestmark = pytest.mark.browser
 
-# The README's screenshots: refreshed only on request (GATEWAY_SCREENSHOTS=1), so a
-# normal test run leaves the work tree as it was.
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-WRITE_SCREENSHOTS = os.environ.get("GATEWAY_SCREENSHOTS") == "1"
 PASSWORD = "pw-browser-12345"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 LOCALES = {"en": "en-US", "vi": "vi-VN", "zh-hans": "zh-CN"}
 # What the fake answers, and what is asked, per language (multi-byte text streams in pieces too).
 PIECES = {
@@ -54,14 +45,6 @@ def static_gateway(transactional_db: object) -> Iterator[RunSh]:
     production it only grows), so a shared process could keep the last test's table."""
     with browser_server() as server:
         yield server
-
-
-def _in_own_thread(fn: Any) -> Any:
-    """Playwright's sync API runs an event loop in its thread, where Django's ORM
-    refuses to run; so the browser gets a thread of its own and the test's
-    database work stays in this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result()
 
 
 def _localized_pattern(msgid: str, language: str, *, plural: str | None = None, n: int = 1,
@@ -96,7 +79,6 @@ def test_onboarding_in_the_browser(static_gateway, quirky, language):
         display_names={"en": "Quirky local server", "vi": "Máy chủ cục bộ", "zh-hans": "本地服务器"},
     )
     base = static_gateway.url
-    executable = chromium_path()
     reachable = _localized_pattern("Reachable in %(latency)s ms; the backend reports %(count)s model.", language,
                                    plural="Reachable in %(latency)s ms; the backend reports %(count)s models.",
                                    n=3, count=3)
@@ -113,17 +95,8 @@ def test_onboarding_in_the_browser(static_gateway, quirky, language):
         "playground": reverse("admin:providers_provider_playground"),
     }
 
-    def drive() -> None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-            try:
-                _drive(browser, base, urls, language, provider.pk, reachable, action_line, usage, done, stopped)
-            finally:
-                browser.close()
-
-    _in_own_thread(drive)
+    in_own_thread(lambda browser: _drive(browser, base, urls, language, provider.pk, reachable, action_line, usage,
+                                         done, stopped))
 
     provider.refresh_from_db()
     assert provider.settings == {"allowed_models": ["qwen3-8b", "slow-text"], "default_model": "slow-text"}
@@ -210,10 +183,7 @@ def _drive(browser: Any, base: str, urls: dict[str, str], language: str, pk: int
         assert re.fullmatch(r"[\d.]+ \S+", page.text_content("#pg-tps").strip())
         assert page.text_content("#pg-usage").strip() == usage
         assert page.text_content("#pg-status").strip() == done
-        shot = page.screenshot(full_page=True)
-        assert shot[:8] == b"\x89PNG\r\n\x1a\n"
-        if WRITE_SCREENSHOTS:
-            (DOCS / f"playground-{language}.png").write_bytes(shot)
+        assert screenshot(page, f"playground-{language}.png")[:8] == PNG
 
         # Stop ends the stream where it is.
         page.click("#pg-send")
