@@ -6,22 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.audit.helpers import staff
-from tests.usage.rows import scripted
 
 pytestmark = pytest.mark.django_db
 
 PERIOD = {"since": "2026-11-27T10:00:00Z", "until": "2026-11-27T12:00:00Z"}
-
-
-@pytest.fixture
-def viewer(client, django_user_model):
-    from django.contrib.auth.models import Permission
-
-    user = staff(django_user_model, "ops")
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="chat", codename="view_requestlog"))
-    client.force_login(user)
-    scripted()
-    return client
 
 
 def test_totals_and_hour_buckets_by_provider(viewer):

@@ -6,23 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from tests.audit.helpers import staff
-from tests.usage.rows import scripted
 
 pytestmark = pytest.mark.django_db
 
 CUSTOM = {"period": "custom", "start": "2026-11-27", "end": "2026-11-27", "bucket": "hour", "group": "provider"}
-
-
-@pytest.fixture
-def viewer(client, django_user_model):
-    user = staff(django_user_model, "ops")
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="chat", codename="view_requestlog"))
-    client.force_login(user)
-    scripted()
-    return client
 
 
 def test_the_page_shows_totals_charts_and_the_breakdown(viewer):
