@@ -1,4 +1,5 @@
-"""Fixtures of the hardening tests: a misbehaving upstream on loopback."""
+"""Fixtures of the hardening tests: a misbehaving upstream on loopback, the gateway on
+Django's own request path, staff roles, and the rate limits' clock stopped."""
 from __future__ import annotations
 
 import time
@@ -7,6 +8,17 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.fakes.faulty_upstream import FaultyUpstream
+
+# Thirty seconds into a minute: every request of a test falls in one window and
+# the Retry-After is known exactly.
+FROZEN_NOW = 1_800_000_030.0
+
+
+@pytest.fixture
+def frozen_window(limits_clock: Callable[[float], None]) -> None:
+    """The clock of the rate limits and budgets stopped at ``FROZEN_NOW``; the counters
+    start and end empty."""
+    limits_clock(FROZEN_NOW)
 
 
 @pytest.fixture(scope="session")

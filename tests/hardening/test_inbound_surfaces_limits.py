@@ -3,25 +3,14 @@ chat completions key checks: requests per minute, tokens per minute (embeddings
 usage counted) and a key's provider restriction."""
 from __future__ import annotations
 
-import types
-
 import httpx
 import pytest
-from django.core.cache import cache
 
-from chat import limits
 from providers import services
 
-FROZEN_NOW = 1_800_000_030.0
+pytestmark = pytest.mark.usefixtures("frozen_window")
+
 MESSAGES = {"max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture(autouse=True)
-def frozen_window(monkeypatch):
-    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: FROZEN_NOW))
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_requests_per_minute_count_every_surface(live_gateway, upstream, make_provider):

@@ -11,12 +11,9 @@ from chat import budgets
 from providers import services
 from tests.fakes.anthropic_upstream import USAGE_IN, USAGE_OUT
 
+pytestmark = pytest.mark.usefixtures("frozen_window")
+
 HI = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(autouse=True)
-def frozen_window(limits_clock):
-    limits_clock(1_800_000_030.0)
 
 
 def test_native_messages_usage_settles_the_token_budget(any_gateway, make_provider, anthropic_upstream):

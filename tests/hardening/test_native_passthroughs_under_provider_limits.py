@@ -4,8 +4,6 @@ under the provider's ``max_concurrency`` and ``retries`` like chat completions,
 and their answers' usage settles the key's token reservation."""
 from __future__ import annotations
 
-import types
-
 import httpx
 import pytest
 from django.core.cache import cache
@@ -15,10 +13,9 @@ from providers import services
 from tests.fakes.anthropic_upstream import USAGE_IN, USAGE_OUT
 from tests.fakes.responses_upstream import USAGE
 
-from .conftest import wait_until
+from .conftest import FROZEN_NOW, wait_until
 
 HI = [{"role": "user", "content": "hi"}]
-FROZEN_NOW = 1_800_000_030.0
 
 
 def messages_body(model: str, stream: bool = False) -> dict:
@@ -133,14 +130,6 @@ def test_embeddings_are_retried_and_give_up_after_the_configured_number(live_gat
     assert failed.status_code == 502 and failed.json()["error"]["code"] == "fake_503"
     tried = [r.body["model"] for r in upstream.requests if r.path == "/v1/embeddings"]
     assert tried.count("flaky-1") == 2 and tried.count("flaky-5") == 2
-
-
-@pytest.fixture
-def frozen_window(monkeypatch):
-    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: FROZEN_NOW))
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_native_answers_settle_the_keys_tokens_with_their_usage(live_gateway, frozen_window, claude, codex):

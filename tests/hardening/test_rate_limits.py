@@ -18,19 +18,11 @@ from django.test import override_settings
 from chat import limits
 from providers import services
 from tests import outside
+from tests.hardening.conftest import FROZEN_NOW
 
-# Thirty seconds into a minute: every request of a test falls in one window and
-# the Retry-After is known exactly.
-FROZEN_NOW = 1_800_000_030.0
+pytestmark = pytest.mark.usefixtures("frozen_window")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@pytest.fixture(autouse=True)
-def frozen_window(monkeypatch):
-    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: FROZEN_NOW))
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _chat(client: httpx.Client, key: str, model: str, **extra) -> httpx.Response:
