@@ -1,4 +1,5 @@
-"""Fixtures of the route tests that check the request log through both doors."""
+"""Fixtures of the route tests: three providers to route over, and, for the tests that
+check the request log through both doors, the doors and an empty request log queue."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,7 +7,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
 from tests.contracts.http_api.helpers import Server
+
+
+@pytest.fixture
+def providers(make_provider: Any, upstream: Any) -> Any:
+    """Providers ``a`` and ``b`` on the fake upstream (returned) and ``dead``, where nothing listens."""
+    make_provider(name="a", base_url=upstream.base_url)
+    make_provider(name="b", base_url=upstream.base_url)
+    make_provider(name="dead", base_url=f"http://127.0.0.1:{free_port()}/v1")
+    return upstream
 
 
 @pytest.fixture

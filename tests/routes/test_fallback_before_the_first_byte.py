@@ -14,17 +14,8 @@ from chat import gateway
 from providers import routing, services
 from providers.health import breaker as health
 from providers.routes import services as route_services
-from tests.conftest import free_port
 
 HI = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def providers(make_provider, upstream):
-    make_provider(name="a", base_url=upstream.base_url)
-    make_provider(name="b", base_url=upstream.base_url)
-    make_provider(name="dead", base_url=f"http://127.0.0.1:{free_port()}/v1")
-    return upstream
 
 
 def route(name, *targets, **fields):

@@ -11,20 +11,11 @@ from __future__ import annotations
 import pytest
 
 from providers.health import breaker as health
-from tests.conftest import free_port
 from tests.requestlog.helpers import one_row
 
 from .inbound_helpers import KINDS, ask, events, good_answer, route, surface_of
 
 pytestmark = pytest.mark.usefixtures("fresh_request_log")
-
-
-@pytest.fixture
-def providers(make_provider, upstream):
-    make_provider(name="a", base_url=upstream.base_url)
-    make_provider(name="b", base_url=upstream.base_url)
-    make_provider(name="dead", base_url=f"http://127.0.0.1:{free_port()}/v1")
-    return upstream
 
 
 def sent(upstream) -> list[str]:
