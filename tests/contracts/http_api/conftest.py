@@ -10,6 +10,12 @@ from tests.contracts.http_api.helpers import Server
 
 
 @pytest.fixture
+def local(make_provider, upstream):
+    """A ``custom`` provider named ``local`` on the fake OpenAI-compatible upstream."""
+    return make_provider(name="local", base_url=upstream.base_url)
+
+
+@pytest.fixture
 def agent_log(tmp_path):
     """What the scripted ACP agent logged (``SCRIPTED_ACP_LOG=agent_log.path``):
     call it for the entries so far."""

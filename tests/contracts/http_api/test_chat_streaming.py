@@ -22,11 +22,6 @@ def stream(gateway_url: str, key: str, body: dict) -> tuple[httpx.Response, list
     return resp, sse_data(text) if resp.status_code == 200 else [text]
 
 
-@pytest.fixture
-def local(make_provider, upstream):
-    return make_provider(name="local", base_url=upstream.base_url)
-
-
 @pytest.mark.parametrize("scenario", ["text", "comments", "crlf", "nospace", "split", "packed", "no-done"])
 def test_stream_relays_upstream_chunks_unchanged_whatever_the_framing(live_gateway, local, gateway_key, scenario):
     resp, events = stream(

@@ -10,11 +10,6 @@ from tests.contracts.http_api.helpers import sdk_client
 
 
 @pytest.fixture
-def local(make_provider, upstream):
-    return make_provider(name="local", base_url=upstream.base_url)
-
-
-@pytest.fixture
 def client(live_gateway, gateway_key):
     with sdk_client(live_gateway, gateway_key, timeout=20) as sdk:
         yield sdk

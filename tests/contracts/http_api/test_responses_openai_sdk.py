@@ -13,11 +13,6 @@ TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather of 
 
 
 @pytest.fixture
-def local(make_provider, upstream):
-    return make_provider(name="local", base_url=upstream.base_url)
-
-
-@pytest.fixture
 def client(live_gateway, gateway_key):
     with sdk_client(live_gateway, gateway_key, timeout=20) as sdk:
         yield sdk
