@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from django.core.management import call_command
 
 from providers import services
@@ -30,18 +31,24 @@ def _catalog() -> None:
                              settings={"command": "claude", "env": {"ANTHROPIC_API_KEY": "env-roundtrip-0004"}})
 
 
-def test_yaml_export_then_import_restores_every_provider(db, tmp_path, monkeypatch):
-    _catalog()
-    before = state()
-    text = config_io.dump(config_io.export_document(), "yaml")
-    path = tmp_path / "providers.yaml"
-    path.write_text(text)
+def _catalog_secrets_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables the exported file names instead of the catalog's secrets, as the
+    machine importing it would have them."""
     monkeypatch.setenv("LOCAL_VLLM_API_KEY", "sk-vllm-roundtrip-0001")
     monkeypatch.setenv("ROUTER_API_KEY", "sk-or-roundtrip-0002")
     monkeypatch.setenv("ROUTER_HEADER_X_TITLE", "hdr-roundtrip-0003")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-roundtrip-0004")
     monkeypatch.setenv("ROUTER_QUERY_TOKEN", "tok-roundtrip-0005")
     monkeypatch.setenv("ROUTER_QUERY_API_VERSION", "1")  # every query value is exported as a reference
+
+
+def test_yaml_export_then_import_restores_every_provider(db, tmp_path, monkeypatch):
+    _catalog()
+    before = state()
+    text = config_io.dump(config_io.export_document(), "yaml")
+    path = tmp_path / "providers.yaml"
+    path.write_text(text)
+    _catalog_secrets_in_the_environment(monkeypatch)
     for provider in Provider.objects.all():
         services.provider_delete(provider=provider)
 
@@ -61,12 +68,7 @@ def test_json_round_trip_through_the_command_is_idempotent(db, tmp_path, monkeyp
     path.write_text(out.getvalue())
     document = json.loads(out.getvalue())
     assert [p["name"] for p in document["providers"]] == ["claude", "local-vllm", "router"]
-    monkeypatch.setenv("LOCAL_VLLM_API_KEY", "sk-vllm-roundtrip-0001")
-    monkeypatch.setenv("ROUTER_API_KEY", "sk-or-roundtrip-0002")
-    monkeypatch.setenv("ROUTER_HEADER_X_TITLE", "hdr-roundtrip-0003")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "env-roundtrip-0004")
-    monkeypatch.setenv("ROUTER_QUERY_TOKEN", "tok-roundtrip-0005")
-    monkeypatch.setenv("ROUTER_QUERY_API_VERSION", "1")  # every query value is exported as a reference
+    _catalog_secrets_in_the_environment(monkeypatch)
     before = state()
 
     report = io.StringIO()
