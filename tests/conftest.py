@@ -124,6 +124,16 @@ def live_gateway(live_gateway_server: LiveGateway, transactional_db: Any) -> Liv
     return live_gateway_server
 
 
+@pytest.fixture(scope="module")
+def django_url() -> Iterator[str]:
+    """Django's own ASGI handler (no fast path) under uvicorn, for one test module: the
+    other door to the live gateway's."""
+    from tests.contracts.http_api.helpers import Server
+
+    with Server("h11") as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
 @pytest.fixture
 def make_provider(transactional_db: Any) -> Callable[..., Any]:
     from providers import services

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.contracts.http_api.helpers import Server
-
 
 @pytest.fixture(autouse=True)
 def _empty_request_log_queue() -> Iterator[None]:
@@ -23,15 +21,8 @@ def _empty_request_log_queue() -> Iterator[None]:
     requestlog_writer.reset_for_tests()
 
 
-@pytest.fixture(scope="module")
-def django_door() -> Iterator[str]:
-    """Django's own ASGI handler (no fast path) under uvicorn, for one test module."""
-    with Server("h11") as server:
-        yield f"http://127.0.0.1:{server.port}"
-
-
 @pytest.fixture(params=["fast", "django"])
 def door(request, live_gateway, make_provider, upstream) -> str:
     """The raw ASGI fast path, or Django's own handler, with a provider ``local`` on the fake upstream."""
     make_provider(name="local", base_url=upstream.base_url)
-    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_door")
+    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_url")

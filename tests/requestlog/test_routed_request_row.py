@@ -16,7 +16,7 @@ def door(request, live_gateway, make_provider, upstream) -> str:
     route_services.route_create(name="chat-default", targets=route_services.targets_from_names([
         {"provider": "local", "model": "status-503", "priority": 0},
         {"provider": "spare", "model": "text", "priority": 1}]))
-    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_door")
+    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_url")
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])

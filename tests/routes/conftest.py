@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port
-from tests.contracts.http_api.helpers import Server
 
 
 @pytest.fixture
@@ -31,14 +30,7 @@ def fresh_request_log() -> Iterator[None]:
     requestlog_writer.reset_for_tests()
 
 
-@pytest.fixture(scope="module")
-def django_server() -> Iterator[str]:
-    """Django's own ASGI handler (the /v1 fast path off) under uvicorn."""
-    with Server("h11") as server:
-        yield f"http://127.0.0.1:{server.port}"
-
-
 @pytest.fixture(params=["fast", "django"])
 def door(request: Any, live_gateway: Any) -> str:
     """The raw ASGI fast path, or Django's own handler: the same ``serve`` answers both."""
-    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_server")
+    return live_gateway.url if request.param == "fast" else request.getfixturevalue("django_url")

@@ -30,13 +30,6 @@ def agent_log(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def django_url() -> Iterator[str]:
-    """Django's own ASGI handler (no fast path) under uvicorn, for one test module."""
-    with Server("h11") as server:
-        yield f"http://127.0.0.1:{server.port}"
-
-
-@pytest.fixture(scope="module")
 def django_handler_ports() -> Iterator[dict[str, int]]:
     """Django's own ASGI handler under uvicorn with each of its HTTP parsers (h11, httptools), for one module."""
     with Server("h11") as h11, Server("httptools") as httptools:
