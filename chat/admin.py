@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
@@ -33,12 +33,16 @@ MAX_CHOICES = 100
 
 class _NamedFilter(admin.SimpleListFilter):
     """A filter on a name column whose choices come from a small table (cheap on a
-    large log); the value in the URL is kept even when no such row exists any more."""
+    large log): by default the names of ``table``'s rows. The value in the URL is kept
+    even when no such row exists any more."""
 
     column = ""
+    table: type[Model] | None = None
 
     def names(self) -> list[str]:
-        raise NotImplementedError
+        if self.table is None:
+            raise NotImplementedError
+        return list(self.table._default_manager.order_by("name").values_list("name", flat=True))
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         names = self.names()[:MAX_CHOICES]
@@ -57,18 +61,14 @@ class ProviderFilter(_NamedFilter):
     title = _("provider")
     parameter_name = "provider"
     column = "provider_name"
-
-    def names(self) -> list[str]:
-        return list(Provider.objects.order_by("name").values_list("name", flat=True))
+    table = Provider
 
 
 class KeyFilter(_NamedFilter):
     title = _("gateway key")
     parameter_name = "key"
     column = "key_name"
-
-    def names(self) -> list[str]:
-        return list(GatewayKey.objects.order_by("name").values_list("name", flat=True))
+    table = GatewayKey
 
 
 class ModelFilter(_NamedFilter):

@@ -94,6 +94,26 @@ def _row(name: str, stats: usage.Stats) -> dict[str, Any]:
     }
 
 
+# The columns of the page's two tables after the name: (heading, key of the row).
+GROUP_COLUMNS = [
+    (_("Requests"), "requests"), (_("Errors"), "errors"), (_("Error rate"), "error_rate"),
+    (_("Tokens in"), "tokens_in"), (_("Tokens out"), "tokens_out"), (_("Tokens unknown"), "tokens_unknown"),
+    (_("Latency p50"), "latency_p50"), (_("Latency p95"), "latency_p95"), (_("TTFT p50"), "ttft_p50"),
+    (_("TTFT p95"), "ttft_p95"),
+]
+CONSUMER_COLUMNS = [
+    (_("Tokens"), "tokens"), (_("Tokens in"), "tokens_in"), (_("Tokens out"), "tokens_out"),
+    (_("Requests"), "requests"), (_("Errors"), "errors"),
+]
+
+
+def _table(table_id: str, name_heading: str, columns: list[tuple[Any, str]], rows: list[dict[str, Any]]
+           ) -> dict[str, Any]:
+    """A table for admin/chat/usage_table.html: the name, then ``columns`` of each row."""
+    return {"id": table_id, "headings": [name_heading, *(heading for heading, _key in columns)],
+            "rows": [(row["name"], [row[key] for _heading, key in columns]) for row in rows]}
+
+
 def _charts(report: usage.Report) -> list[dict[str, Any]]:
     starts = [b["start"] for b in report["buckets"]]
     bucket, buckets = report["bucket"], report["buckets"]
@@ -155,13 +175,15 @@ def usage_view(request: HttpRequest) -> HttpResponse:
                  f'{_ms(totals["ttft_p50_ms"])} / {_ms(totals["ttft_p95_ms"])}'),
             ],
             charts=_charts(report),
-            rows=[_row(_group_name(g["name"], report["group"]), g["totals"]) for g in report["groups"]],
             group_title={"provider": gettext("By provider"), "key": gettext("By gateway key"),
                          "model": gettext("By model")}[report["group"]],
-            consumers=[{**c, "name": _group_name(c["name"], "key"), "tokens": _number(c["tokens_in"] + c["tokens_out"]),
-                        "requests": _number(c["requests"]), "errors": _number(c["errors"]),
-                        "tokens_in": _number(c["tokens_in"]), "tokens_out": _number(c["tokens_out"])}
-                       for c in usage.top_consumers(query)],
+            groups_table=_table("usage-groups", gettext("Name"), GROUP_COLUMNS, [
+                _row(_group_name(g["name"], report["group"]), g["totals"]) for g in report["groups"]]),
+            consumers_table=_table("usage-consumers", gettext("Gateway key"), CONSUMER_COLUMNS, [
+                {"name": _group_name(c["name"], "key"), "tokens": _number(c["tokens_in"] + c["tokens_out"]),
+                 "requests": _number(c["requests"]), "errors": _number(c["errors"]),
+                 "tokens_in": _number(c["tokens_in"]), "tokens_out": _number(c["tokens_out"])}
+                for c in usage.top_consumers(query)]),
         )
     return TemplateResponse(request, "admin/chat/usage.html", context)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics, serializers
 
-from providers.api import ERROR_RESPONSES, INVALID_PAGE_RESPONSE, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE
+from providers.api_schema import collection_schema, item_schema
 from providers.api_strict import StrictSerializer
 from providers.permissions import ModelPermissions
 
@@ -80,11 +80,7 @@ FILTER_PARAMETERS = [
 ]
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List requests", tags=["request log"], parameters=FILTER_PARAMETERS,
-                      responses={200: RequestLogSerializer(many=True), 400: VALIDATION_RESPONSE,
-                                 404: INVALID_PAGE_RESPONSE, **ERROR_RESPONSES}),
-)
+@collection_schema(RequestLogSerializer, tag="request log", listing="List requests", filters=FILTER_PARAMETERS)
 class RequestLogListView(generics.ListAPIView):
     permission_classes = [ModelPermissions]
     queryset = RequestLog.objects.all()
@@ -99,10 +95,8 @@ class RequestLogListView(generics.ListAPIView):
         return selectors.request_log_list(selectors.RequestFilters(**query.validated_data))
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Show a request, with its bodies when they were recorded", tags=["request log"],
-                      responses={200: RequestLogDetailSerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-)
+@item_schema(RequestLogDetailSerializer, tag="request log",
+             show="Show a request, with its bodies when they were recorded")
 class RequestLogDetailView(generics.RetrieveAPIView):
     permission_classes = [ModelPermissions]
     queryset = RequestLog.objects.all()

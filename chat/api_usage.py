@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from providers.api import ERROR_RESPONSES, VALIDATION_RESPONSE
+from providers.api_schema import ERROR_RESPONSES, VALIDATION_RESPONSE
 from providers.api_strict import StrictSerializer
 from providers.permissions import Requires
 

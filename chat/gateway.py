@@ -34,18 +34,10 @@ class GatewayError(OpenAIShapedError):
         param: str | None = None, headers: dict[str, str] | None = None, origin: str = "gateway",
         cause: str = "", upstream_status: int | None = None, extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type
-        self.code = code
-        self.param = param
+        super().__init__(message, status=status, type=type, code=code, param=param, cause=cause,
+                         upstream_status=upstream_status)
         self.headers = headers or {}
-        # For the request log: who refused ("gateway", "limit", "upstream") and an
-        # untranslated, secret-free cause (the message is in the client's language).
-        self.origin = origin
-        self.cause = cause
-        self.upstream_status = upstream_status  # a backend's own status, behind a 502
+        self.origin = origin  # for the request log: who refused ("gateway", "limit", "upstream")
         self.extra = extra or {}
 
     @classmethod

@@ -29,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -450,16 +451,20 @@ class GuardedAdapter(Adapter):
     async def embed(self, body: dict[str, Any]) -> bytes:
         return await self._call(lambda: self.inner.embed(body), usage.total_scan())
 
+    def _attempts(self) -> Iterator[int]:
+        """1, 2, 3 ...: the number of each try (the caller stops it, or ``_pause_or_raise``
+        raises), noted on the request log's record as the retries so far."""
+        for attempt in itertools.count(1):
+            if self.record is not None:
+                self.record.retries = attempt - 1
+            yield attempt
+
     async def _call(self, call: Callable[[], Awaitable[bytes]], scan: usage.UsageScan) -> bytes:
         slot = await _acquire(self.inner)
         # Unknown until an answer or a refusal comes: a cancelled call keeps its estimate.
         used: int | None = None
         try:
-            attempt = 0
-            while True:
-                attempt += 1
-                if self.record is not None:
-                    self.record.retries = attempt - 1
+            for attempt in self._attempts():
                 try:
                     payload = await call()
                     break
@@ -482,11 +487,7 @@ class GuardedAdapter(Adapter):
         refused = False
         count = self.reservation is not None
         try:
-            attempt = 0
-            while True:
-                attempt += 1
-                if self.record is not None:
-                    self.record.retries = attempt - 1
+            for attempt in self._attempts():
                 agen = start()
                 try:
                     first = await agen.__anext__()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.adapters.base import UpstreamError
+from providers.routing import KeyInfo, Snapshot
 
 from . import bodies, gateway
 from .gateway import GatewayError
-from .requestlog_doors import logged
+from .requestlog_doors import View, logged
 
 log = logging.getLogger("gateway.chat")
 
@@ -47,19 +51,41 @@ def _refused_body(request: HttpRequest) -> JsonResponse | None:
     return error_response(refused.error()) if refused is not None else None
 
 
-@csrf_exempt
-@logged("chat")
-async def chat_completions(request: HttpRequest) -> HttpResponseBase:
-    if request.method != "POST":
-        return _method_not_allowed("POST")
+async def _admitted(request: HttpRequest, method: str | None) -> tuple[Snapshot, KeyInfo] | JsonResponse:
+    """The caller's gateway key (with the routing table it was found in), or the answer that
+    refuses the request: a method other than ``method``, no valid key (checked from the
+    headers, before the body is touched), or a body the fast path would not receive."""
+    if method is not None and request.method != method:
+        return _method_not_allowed(method)
     try:
-        # The key first, from the headers (the body is only touched below).
-        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
+        admitted = await gateway.authenticate(request.headers.get("Authorization"))
     except GatewayError as exc:
         return error_response(exc)
-    refused = _refused_body(request)
-    if refused is not None:
-        return refused
+    return _refused_body(request) or admitted
+
+
+def _door(surface: str, method: str | None) -> Callable[[View], View]:
+    """A /v1 view: no CSRF check (clients send keys, not cookies), recorded in the request
+    log as ``surface``, and called only for a request ``_admitted`` lets in, with the
+    routing table and the caller's key after the request."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @logged(surface)
+        @wraps(view)
+        async def door(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            admitted = await _admitted(request, method)
+            if isinstance(admitted, JsonResponse):
+                return admitted
+            return await view(request, *admitted, *args, **kwargs)
+
+        return door
+
+    return decorate
+
+
+@_door("chat", "POST")
+async def chat_completions(request: HttpRequest, snap: Snapshot, key: KeyInfo) -> HttpResponseBase:
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > settings.GATEWAY_MAX_BODY_BYTES:
         return error_response(bodies.too_large())
@@ -83,42 +109,23 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     return HttpResponse(payload, content_type="application/json")
 
 
-@csrf_exempt
-@logged("models")
-async def models(request: HttpRequest) -> HttpResponse:
-    if request.method != "GET":
-        return _method_not_allowed("GET")
-    try:
-        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
-    except GatewayError as exc:
-        return error_response(exc)
-    return _refused_body(request) or JsonResponse(await gateway.list_models(snap, key))
+@_door("models", "GET")
+async def models(request: HttpRequest, snap: Snapshot, key: KeyInfo) -> HttpResponse:
+    return JsonResponse(await gateway.list_models(snap, key))
 
 
-@csrf_exempt
-@logged("models")
-async def model_detail(request: HttpRequest, model: str) -> HttpResponse:
-    if request.method != "GET":
-        return _method_not_allowed("GET")
+@_door("models", "GET")
+async def model_detail(request: HttpRequest, snap: Snapshot, key: KeyInfo, model: str) -> HttpResponse:
     try:
-        snap, key = await gateway.authenticate(request.headers.get("Authorization"))
-        return _refused_body(request) or JsonResponse(await gateway.retrieve_model(snap, key, model))
+        return JsonResponse(await gateway.retrieve_model(snap, key, model))
     except GatewayError as exc:
         return error_response(exc)
 
 
-@csrf_exempt
-@logged("other")
-async def unknown_endpoint(request: HttpRequest, rest: str) -> HttpResponse:
+@_door("other", None)
+async def unknown_endpoint(request: HttpRequest, snap: Snapshot, key: KeyInfo, rest: str) -> HttpResponse:
     """Any other /v1 path: authentication first (never reveal the surface to
     strangers), then a 404 in the OpenAI error shape."""
-    try:
-        await gateway.authenticate(request.headers.get("Authorization"))
-    except GatewayError as exc:
-        return error_response(exc)
-    refused = _refused_body(request)
-    if refused is not None:
-        return refused
     return error_response(
         GatewayError(
             404,

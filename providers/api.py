@@ -15,8 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 from chat import budgets
 
 from . import catalog, key_controls, secret_settings, selectors, services
+from .api_schema import ERROR_RESPONSES, NOT_FOUND_RESPONSE, collection_schema, item_schema
 from .api_strict import NameSlugField, StrictModelSerializer, StrictSerializer
 from .health import breaker
 from .health.api import HealthSerializer, health_json
@@ -83,23 +83,6 @@ def service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
     if hasattr(exc, "error_dict"):
         return serializers.ValidationError(exc.message_dict)
     return serializers.ValidationError({"non_field_errors": exc.messages})
-
-
-# Schemas of the shapes the API returns on errors, for the OpenAPI document.
-class ErrorDetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-ERROR_RESPONSES = {
-    401: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not authenticated.")),
-    403: OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("Not a staff user, or lacks the permission.")),
-}
-VALIDATION_RESPONSE = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description=gettext_lazy("Field errors: an object mapping each field name to a list of messages."),
-)
-NOT_FOUND_RESPONSE = OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("No such object."))
-INVALID_PAGE_RESPONSE = OpenApiResponse(ErrorDetailSerializer, description=gettext_lazy("No such page."))
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -253,30 +236,15 @@ class ProviderTypeSerializer(serializers.Serializer):
     default_settings = serializers.DictField()
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List providers", tags=["providers"],
-                      responses={200: ProviderSerializer(many=True), 404: INVALID_PAGE_RESPONSE, **ERROR_RESPONSES}),
-    post=extend_schema(summary="Register a provider", tags=["providers"],
-                       responses={201: ProviderSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
-)
+@collection_schema(ProviderSerializer, tag="providers", listing="List providers", create="Register a provider")
 class ProviderListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
     queryset = selectors.provider_list()
     serializer_class = ProviderSerializer
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Show a provider", tags=["providers"],
-                      responses={200: ProviderSerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-    put=extend_schema(summary="Replace a provider", tags=["providers"],
-                      responses={200: ProviderSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
-                                 **ERROR_RESPONSES}),
-    patch=extend_schema(summary="Change a provider", tags=["providers"],
-                        responses={200: ProviderSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
-                                   **ERROR_RESPONSES}),
-    delete=extend_schema(summary="Remove a provider", tags=["providers"],
-                         responses={204: None, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-)
+@item_schema(ProviderSerializer, tag="providers", show="Show a provider", replace="Replace a provider",
+             change="Change a provider", remove="Remove a provider")
 class ProviderDetailView(generics.RetrieveUpdateDestroyAPIView):
     permission_classes = [ModelPermissions]
     queryset = Provider.objects.all()
@@ -390,13 +358,8 @@ class GatewayKeyCreatedSerializer(GatewayKeySerializer):
         fields = [*GatewayKeySerializer.Meta.fields, "key"]
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List gateway keys", tags=["gateway keys"],
-                      responses={200: GatewayKeySerializer(many=True), 404: INVALID_PAGE_RESPONSE,
-                                 **ERROR_RESPONSES}),
-    post=extend_schema(summary="Create a gateway key", tags=["gateway keys"], request=GatewayKeySerializer,
-                       responses={201: GatewayKeyCreatedSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
-)
+@collection_schema(GatewayKeySerializer, tag="gateway keys", listing="List gateway keys", create="Create a gateway key",
+                   create_request=GatewayKeySerializer, created=GatewayKeyCreatedSerializer)
 class GatewayKeyListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
     queryset = selectors.gateway_key_list()
@@ -479,14 +442,8 @@ class GatewayKeyScopeSerializer(StrictModelSerializer):
             raise service_errors(exc) from None
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Show a gateway key", tags=["gateway keys"],
-                      responses={200: GatewayKeySerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-    patch=extend_schema(summary="Change a gateway key's providers and limits", tags=["gateway keys"],
-                        request=GatewayKeyScopeSerializer,
-                        responses={200: GatewayKeySerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
-                                   **ERROR_RESPONSES}),
-)
+@item_schema(GatewayKeySerializer, tag="gateway keys", show="Show a gateway key",
+             change="Change a gateway key's providers and limits", change_request=GatewayKeyScopeSerializer)
 class GatewayKeyDetailView(generics.RetrieveUpdateAPIView):
     permission_classes = [ModelPermissions]
     queryset = GatewayKey.objects.all().prefetch_related("providers")

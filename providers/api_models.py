@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from . import catalog, routing
 from .adapters.base import Adapter, ProviderConfig, UpstreamError
-from .api import ERROR_RESPONSES
+from .api_schema import ERROR_RESPONSES
 from .models import Provider
 from .onboarding.probe import upstream_detail
 from .permissions import Requires

@@ -174,34 +174,12 @@ def provider_create(
 
     ``settings`` may carry the secret maps (``extra_query``, ``env``); they are stored
     encrypted, apart from the rest (see ``secret_settings``)."""
-    base_url = _normalise_base_url(base_url or "")
-    settings = provider_full_settings(provider=None, settings=settings if settings is not None else {})
-    errors = provider_validate(
-        instance=None,
-        name=name,
-        provider_type=provider_type,
-        base_url=base_url,
-        settings=settings,
-        will_have_api_key=bool(api_key),
-        extra_headers=extra_headers,
-    ) | _display_name_errors(display_name, display_names)
-    if errors:
-        raise ValidationError(errors)
-    provider = Provider(
-        name=name,
-        provider_type=provider_type,
-        base_url=base_url,
-        enabled=enabled,
-        extra_headers=extra_headers or None,
+    return _save(
+        Provider(), name=name, provider_type=provider_type, base_url=_normalise_base_url(base_url or ""),
+        settings=provider_full_settings(provider=None, settings=settings if settings is not None else {}),
+        extra_headers=extra_headers, enabled=enabled, display_name=display_name, display_names=display_names,
+        api_key=api_key, clear_api_key=False,
     )
-    _store_settings(provider, settings)
-    _set_display_names(provider, display_name, display_names)
-    if api_key:
-        provider.api_key = api_key
-        provider.api_key_hint = _hint(api_key)
-    provider.save()
-    config_version.bump()
-    return provider
 
 
 def provider_full_settings(*, provider: Provider | None, settings: Any) -> Any:
@@ -246,34 +224,44 @@ def provider_update(
     """Update a provider. A missing or empty ``api_key`` keeps the stored key;
     ``clear_api_key=True`` removes it. Secret settings (``extra_query``, ``env``) are
     written per name: left out keeps, null removes (see ``secret_settings``)."""
-    new_name = provider.name if name is _UNSET else name
-    new_type = provider.provider_type if provider_type is _UNSET else provider_type
-    new_url = provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or "")
     kept = provider.settings if settings is _UNSET else (settings if settings is not None else {})
-    new_settings = provider_full_settings(provider=provider, settings=kept)
-    new_headers = provider.extra_headers if extra_headers is _UNSET else extra_headers
-    if clear_api_key:
-        will_have_key = bool(api_key)
-    else:
-        will_have_key = bool(api_key) or provider.has_api_key
+    return _save(
+        provider,
+        name=provider.name if name is _UNSET else name,
+        provider_type=provider.provider_type if provider_type is _UNSET else provider_type,
+        base_url=provider.base_url if base_url is _UNSET else _normalise_base_url(base_url or ""),
+        settings=provider_full_settings(provider=provider, settings=kept),
+        extra_headers=provider.extra_headers if extra_headers is _UNSET else extra_headers,
+        enabled=provider.enabled if enabled is _UNSET else enabled,
+        display_name=display_name, display_names=display_names, api_key=api_key, clear_api_key=clear_api_key,
+    )
+
+
+def _save(
+    provider: Provider, *, name: str, provider_type: str, base_url: str, settings: Any,
+    extra_headers: dict[str, str] | None, enabled: bool, display_name: str | None,
+    display_names: dict[str, str] | None, api_key: str | None, clear_api_key: bool,
+) -> Provider:
+    """Check what ``provider`` (new, or stored) is to become and save it: the one write of
+    provider_create and provider_update. A new key replaces the stored one; without one,
+    ``clear_api_key`` removes it, else it is kept."""
     errors = provider_validate(
         instance=provider,
-        name=new_name,
-        provider_type=new_type,
-        base_url=new_url,
-        settings=new_settings,
-        will_have_api_key=will_have_key,
-        extra_headers=new_headers,
+        name=name,
+        provider_type=provider_type,
+        base_url=base_url,
+        settings=settings,
+        will_have_api_key=bool(api_key) or (provider.has_api_key and not clear_api_key),
+        extra_headers=extra_headers,
     ) | _display_name_errors(display_name, display_names)
     if errors:
         raise ValidationError(errors)
-    provider.name = new_name
-    provider.provider_type = new_type
-    provider.base_url = new_url
-    _store_settings(provider, new_settings)
-    provider.extra_headers = new_headers or None
-    if enabled is not _UNSET:
-        provider.enabled = enabled
+    provider.name = name
+    provider.provider_type = provider_type
+    provider.base_url = base_url
+    _store_settings(provider, settings)
+    provider.extra_headers = extra_headers or None
+    provider.enabled = enabled
     _set_display_names(provider, display_name, display_names)
     if api_key:
         provider.api_key = api_key

@@ -38,7 +38,7 @@ from ..redact import mask, secret_values
 from . import acp_translate as tr
 from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import ChunkMaker, ChunkSource, completion_from_chunks, frame, wants_usage
-from .subprocess_util import Child, check_program, child_env, spawn
+from .subprocess_util import Child, check_program, child_env, json_object, spawn
 
 log = logging.getLogger("gateway.subprocess")
 
@@ -92,24 +92,17 @@ class AgentSession:
     async def _read(self) -> dict[str, Any]:
         """The next JSON-RPC message. Reads line by line (no generator kept across
         calls), so a cancelled read leaves the session usable for session/cancel."""
-        while True:
-            line = await self.child.readline(self.deadline)
-            if not line:
-                raise await self.exited()
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                message = None
-            if not isinstance(message, dict):
-                log.warning("agent pid=%s printed output that is not JSON-RPC", self.child.pid)
-                raise UpstreamError(
-                    _("The agent printed output that is not JSON-RPC."), status=502,
-                    code="upstream_invalid_response", cause="agent garbage output",
-                )
-            return message
+        line = await self.child.next_line(self.deadline)
+        if not line:
+            raise await self.exited()
+        message = json_object(line)
+        if message is None:
+            log.warning("agent pid=%s printed output that is not JSON-RPC", self.child.pid)
+            raise UpstreamError(
+                _("The agent printed output that is not JSON-RPC."), status=502,
+                code="upstream_invalid_response", cause="agent garbage output",
+            )
+        return message
 
     async def _answer(self, message: dict[str, Any]) -> None:
         method = message["method"]

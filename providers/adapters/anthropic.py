@@ -32,7 +32,7 @@ from .anthropic_translate import (
 )
 from .base import DONE_FRAME, Adapter, Frames, ModelListing, ProviderConfig, UpstreamError
 from .chat_chunks import frame, wants_usage
-from .http_common import CachedModels, get_json, open_stream, post_for_body, read_body, request_headers, request_timeout
+from .http_common import CachedModels, get_json, post_for_body, read_body, request_headers, request_timeout, streamed
 from .openai_compat import shape_request
 from .passthrough import relay_stream
 
@@ -100,9 +100,9 @@ class AnthropicAdapter(Adapter):
     async def stream(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
-        resp = await open_stream(self.config, self.messages_url, data, headers=self.headers, timeout=self.timeout)
-        finished = False
-        try:
+        async with streamed(self.config, self.messages_url, data, headers=self.headers,
+                            timeout=self.timeout) as answer:
+            resp = answer.resp
             if "text/event-stream" not in resp.headers.get("Content-Type", ""):
                 raise errors.from_json_instead_of_stream(name, await read_body(name, resp))
             translator = StreamTranslator(body.get("model") or "", include_usage=wants_usage(body),
@@ -122,7 +122,7 @@ class AnthropicAdapter(Adapter):
                         if translator.done:
                             out.extend(frame(c) for c in translator.final_chunks())
                             out.append(DONE_FRAME)
-                            finished = True
+                            answer.finished = True
                             yield b"".join(out)
                             return
                     if out:
@@ -136,19 +136,11 @@ class AnthropicAdapter(Adapter):
                 if chunks:
                     yield b"".join(frame(c) for c in chunks)
                 if translator.done:
-                    finished = True
+                    answer.finished = True
                     yield b"".join(frame(c) for c in translator.final_chunks()) + DONE_FRAME
                     return
-            log.warning("provider=%s cause=stream ended before message_stop", name)
-            raise UpstreamError(
-                _("The upstream closed the stream before the answer was complete."), status=502,
-                code="upstream_incomplete_stream", cause="stream ended before message_stop",
-            )
-        finally:
-            if finished:
-                resp.release()
-            else:
-                resp.close()  # client gone or failure: stop the generation upstream at once
+            raise errors.bad_answer(name, _("The upstream closed the stream before the answer was complete."),
+                                    code="upstream_incomplete_stream", cause="stream ended before message_stop")
 
     def _translate(self, translator: StreamTranslator, event: Any) -> list[dict[str, Any]]:
         try:
@@ -156,9 +148,8 @@ class AnthropicAdapter(Adapter):
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            log.warning("provider=%s cause=malformed stream event", self.config.name)
-            raise UpstreamError(_("The upstream sent a malformed stream event."), status=502,
-                                code="upstream_invalid_response", cause="malformed stream event")
+            raise errors.bad_answer(self.config.name, _("The upstream sent a malformed stream event."),
+                                    cause="malformed stream event")
         if event.event == "error" and parsed.get("type") != "error":
             parsed = {"type": "error", "error": parsed.get("error") or parsed}
         try:

@@ -56,13 +56,19 @@ class OpenAIShapedError(Exception):
     The one place that builds that body: ``UpstreamError`` (a backend's failure)
     and ``chat.gateway.GatewayError`` (the gateway's own refusals) both are one."""
 
-    status: int
-    message: str
-    type: str
-    code: str | None
-    param: str | None
     # Members beyond OpenAI's four (a quota refusal's ``quota`` and ``resets_at``); SDKs ignore them.
     extra: dict[str, Any] = {}
+
+    def __init__(self, message: str, *, status: int, type: str, code: str | None = None, param: str | None = None,
+                 cause: str = "", upstream_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.type = type
+        self.code = code
+        self.param = param
+        self.cause = cause  # untranslated and secret-free, for logs and the request log
+        self.upstream_status = upstream_status  # the backend's own HTTP status, when it answered one
 
     def body(self) -> dict[str, OpenAIError]:
         error: OpenAIError = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
@@ -92,16 +98,10 @@ class UpstreamError(OpenAIShapedError):
         retryable: bool = False,
         upstream_status: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.type = type
-        self.code = code
-        self.param = param
+        super().__init__(message, status=status, type=type, code=code, param=param, cause=cause or message,
+                         upstream_status=upstream_status)
         self.retry_after = retry_after
-        self.cause = cause or message
         self.retryable = retryable
-        self.upstream_status = upstream_status  # the backend's own HTTP status, when it answered one
 
     def sse_frame(self) -> bytes:
         return b"data: " + json.dumps(self.body(), ensure_ascii=False).encode() + b"\n\n"

@@ -129,6 +129,13 @@ def redirected(provider: str, status: int, headers: Mapping[str, str]) -> Upstre
     )
 
 
+def bad_answer(provider: str, message: str, *, code: str = "upstream_invalid_response", cause: str) -> UpstreamError:
+    """A 502 for an answer the gateway cannot use (not JSON, not a stream, cut short), its
+    cause logged once, here."""
+    log.warning("provider=%s cause=%s", provider, cause)
+    return UpstreamError(message, code=code, cause=cause)
+
+
 def _limit_message(provider: str, what: str, limit: int) -> str:
     params = {"provider": provider, "limit": limit}
     if what == "head":
@@ -170,68 +177,31 @@ def from_transport(provider: str, exc: BaseException, *, mid_stream: bool = Fals
             _("The upstream did not answer in time."), status=504, type="timeout_error", code="upstream_timeout",
             cause="read timeout" if mid_stream else "timeout",
         )
+    # The rest are answered 502 "upstream_error" (UpstreamError's defaults); each says its code and cause.
     elif isinstance(exc, transport.TLSCertificateError):
-        err = UpstreamError(
-            _(
-                "The upstream's TLS certificate could not be verified. For an internal endpoint with a "
-                "self-signed certificate, set the provider's “ca_bundle” setting (or “verify_tls”: false)."
-            ),
-            status=502,
-            type="upstream_error",
-            code="upstream_tls_error",
-            cause="TLS certificate verification failed",
-        )
+        err = UpstreamError(_(
+            "The upstream's TLS certificate could not be verified. For an internal endpoint with a "
+            "self-signed certificate, set the provider's “ca_bundle” setting (or “verify_tls”: false)."
+        ), code="upstream_tls_error", cause="TLS certificate verification failed")
     elif isinstance(exc, transport.TLSError):
-        err = UpstreamError(
-            _("The TLS handshake with the upstream failed."),
-            status=502,
-            type="upstream_error",
-            code="upstream_tls_error",
-            cause=f"TLS handshake failed: {type(exc).__name__}",
-        )
+        err = UpstreamError(_("The TLS handshake with the upstream failed."), code="upstream_tls_error",
+                            cause=f"TLS handshake failed: {type(exc).__name__}")
     elif isinstance(exc, transport.ProxyError):
-        err = UpstreamError(
-            _("The HTTP proxy in front of the upstream could not be reached."),
-            status=502,
-            type="upstream_error",
-            code="upstream_unreachable",
-            cause="proxy connect failed",
-            retryable=True,
-        )
+        err = UpstreamError(_("The HTTP proxy in front of the upstream could not be reached."),
+                            code="upstream_unreachable", cause="proxy connect failed", retryable=True)
     elif isinstance(exc, transport.ConnectError):
-        err = UpstreamError(
-            _("The upstream could not be reached."),
-            status=502,
-            type="upstream_error",
-            code="upstream_unreachable",
-            cause=f"connect failed: {type(exc.os_error).__name__ if exc.os_error else exc}",
-            retryable=True,
-        )
+        err = UpstreamError(_("The upstream could not be reached."), code="upstream_unreachable",
+                            cause=f"connect failed: {type(exc.os_error).__name__ if exc.os_error else exc}",
+                            retryable=True)
     elif isinstance(exc, transport.ProtocolError):
         err = UpstreamError(
             _("Provider “%(provider)s” sent an answer that is not valid HTTP or cannot be decoded.")
-            % {"provider": provider},
-            status=502,
-            type="upstream_error",
-            code="upstream_invalid_response",
-            cause=f"invalid answer: {exc}"[:200],
-        )
+            % {"provider": provider}, code="upstream_invalid_response", cause=f"invalid answer: {exc}"[:200])
     elif isinstance(exc, (transport.Disconnected, ConnectionError, OSError)):
-        err = UpstreamError(
-            _("The upstream closed the connection unexpectedly."),
-            status=502,
-            type="upstream_error",
-            code="upstream_disconnected",
-            cause=f"connection lost: {type(exc).__name__}",
-        )
+        err = UpstreamError(_("The upstream closed the connection unexpectedly."), code="upstream_disconnected",
+                            cause=f"connection lost: {type(exc).__name__}")
     else:
-        err = UpstreamError(
-            _("The upstream request failed."),
-            status=502,
-            type="upstream_error",
-            code="upstream_error",
-            cause=f"{type(exc).__name__}",
-        )
+        err = UpstreamError(_("The upstream request failed."), code="upstream_error", cause=f"{type(exc).__name__}")
     log.warning("provider=%s cause=%s%s", provider, err.cause, " (mid-stream)" if mid_stream else "")
     return err
 
@@ -240,11 +210,8 @@ def check_json_body(provider: str, payload: bytes) -> None:
     """A 200 answer must be a JSON object; some servers send an error object with 200."""
     head = payload.lstrip()[:1]
     if head != b"{":
-        log.warning("provider=%s cause=invalid JSON answer", provider)
-        raise UpstreamError(
-            _("The upstream answered with something that is not JSON."), status=502, code="upstream_invalid_response",
-            cause="invalid JSON answer",
-        )
+        raise bad_answer(provider, _("The upstream answered with something that is not JSON."),
+                         cause="invalid JSON answer")
     if b'"error"' in payload[:200] and b'"choices"' not in payload:
         try:
             parsed = json.loads(payload)
@@ -259,21 +226,24 @@ def check_json_body(provider: str, payload: bytes) -> None:
                                 param=param, cause="error object in a 200 answer")
 
 
+def _reported(provider: str, parsed: Any, fallback: str, *, code: str | None = None, cause: str) -> UpstreamError:
+    """A 502 for an error the upstream reported in an answer it sent with HTTP 200: its own
+    message, type, code and param where it gave them (``code`` stands in for a missing or
+    empty code); logged with ``cause``."""
+    message, etype, reported, param = _message_from(parsed)
+    if code is not None:
+        reported = reported or code
+    log.warning("provider=%s cause=%s", provider, cause)
+    return UpstreamError(message or fallback, type=etype or "upstream_error", code=reported, param=param, cause=cause)
+
+
 def from_json_instead_of_stream(provider: str, payload: bytes) -> UpstreamError:
     try:
         parsed = json.loads(payload)
     except ValueError:
         parsed = None
-    message, etype, code, param = _message_from(parsed)
-    log.warning("provider=%s cause=JSON answer to a streaming request", provider)
-    return UpstreamError(
-        message or _("The upstream answered a streaming request without a stream."),
-        status=502,
-        type=etype or "upstream_error",
-        code=code or "upstream_not_streaming",
-        param=param,
-        cause="JSON answer to a streaming request",
-    )
+    return _reported(provider, parsed, _("The upstream answered a streaming request without a stream."),
+                     code="upstream_not_streaming", cause="JSON answer to a streaming request")
 
 
 def raise_if_stream_error(provider: str, event: ServerSentEvent) -> None:
@@ -286,22 +256,8 @@ def raise_if_stream_error(provider: str, event: ServerSentEvent) -> None:
         except ValueError:
             parsed = {"error": {"message": data.decode("utf-8", "replace")[:500]}}
         if isinstance(parsed, dict) and (parsed.get("error") or event.event == "error"):
-            message, etype, code, param = _message_from(parsed)
-            log.warning("provider=%s cause=error event in stream", provider)
-            raise UpstreamError(
-                message or _("The upstream reported an error in the stream."),
-                status=502,
-                type=etype or "upstream_error",
-                code=code,
-                param=param,
-                cause="error event in stream",
-            )
+            raise _reported(provider, parsed, _("The upstream reported an error in the stream."),
+                            cause="error event in stream")
     head = data[:1]
     if head != b"{" or data[-1:] != b"}":
-        log.warning("provider=%s cause=malformed stream event", provider)
-        raise UpstreamError(
-            _("The upstream sent a malformed stream event."),
-            status=502,
-            code="upstream_invalid_response",
-            cause="malformed stream event",
-        )
+        raise bad_answer(provider, _("The upstream sent a malformed stream event."), cause="malformed stream event")

@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,6 +103,30 @@ async def open_stream(config: ProviderConfig, url: str, data: bytes, *, headers:
         raise errors.redirected(config.name, resp.status, resp.headers)
     finally:
         resp.close()
+
+
+class Streamed:
+    """A streamed answer being read (``resp``): released for reuse once the reader marks
+    it ``finished``; else (the client went away, something failed) closed, which drops the
+    connection so the upstream stops generating at once."""
+
+    def __init__(self, resp: Response) -> None:
+        self.resp = resp
+        self.finished = False
+
+
+@asynccontextmanager
+async def streamed(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
+                   timeout: Timeouts) -> AsyncIterator[Streamed]:
+    """``open_stream`` for an ``async with``: the answer, released or closed on leaving."""
+    answer = Streamed(await open_stream(config, url, data, headers=headers, timeout=timeout))
+    try:
+        yield answer
+    finally:
+        if answer.finished:
+            answer.resp.release()
+        else:
+            answer.resp.close()
 
 
 async def get_json(config: ProviderConfig, url: str, *, headers: dict[str, str],

@@ -23,12 +23,12 @@ from .chunk_shaping import Shaping
 from .http_common import (
     CachedModels,
     get_json,
-    open_stream,
     post_for_body,
     query_suffix,
     read_body,
     request_headers,
     request_timeout,
+    streamed,
 )
 
 log = logging.getLogger("gateway.upstream")
@@ -83,9 +83,8 @@ class OpenAICompatAdapter(Adapter):
     async def _relay(self, body: dict[str, Any]) -> Frames:
         data = self.prepare(body, stream=True)
         name = self.config.name
-        resp = await open_stream(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout)
-        finished = False
-        try:
+        async with streamed(self.config, self.chat_url, data, headers=self.headers, timeout=self.timeout) as answer:
+            resp = answer.resp
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype and "application/json" in ctype:
                 # Some servers ignore stream=true (answering a whole completion) or
@@ -95,7 +94,7 @@ class OpenAICompatAdapter(Adapter):
                 if frames is None:
                     raise errors.from_json_instead_of_stream(name, payload)
                 log.info("provider=%s cause=%s", name, "completion answered to a streaming request")
-                finished = True
+                answer.finished = True
                 yield frames + DONE_FRAME
                 return
             decoder = SSEDecoder(settings.GATEWAY_UPSTREAM_MAX_EVENT_BYTES)
@@ -120,7 +119,7 @@ class OpenAICompatAdapter(Adapter):
                     if error is not None:
                         raise error
                     if done:
-                        finished = True
+                        answer.finished = True
                         yield DONE_FRAME
                         return
             except UpstreamError:
@@ -134,33 +133,17 @@ class OpenAICompatAdapter(Adapter):
             if error is not None:
                 raise error
             if not saw_event and not done and received:
-                log.warning("provider=%s cause=%s", name, "not an event stream")
-                raise UpstreamError(
-                    _("The upstream's answer to a streaming request was not an event stream."),
-                    status=502,
-                    code="upstream_invalid_response",
-                    cause="not an event stream",
-                )
+                raise errors.bad_answer(
+                    name, _("The upstream's answer to a streaming request was not an event stream."),
+                    cause="not an event stream")
             if not saw_event and not done:
-                log.warning("provider=%s cause=%s", name, "empty stream")
-                raise UpstreamError(
-                    _("The upstream closed the stream without sending any event."),
-                    status=502,
-                    code="upstream_empty_stream",
-                    cause="empty stream",
-                )
+                raise errors.bad_answer(name, _("The upstream closed the stream without sending any event."),
+                                        code="upstream_empty_stream", cause="empty stream")
             if not done:
                 # The upstream ended at EOF without [DONE]: end the client's stream properly.
                 log.info("provider=%s cause=%s", name, "stream ended without [DONE]")
-            finished = True
+            answer.finished = True
             yield DONE_FRAME
-        finally:
-            if finished:
-                resp.release()
-            else:
-                # Client went away or something failed: drop the connection so the
-                # upstream stops generating at once.
-                resp.close()
 
     async def fetch_models_raw(self) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or None) of the backend's ``/models``, as reported."""

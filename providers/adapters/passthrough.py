@@ -5,24 +5,17 @@ from __future__ import annotations
 from ..transport.client import Timeouts
 from . import errors
 from .base import Frames, ProviderConfig
-from .http_common import open_stream
+from .http_common import streamed
 
 
 async def relay_stream(config: ProviderConfig, url: str, data: bytes, *, headers: dict[str, str],
                        timeout: Timeouts) -> Frames:
     """The raw bytes of a streamed ``POST`` as they arrive. Closing early drops the
     connection, so the backend stops generating when the client goes away."""
-    resp = await open_stream(config, url, data, headers=headers, timeout=timeout)
-    finished = False
-    try:
+    async with streamed(config, url, data, headers=headers, timeout=timeout) as answer:
         try:
-            async for raw in resp.iter_any():
+            async for raw in answer.resp.iter_any():
                 yield raw
         except Exception as exc:  # noqa: BLE001 -- every failure becomes an UpstreamError
             raise errors.from_transport(config.name, exc, mid_stream=True) from None
-        finished = True
-    finally:
-        if finished:
-            resp.release()
-        else:
-            resp.close()
+        answer.finished = True

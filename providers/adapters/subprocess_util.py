@@ -20,8 +20,9 @@ adapters' ``concurrency()``, applied by the gateway's one limiter, ``chat/limits
   ``command_not_found``).
 - ``Child``: ``write(data)``/``close_stdin()``, ``readline(deadline)`` (one line
   of stdout; raises a 504 ``UpstreamError`` once the monotonic ``deadline``
-  passes), ``json_lines(deadline)`` (parsed JSON objects; blank lines skipped,
-  anything else is a 502 ``upstream_invalid_response``), ``stderr_tail()`` (the
+  passes), ``next_line(deadline)`` (the next line that is not blank),
+  ``json_lines(deadline)`` (parsed JSON objects; blank lines skipped, anything
+  else is a 502 ``upstream_invalid_response``), ``stderr_tail()`` (the
   last bytes of stderr, secrets masked), ``wait()``, and ``kill()``: SIGTERM to
   the whole process group, SIGKILL after a short grace, then reaped. Call
   ``kill()`` in a ``finally`` so a client disconnect (generator closed or task
@@ -81,6 +82,15 @@ def check_program(config: ProviderConfig) -> None:
         key, message = sorted(found.items())[0]
         log.warning("provider=%s cause=setting %s not allowed by the deployment", config.name, key)
         raise _not_allowed(f"{key}: {message}", f"{key} not allowed")
+
+
+def json_object(line: bytes) -> dict[str, Any] | None:
+    """A line of a child's output parsed, if it is a JSON object; else None."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None
+    return item if isinstance(item, dict) else None
 
 
 class Child:
@@ -148,19 +158,17 @@ class Child:
                 code="upstream_invalid_response", cause="subprocess line too long",
             ) from None
 
+    async def next_line(self, deadline: float | None) -> bytes:
+        """The next line of stdout that is not blank, stripped (b"" at EOF)."""
+        while line := await self.readline(deadline):
+            if stripped := line.strip():
+                return stripped
+        return b""
+
     async def json_lines(self, deadline: float | None) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            line = await self.readline(deadline)
-            if not line:
-                return
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                item = None
-            if not isinstance(item, dict):
+        while line := await self.next_line(deadline):
+            item = json_object(line)
+            if item is None:
                 log.warning("child %s pid=%s printed output that is not JSON", self.argv0, self.pid)
                 raise UpstreamError(
                     _("The provider's program printed output that is not JSON."), status=502,
@@ -248,3 +256,4 @@ def pid_alive(pid: int) -> bool:
         return state != b"Z"
     except (FileNotFoundError, IndexError, ProcessLookupError):
         return False
+

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import admin, messages
 from django.core import signing
@@ -40,18 +40,24 @@ from . import probe
 APPLY_SALT = "providers.admin.apply-probe"
 APPLY_MAX_AGE = 3600
 
+Change = TypeVar("Change")
+
 
 def sign_change(provider: Provider, change: Any) -> str:
     """A proposed change, signed for this provider only, to come back in a form."""
     return signing.dumps({"provider": provider.pk, "change": change}, salt=APPLY_SALT)
 
 
-def unsign_change(provider: Provider, token: str) -> Any:
-    """The change signed for ``provider``; BadSignature if forged, expired or for another provider."""
+def unsign_change(provider: Provider, token: str, kind: type[Change]) -> Change:
+    """The change signed for ``provider``, a ``kind``; BadSignature if forged, expired, for
+    another provider or of another kind."""
     data = signing.loads(token, salt=APPLY_SALT, max_age=APPLY_MAX_AGE)
     if not isinstance(data, dict) or data.get("provider") != provider.pk:
         raise signing.BadSignature("the change was proposed for another provider")
-    return data.get("change")
+    change = data.get("change")
+    if not isinstance(change, kind):
+        raise signing.BadSignature(f"the change is not a {kind.__name__}")
+    return change
 
 
 # -- the playground's gateway key ----------------------------------------------------
@@ -207,9 +213,7 @@ class ProviderOnboardingAdminMixin(_AdminBase):
         provider = self._provider(request, object_id, change=request.method == "POST")
         if request.method == "POST":
             def use_the_suggested_url() -> str:
-                new_url = unsign_change(provider, request.POST.get("base_url", ""))
-                if not isinstance(new_url, str):
-                    raise signing.BadSignature("not a URL")
+                new_url = unsign_change(provider, request.POST.get("base_url", ""), str)
                 with audit.acting(door="use-url"):
                     services.provider_update(provider=provider, base_url=new_url)
                 return gettext("The base URL is now %(url)s.") % {"url": probe.display_url(new_url)}
@@ -233,9 +237,7 @@ class ProviderOnboardingAdminMixin(_AdminBase):
         provider = self._provider(request, object_id, change=request.method == "POST")
         if request.method == "POST":
             def apply_the_findings() -> str:
-                suggestion = unsign_change(provider, request.POST.get("suggestion", ""))
-                if not isinstance(suggestion, dict):
-                    raise signing.BadSignature
+                suggestion = unsign_change(provider, request.POST.get("suggestion", ""), dict)
                 probe.apply_suggestions(provider, suggestion)
                 return gettext("The probe's findings were applied to “%(name)s”.") % {"name": provider.name}
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..api import ERROR_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE
+from ..api_schema import ERROR_RESPONSES, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE
 from ..api_strict import StrictSerializer
 from ..models import Provider
 from ..permissions import Requires

@@ -49,7 +49,7 @@ from django.utils.translation import gettext as _
 from .. import audit, secret_settings, selectors, services
 from ..models import Provider
 from . import key_config, route_config
-from .config_problems import DRY_RUN_PLACEHOLDER, Problem, check_entry
+from .config_problems import DRY_RUN_PLACEHOLDER, Problem, check_entry, refused
 
 # ConfigError and problem_lines are part of this module's interface
 # (the command and the views catch and word them).
@@ -414,17 +414,6 @@ def _declared_settings(provider: Provider, settings: dict[str, Any]) -> dict[str
     return out
 
 
-def _raise_for(entry: Entry, exc: ValidationError) -> None:
-    problems: list[tuple[str, str, str]] = []
-    if hasattr(exc, "error_dict"):
-        for fld, errs in exc.message_dict.items():
-            for message in errs:
-                problems.append((entry.label, FIELD_NAMES.get(fld, fld), message))
-    else:
-        problems.extend((entry.label, "", m) for m in exc.messages)
-    raise ConfigError(problems)
-
-
 def _display_kwargs(entry: Entry, provider: Provider | None = None) -> dict[str, Any]:
     """Names to write: the file's, plus blanks for languages the file no longer names."""
     names = dict(entry.display_names)
@@ -489,7 +478,7 @@ def import_entries(entries: list[Entry], *, prune: bool = False, dry_run: bool =
                     services.provider_update(provider=provider, **kwargs)
                     changes.append(Change("update", entry.name, changed))
                 except ValidationError as exc:
-                    _raise_for(entry, exc)
+                    raise refused(entry.label, exc, FIELD_NAMES) from None
             if prune:
                 for name, provider in existing.items():
                     if name not in names:

@@ -5,8 +5,10 @@ which all import it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 # Stands in for an unresolved secret during a dry run, so the entry is validated as if it were set.
@@ -52,3 +54,29 @@ def check_entry(raw: dict[str, Any], name: Any, label: str, valid: set[str], see
         problems.append((label, "name", _("The name appears more than once in the file.")))
     seen.add(name)
     return True
+
+
+def named_entries(items: list[Any], *, label: Callable[[int, str | None], str], not_an_object: str,
+                  valid: set[str], problems: list[Problem]) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+    """(index, name, label, entry) for each entry of a section's list that is an object with
+    a name, to be checked further; what ``check_entry`` finds, and an entry that is not an
+    object (``not_an_object``), are problems."""
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        if not isinstance(raw, dict):
+            problems.append((label(index, None), "", not_an_object))
+            continue
+        name = raw.get("name")
+        entry_label = label(index, name if isinstance(name, str) else None)
+        if check_entry(raw, name, entry_label, valid, seen, problems) and isinstance(name, str):
+            yield index, name, entry_label, raw
+
+
+def refused(label: str, exc: ValidationError, field_names: Mapping[str, str] | None = None) -> ConfigError:
+    """A service's refusal of one entry as the file's problems (``field_names``: the
+    service's field names that the file spells otherwise)."""
+    names = field_names or {}
+    if hasattr(exc, "error_dict"):
+        return ConfigError([(label, names.get(fld, fld), message)
+                            for fld, messages in exc.message_dict.items() for message in messages])
+    return ConfigError([(label, "", message) for message in exc.messages])

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from .. import key_controls, selectors, services
 from ..gateway_keys import hash_gateway_key
 from ..models import GatewayKey, Provider
-from .config_problems import DRY_RUN_PLACEHOLDER, ConfigError, Problem, check_entry
+from .config_problems import DRY_RUN_PLACEHOLDER, ConfigError, Problem, named_entries, refused
 
 KEY_ENTRY_FIELDS = {"name", "key", "all_providers", "providers", "rate_limit_rpm", "rate_limit_tpm",
                     *key_controls.CONTROL_FIELDS}
@@ -76,15 +76,9 @@ def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyE
         problems.append(("", "gateway_keys", _("Must be a list of gateway keys.")))
         return []
     entries: list[KeyEntry] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(items):
-        if not isinstance(raw, dict):
-            problems.append((entry_label(index, None), "", _("Each gateway key must be an object.")))
-            continue
-        name = raw.get("name")
-        label = entry_label(index, name if isinstance(name, str) else None)
-        if not check_entry(raw, name, label, KEY_ENTRY_FIELDS, seen, problems) or not isinstance(name, str):
-            continue
+    for index, name, label, raw in named_entries(items, label=entry_label, problems=problems,
+                                                 not_an_object=_("Each gateway key must be an object."),
+                                                 valid=KEY_ENTRY_FIELDS):
         entry = KeyEntry(index=index, name=name)
         if "key" in raw:
             entry.raw_key = resolve(raw["key"], label, "key")
@@ -121,13 +115,6 @@ def parse(items: Any, *, resolve: Resolve, problems: list[Problem]) -> list[KeyE
         entry.values["allowed_models"] = raw.get("allowed_models") or []
         entries.append(entry)
     return entries
-
-
-def _raise_for(entry: KeyEntry, exc: ValidationError) -> None:
-
-    if hasattr(exc, "error_dict"):
-        raise ConfigError([(entry.label, fld, m) for fld, msgs in exc.message_dict.items() for m in msgs])
-    raise ConfigError([(entry.label, "", m) for m in exc.messages])
 
 
 def _changed(key: GatewayKey, entry: KeyEntry, all_providers: bool, providers: list[Provider]) -> list[str]:
@@ -177,7 +164,7 @@ def import_keys(entries: list[KeyEntry], add_change: Callable[[str, str, list[st
             services.gateway_key_update(key=key, all_providers=all_providers, providers=providers, **entry.values)
             add_change("update", entry.name, changed)
         except ValidationError as exc:
-            _raise_for(entry, exc)
+            raise refused(entry.label, exc) from None
 
 
 def env_name(key_name: str) -> str:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from .. import selectors
 from ..models import Route
 from ..routes import services as route_services
-from .config_problems import ConfigError, Problem
+from .config_problems import Problem, named_entries, refused
 
 ROUTE_KEYS = set(route_services.ROUTE_FIELDS) | {"targets"}
 TARGET_KEYS = {"provider", "model", "priority", "weight"}
@@ -43,7 +43,13 @@ class RouteEntry:
 
     @property
     def label(self) -> str:
-        return _("routes[%(index)s] “%(name)s”") % {"index": self.index, "name": self.name}
+        return entry_label(self.index, self.name)
+
+
+def entry_label(index: int, name: str | None) -> str:
+    if name is not None:
+        return _("routes[%(index)s] “%(name)s”") % {"index": index, "name": name}
+    return _("routes[%(index)s]") % {"index": index}
 
 
 def parse_routes(raw_routes: Any, problems: list[Problem]) -> list[RouteEntry]:
@@ -52,23 +58,8 @@ def parse_routes(raw_routes: Any, problems: list[Problem]) -> list[RouteEntry]:
         problems.append(("", "routes", _("Must be a list of routes.")))
         return []
     out: list[RouteEntry] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(raw_routes):
-        name = raw.get("name") if isinstance(raw, dict) else None
-        label = _("routes[%(index)s] “%(name)s”") % {"index": index, "name": name} if isinstance(name, str) \
-            else _("routes[%(index)s]") % {"index": index}
-        if not isinstance(raw, dict):
-            problems.append((label, "", _("Each route must be an object.")))
-            continue
-        for key in sorted(set(raw) - ROUTE_KEYS):
-            problems.append((label, key,
-                             _("Unknown field. Valid fields: %(valid)s.") % {"valid": ", ".join(sorted(ROUTE_KEYS))}))
-        if not isinstance(name, str) or not name:
-            problems.append((label, "name", _("This field is required.")))
-            continue
-        if name in seen:
-            problems.append((label, "name", _("The name appears more than once in the file.")))
-        seen.add(name)
+    for index, name, label, raw in named_entries(raw_routes, label=entry_label, problems=problems,
+                                                 not_an_object=_("Each route must be an object."), valid=ROUTE_KEYS):
         targets = raw.get("targets")
         if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
             problems.append((label, "targets", _("Must be a list of targets.")))
@@ -109,12 +100,7 @@ def import_routes(entries: list[RouteEntry], *, prune: bool) -> list[tuple[str, 
             route_services.route_update(route=route, targets=targets, **entry.fields)
             changes.append(("update", entry.name, changed))
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                problems = [(entry.label, fld, message)
-                            for fld, messages in exc.message_dict.items() for message in messages]
-            else:
-                problems = [(entry.label, "", m) for m in exc.messages]
-            raise ConfigError(problems) from None
+            raise refused(entry.label, exc) from None
     if prune:
         names = {e.name for e in entries}
         for name, route in existing.items():

@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
-from ..api import ERROR_RESPONSES, INVALID_PAGE_RESPONSE, NOT_FOUND_RESPONSE, VALIDATION_RESPONSE, service_errors
+from ..api import service_errors
+from ..api_schema import collection_schema, item_schema
 from ..api_strict import StrictSerializer
 from ..health import breaker
 from ..health.api import HealthSerializer, health_json
@@ -93,30 +94,15 @@ class RouteSerializer(StrictSerializer):
             raise serializers.ValidationError({"name": [_("A route with this name already exists.")]}) from None
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List routes", tags=["routes"],
-                      responses={200: RouteSerializer(many=True), 404: INVALID_PAGE_RESPONSE, **ERROR_RESPONSES}),
-    post=extend_schema(summary="Create a route", tags=["routes"],
-                       responses={201: RouteSerializer, 400: VALIDATION_RESPONSE, **ERROR_RESPONSES}),
-)
+@collection_schema(RouteSerializer, tag="routes", listing="List routes", create="Create a route")
 class RouteListCreateView(generics.ListCreateAPIView):
     permission_classes = [ModelPermissions]
     queryset = Route.objects.prefetch_related("targets__provider").order_by("name")
     serializer_class = RouteSerializer
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Show a route", tags=["routes"],
-                      responses={200: RouteSerializer, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-    put=extend_schema(summary="Replace a route", tags=["routes"],
-                      responses={200: RouteSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
-                                 **ERROR_RESPONSES}),
-    patch=extend_schema(summary="Change a route", tags=["routes"],
-                        responses={200: RouteSerializer, 400: VALIDATION_RESPONSE, 404: NOT_FOUND_RESPONSE,
-                                   **ERROR_RESPONSES}),
-    delete=extend_schema(summary="Remove a route", tags=["routes"],
-                         responses={204: None, 404: NOT_FOUND_RESPONSE, **ERROR_RESPONSES}),
-)
+@item_schema(RouteSerializer, tag="routes", show="Show a route", replace="Replace a route", change="Change a route",
+             remove="Remove a route")
 class RouteDetailView(generics.RetrieveUpdateDestroyAPIView):
     permission_classes = [ModelPermissions]
     queryset = Route.objects.prefetch_related("targets__provider")

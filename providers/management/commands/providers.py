@@ -10,30 +10,27 @@ from __future__ import annotations
 import json
 import os
 import sys
+from argparse import _SubParsersAction
 from pathlib import Path
 from typing import IO, Any, cast
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from rich.markup import escape
 
 from providers import audit, catalog, selectors, services
+from providers.management.action_command import ActionCommand
 from providers.models import Provider
 from providers.onboarding import config_io, probe
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 
-class Command(audit.AuditedCommand, BaseCommand):
+class Command(ActionCommand):
     help = "Manage providers: list, add, test, models, import, export."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--language", default=None, help="Language of messages (en, vi, zh-hans).")
-        sub = parser.add_subparsers(dest="action", required=True)
-
+    def add_actions(self, sub: _SubParsersAction[CommandParser]) -> None:
         p = sub.add_parser("list", help="List providers.")
         p.add_argument("--json", action="store_true")
 
@@ -90,11 +87,6 @@ class Command(audit.AuditedCommand, BaseCommand):
 
     def emit_json(self, value: Any) -> None:
         self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        language = options.get("language") or translation.get_language() or settings.LANGUAGE_CODE
-        with translation.override(language):
-            getattr(self, "do_" + options["action"])(options)
 
     def get_provider(self, name: str) -> Provider:
         try:

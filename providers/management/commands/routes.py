@@ -8,17 +8,17 @@ Targets are given as ``--target "PROVIDER/MODEL [priority=N] [weight=N]"`` (repe
 from __future__ import annotations
 
 import json
+from argparse import _SubParsersAction
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from providers import audit, selectors
+from providers import selectors
 from providers.health import breaker
 from providers.health import display as health_display
+from providers.management.action_command import ActionCommand
 from providers.models import Route
 from providers.routes import services as route_services
 
@@ -39,12 +39,10 @@ def parse_target(text: str) -> dict[str, Any]:
     return spec
 
 
-class Command(audit.AuditedCommand, BaseCommand):
+class Command(ActionCommand):
     help = "Manage routes: list, show, add, change, delete."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--language", default=None, help="Language of messages (en, vi, zh-hans).")
-        sub = parser.add_subparsers(dest="action", required=True)
+    def add_actions(self, sub: _SubParsersAction[CommandParser]) -> None:
         p = sub.add_parser("list", help="List routes with their targets' health.")
         p.add_argument("--json", action="store_true")
         p = sub.add_parser("show", help="Show one route.")
@@ -66,11 +64,6 @@ class Command(audit.AuditedCommand, BaseCommand):
                 p.add_argument("--rename", default=None)
         p = sub.add_parser("delete", help="Delete a route.")
         p.add_argument("name")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        language = options.get("language") or translation.get_language() or settings.LANGUAGE_CODE
-        with translation.override(language):
-            getattr(self, "do_" + options["action"])(options)
 
     def get_route(self, name: str) -> Route:
         try:
