@@ -17,6 +17,17 @@ from tests.fakes.responses_upstream import FakeResponsesUpstream
 pytest_plugins = ["tests.secret_scan"]
 
 
+def wait_until(predicate: Callable[[], object], seconds: float = 15.0) -> bool:
+    """Poll ``predicate`` until it holds or ``seconds`` run out; whether it held.
+    A generous bound on a wait, not a timing test."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,11 +2,11 @@
 Django's own request path, staff roles, and the rate limits' clock stopped."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.conftest import wait_until
 from tests.fakes.faulty_upstream import FaultyUpstream
 
 # Thirty seconds into a minute: every request of a test falls in one window and
@@ -32,16 +32,6 @@ def faulty_server() -> Iterator[FaultyUpstream]:
 def faulty(faulty_server: FaultyUpstream) -> FaultyUpstream:
     faulty_server.requests.clear()
     return faulty_server
-
-
-def wait_until(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
-    """Poll ``predicate`` until it holds (a generous deadline: not a timing test)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 class DjangoPathGateway:

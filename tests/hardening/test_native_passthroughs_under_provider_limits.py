@@ -10,10 +10,11 @@ from django.core.cache import cache
 
 from chat import limits
 from providers import services
+from tests.conftest import wait_until
 from tests.fakes.anthropic_upstream import USAGE_IN, USAGE_OUT
 from tests.fakes.responses_upstream import USAGE
 
-from .conftest import FROZEN_NOW, wait_until
+from .conftest import FROZEN_NOW
 
 HI = [{"role": "user", "content": "hi"}]
 

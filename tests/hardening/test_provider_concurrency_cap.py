@@ -7,8 +7,7 @@ import json
 import httpx
 
 from chat import limits
-
-from .conftest import wait_until
+from tests.conftest import wait_until
 
 
 def test_request_over_the_cap_gets_429_and_the_slot_is_released(live_gateway, faulty, make_provider, gateway_key):

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.fakes.faulty_upstream import OK_PIECES
-
-from .conftest import wait_until
 
 PROVIDER = "faulty"
 

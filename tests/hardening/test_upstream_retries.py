@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from chat import limits
+from tests.conftest import wait_until
 from tests.fakes.faulty_upstream import OK_PIECES
-
-from .conftest import wait_until
 
 
 def _chat(client: httpx.Client, key: str, model: str, *, stream: bool) -> httpx.Response:

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 HI = [{"role": "user", "content": "hi"}]
 WAIT_SECONDS = 10.0  # a bound on the wait, not a speed claim
@@ -130,9 +130,4 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
 
 def wait_for(predicate: Callable[[], object], timeout: float = WAIT_SECONDS) -> bool:
     """Poll ``predicate`` until it holds or ``timeout`` runs out; whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+    return wait_until(predicate, timeout)

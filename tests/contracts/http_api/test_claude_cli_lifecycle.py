@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import httpx
 import openai
 import pytest
 
 from providers.adapters.subprocess_util import pid_alive
+from tests.conftest import wait_until
 from tests.contracts.http_api.helpers import ask, chunks_before_error, sdk_client, text_of
 from tests.fakes.scripted_cli import command_for, processes_in
-
-
-def _wait_for(predicate, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture
@@ -39,7 +30,7 @@ def setup(make_provider, tmp_path, allow_programs):
     make.record = record  # type: ignore[attr-defined]
     make.work = work  # type: ignore[attr-defined]
     yield make
-    assert _wait_for(lambda: processes_in(str(work)) == []), "a child process was left behind"
+    assert wait_until(lambda: processes_in(str(work)) == []), "a child process was left behind"
 
 
 def test_hanging_child_is_killed_at_the_timeout(setup, live_gateway, gateway_key):
@@ -51,7 +42,7 @@ def test_hanging_child_is_killed_at_the_timeout(setup, live_gateway, gateway_key
     assert info.value.body["code"] == "upstream_timeout"
     seen = json.loads(setup.record.read_text())
     assert not pid_alive(seen["pid"])
-    assert _wait_for(lambda: not pid_alive(seen["grandchild"])), "the grandchild in the process group survived"
+    assert wait_until(lambda: not pid_alive(seen["grandchild"])), "the grandchild in the process group survived"
 
 
 def test_timeout_mid_stream_ends_with_an_error_event(setup, live_gateway, gateway_key):
@@ -75,7 +66,7 @@ def test_client_disconnect_kills_the_child(setup, live_gateway, gateway_key):
             assert b"assistant" in first
             pid = json.loads(setup.record.read_text())["pid"]
             assert pid_alive(pid)
-    assert _wait_for(lambda: not pid_alive(pid)), "the child kept running after the client left"
+    assert wait_until(lambda: not pid_alive(pid)), "the child kept running after the client left"
 
 
 def _hold_stream(gateway, key, model, opened, release, content="hi"):
@@ -133,7 +124,7 @@ def test_a_waiting_request_gets_the_slot_when_it_frees(setup, live_gateway, gate
 
         asker = threading.Thread(target=wait_for_an_answer)
         asker.start()
-        assert _wait_for(lambda: limits._limiters["queue"]._waiters), "the second request did not queue"
+        assert wait_until(lambda: limits._limiters["queue"]._waiters), "the second request did not queue"
         assert len(processes_in(str(setup.work))) == 1
         release.set()  # the holder leaves; its child is killed and the slot passes on
         asker.join(60)
