@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from tests.hardening.workers import Worker, start_worker
+from tests.outside import pg_admin, pg_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 20.0  # a bound on the waits, not a speed claim
@@ -27,18 +27,6 @@ services.provider_create(name="local", provider_type="custom", base_url={base_ur
 _key, raw = services.gateway_key_create(name="logged")
 print(raw)
 """
-
-
-def with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 @dataclass
@@ -110,7 +98,7 @@ def pg_database(name: str) -> Iterator[str]:
     pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     pg_admin(url, f'CREATE DATABASE "{name}"')
     try:
-        yield with_db(url, name)
+        yield pg_url_for(url, name)
     finally:
         pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
